@@ -1,0 +1,23 @@
+import { existsSync } from 'node:fs';
+
+/**
+ * One jest run for the whole workspace. Sources are TypeScript ES modules, transformed by swc
+ * (type-checking is `tsc -b`'s job). Siblings resolve to their src/index.ts so tests never need a build.
+ * @type {import('jest').Config}
+ */
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: {
+    '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'es6' } }],
+  },
+  moduleNameMapper: {
+    '^@fersweep/([a-z-]+)$': ['<rootDir>/packages/$1/src/index.ts', '<rootDir>/services/$1/src/index.ts'],
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+  modulePathIgnorePatterns: ['<rootDir>/.*/dist/'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  roots: ['packages', 'services', 'test'].filter((d) => existsSync(d)).map((d) => `<rootDir>/${d}`),
+  testTimeout: 60_000,
+  reporters: ['default', 'summary'],
+};

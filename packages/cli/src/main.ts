@@ -1,0 +1,31 @@
+import { Command } from 'commander';
+import { datasetCommand, type Io } from './commands/dataset.js';
+import { reportError } from './errors.js';
+
+const VERSION = '0.1.0';
+
+/** Builds the `fersweep` command tree; `io` lets tests capture output. */
+export function buildProgram(io: Io): Command {
+  const program = new Command('fersweep')
+    .description('Which face-emotion-recognition model is better, and where? Train, compare and serve FER model variants.')
+    .version(VERSION)
+    .option('--debug', 'print stack traces on errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .exitOverride();
+  program.addCommand(datasetCommand(io));
+  for (const sub of program.commands) sub.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
+  for (const sub of program.commands.flatMap((c) => c.commands)) sub.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
+  return program;
+}
+
+/** Runs the CLI and returns its exit code (never throws). */
+export async function run(argv: string[], io: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    return reportError(err, argv.includes('--debug'), io.err);
+  }
+}

@@ -1,0 +1,3 @@
+export * from './labels.js';
+export * from './dataset.js';
+export * from './keys.js';

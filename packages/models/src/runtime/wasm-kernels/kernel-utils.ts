@@ -1,0 +1,115 @@
+import { backend_util, getKernel, type DataType, type KernelConfig, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+
+/**
+ * The slice of tfjs-backend-wasm's `BackendWasm` the supplied kernels use. Declared structurally because
+ * kernels receive the backend as `{}` from tfjs-core's registry; the shape matches tfjs-backend-wasm 4.22.
+ */
+export interface WasmBackend {
+  makeOutput(shape: number[], dtype: DataType): TensorInfo;
+  disposeData(dataId: object, force?: boolean): boolean;
+  incRef(dataId: object): void;
+  typedArrayFromHeap(info: TensorInfo): Float32Array | Int32Array | Uint8Array;
+  getMemoryOffset(dataId: object): number;
+  wasm: { HEAPF32: Float32Array; asm: { memory: WebAssembly.Memory } };
+}
+
+/** What tfjs-core passes to a kernel function, with the backend narrowed to the wasm one. */
+export interface WasmKernelArgs<A> {
+  inputs: Record<string, TensorInfo | undefined>;
+  backend: WasmBackend;
+  attrs: A;
+}
+
+export type Pad = backend_util.Conv2DInfo['padInfo'];
+export type ExplicitPadding = [[number, number], [number, number], [number, number], [number, number]];
+
+/** Returns a named input, failing loudly when tfjs passed something unexpected. */
+export function input(args: WasmKernelArgs<unknown>, name: string): TensorInfo {
+  const t = args.inputs[name];
+  if (t === undefined) throw new Error(`wasm kernel: missing input '${name}'`);
+  return t;
+}
+
+/** Returns the 4 dims of an NHWC-like shape, checking the rank (noUncheckedIndexedAccess makes this explicit). */
+export function dims4(shape: readonly number[]): [number, number, number, number] {
+  const [a, b, c, d] = shape;
+  if (shape.length !== 4 || a === undefined || b === undefined || c === undefined || d === undefined) {
+    throw new Error(`wasm kernel: expected a rank-4 shape, got [${shape.join(', ')}]`);
+  }
+  return [a, b, c, d];
+}
+
+/** Float32 view of a tensor on the wasm heap. Re-take it after anything that may allocate (the heap can grow). */
+export function f32(backend: WasmBackend, info: TensorInfo): Float32Array {
+  const view = backend.typedArrayFromHeap(info);
+  if (!(view instanceof Float32Array)) throw new Error(`wasm kernel: expected float32, got ${info.dtype}`);
+  return view;
+}
+
+/**
+ * Runs other wasm kernels from inside a kernel and frees what they allocate. Kernels receive and return
+ * TensorInfo (backend data, not engine tensors), so intermediates are not seen by `tidy`: each one must be
+ * released with `backend.disposeData`, which is refcounted (Reshape shares its input's data).
+ */
+export class KernelScope {
+  private readonly owned: TensorInfo[] = [];
+
+  constructor(readonly backend: WasmBackend) {}
+
+  /** Runs the wasm kernel registered under `name` (or a captured config) and tracks its output. */
+  run(kernel: string | KernelConfig, inputs: Record<string, TensorInfo>, attrs: NamedAttrMap = {}): TensorInfo {
+    const config = typeof kernel === 'string' ? getKernel(kernel, 'wasm') : kernel;
+    if (config === undefined) throw new Error(`wasm kernel '${String(kernel)}' is not registered`);
+    const out = config.kernelFunc({ inputs, backend: this.backend, attrs });
+    if (Array.isArray(out)) throw new Error(`wasm kernel '${config.kernelName}' returned several outputs`);
+    this.owned.push(out);
+    return out;
+  }
+
+  /** Allocates a tracked float32 output on the heap (zero-filled: the allocator does not clear). */
+  zeros(shape: number[]): TensorInfo {
+    const out = this.backend.makeOutput(shape, 'float32');
+    f32(this.backend, out).fill(0);
+    this.owned.push(out);
+    return out;
+  }
+
+  reshape(x: TensorInfo, shape: number[]): TensorInfo {
+    return this.run('Reshape', { x }, { shape });
+  }
+
+  transpose(x: TensorInfo, perm: number[]): TensorInfo {
+    return this.run('Transpose', { x }, { perm });
+  }
+
+  /** Hands `info` to the caller: it survives `dispose()`. */
+  keep(info: TensorInfo): TensorInfo {
+    const i = this.owned.lastIndexOf(info);
+    if (i >= 0) this.owned.splice(i, 1);
+    return info;
+  }
+
+  dispose(): void {
+    for (const t of this.owned.splice(0)) this.backend.disposeData(t.dataId);
+  }
+}
+
+/** Runs `body` with a scope whose intermediates are freed whatever happens; the returned info is kept. */
+export function withScope(backend: WasmBackend, body: (s: KernelScope) => TensorInfo): TensorInfo {
+  const scope = new KernelScope(backend);
+  try {
+    return scope.keep(body(scope));
+  } finally {
+    scope.dispose();
+  }
+}
+
+/** Explicit padding in the form tfjs' conv kernels accept (NHWC). */
+export function explicitPad(top: number, bottom: number, left: number, right: number): ExplicitPadding {
+  return [
+    [0, 0],
+    [top, bottom],
+    [left, right],
+    [0, 0],
+  ];
+}

@@ -1,0 +1,142 @@
+/**
+ * Real servers for tests, each started on a free loopback port with its own temporary data dir
+ * (the nats.js test_helpers pattern: start in beforeAll, stop in afterAll). `scripts/test.sh`
+ * installs the binaries where missing; these helpers only start and stop them.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? res(addr.port) : rej(new Error('no port'))));
+    });
+  });
+}
+
+async function waitForPort(port: number, child: ChildProcess, name: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode} before listening on ${port}`);
+    const ok = await new Promise<boolean>((res) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => (s.destroy(), res(true)));
+      s.once('error', () => res(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${name} did not listen on ${port} within ${timeoutMs} ms`);
+}
+
+function stopper(child: ChildProcess, dataDir: string): () => Promise<void> {
+  return async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+}
+
+function which(bin: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    const p = join(dir, bin);
+    if (dir && existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+async function startProcess(
+  name: string,
+  cmd: string,
+  args: (port: number, dataDir: string) => string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ child: ChildProcess; port: number; dataDir: string }> {
+  let lastErr: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const dataDir = mkdtempSync(join(tmpdir(), `fersweep-${name}-`));
+    let stderr = '';
+    const child = spawn(cmd, args(port, dataDir), { stdio: ['ignore', 'ignore', 'pipe'], env });
+    child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    try {
+      await waitForPort(port, child, name);
+      return { child, port, dataDir };
+    } catch (err) {
+      child.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+      lastErr = new Error(`${(err as Error).message}\n${stderr}`);
+    }
+  }
+  throw lastErr;
+}
+
+/** nats-server with JetStream, its store in a fresh temp dir. */
+export async function startNats(): Promise<RunningServer> {
+  const bin = which('nats-server');
+  if (!bin) throw new Error('nats-server is not installed: run the tests with `npm test` (scripts/test.sh installs it)');
+  const { child, port, dataDir } = await startProcess('nats', bin, (p, d) => ['-a', '127.0.0.1', '-p', String(p), '-js', '-sd', d]);
+  return { url: `nats://127.0.0.1:${port}`, port, dataDir, stop: stopper(child, dataDir) };
+}
+
+export interface RunningS3 extends RunningServer {
+  accessKeyId: string;
+  secretAccessKey: string;
+  region: string;
+  /** Env vars a fersweep process needs to reach this server. */
+  env: Record<string, string>;
+}
+
+/**
+ * A real S3-compatible server process: moto_server where installed (this machine image has it),
+ * else s3rver from npm. Both speak the S3 REST protocol with path-style addressing.
+ */
+export async function startS3(): Promise<RunningS3> {
+  const moto = process.env.FERSWEEP_TEST_S3 !== 's3rver' ? which('moto_server') : undefined;
+  // moto accepts any credentials; s3rver accepts only its fixed pair.
+  const creds = moto
+    ? { accessKeyId: 'fersweep-test', secretAccessKey: 'fersweep-test-secret', region: 'us-east-1' }
+    : { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', region: 'us-east-1' };
+  let started: { child: ChildProcess; port: number; dataDir: string };
+  if (moto) {
+    started = await startProcess('moto', moto, (p) => ['-H', '127.0.0.1', '-p', String(p)]);
+  } else {
+    const s3rverBin = resolve('node_modules/.bin/s3rver');
+    started = await startProcess('s3rver', s3rverBin, (p, d) => [
+      '--address', '127.0.0.1', '--port', String(p), '--directory', d, '--silent',
+    ]);
+  }
+  const url = `http://127.0.0.1:${started.port}`;
+  return {
+    url,
+    port: started.port,
+    dataDir: started.dataDir,
+    ...creds,
+    env: {
+      AWS_ENDPOINT_URL_S3: url,
+      AWS_ACCESS_KEY_ID: creds.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
+      AWS_REGION: creds.region,
+      FERSWEEP_S3_FORCE_PATH_STYLE: 'true',
+    },
+    stop: stopper(started.child, started.dataDir),
+  };
+}
