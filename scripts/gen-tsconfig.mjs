@@ -9,11 +9,13 @@ const dirs = ['packages', 'services'].flatMap((top) =>
 const byName = new Map(dirs.map((d) => [JSON.parse(readFileSync(join(d, 'package.json'), 'utf8')).name, d]));
 for (const d of dirs) {
   const pkg = JSON.parse(readFileSync(join(d, 'package.json'), 'utf8'));
-  const deps = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }).filter((n) => byName.has(n));
+  const deps = Object.keys({ ...pkg.dependencies }).filter((n) => byName.has(n));
   const cfg = {
     extends: '../../tsconfig.base.json',
     compilerOptions: { rootDir: 'src', outDir: 'dist' },
     include: ['src'],
+    // Tests are type-checked by tsconfig.test.json (no emit), so dist holds only the library.
+    exclude: ['src/**/*.test.ts', 'src/**/test-support.ts', 'src/**/testing/**'],
     references: deps.sort().map((n) => ({ path: `../../${byName.get(n)}` })),
   };
   writeFileSync(join(d, 'tsconfig.json'), JSON.stringify(cfg, null, 2) + '\n');

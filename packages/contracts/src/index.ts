@@ -1,3 +1,4 @@
 export * from './labels.js';
 export * from './dataset.js';
 export * from './keys.js';
+export * from './augmentation.js';

@@ -1,5 +1,5 @@
 import * as echarts from 'echarts';
-import sharp from 'sharp';
+import sharp, { type OverlayOptions } from 'sharp';
 import { keys, type DatasetManifest, type SplitName } from '@fersweep/contracts';
 import type { ObjectStore } from '@fersweep/storage';
 
@@ -48,7 +48,7 @@ export async function sampleGridPng(classes: readonly string[], samples: Uint8Ar
   const perRow = Math.max(1, ...samples.map((s) => s.length));
   const width = labelWidth + perRow * (cell + gap);
   const height = classes.length * (cell + gap) + gap;
-  const tiles: sharp.OverlayOptions[] = [];
+  const tiles: OverlayOptions[] = [];
   for (let c = 0; c < classes.length; c++) {
     for (let i = 0; i < (samples[c]?.length ?? 0); i++) {
       const img = await sharp(Buffer.from(samples[c]![i]!), { raw: { width: size, height: size, channels: 1 } })

@@ -34,7 +34,12 @@ function countBy(rs: SourceRow[], usage: Usage) {
   return c;
 }
 
-const files = async () => (await readdir(join(dir, 'ds'), { recursive: true })).filter((f) => !f.startsWith('.')).sort();
+/** Files under the store root, hidden ones (temp files, metadata sidecars) excepted; [] when it was never created. */
+const files = async () =>
+  (await readdir(join(dir, 'ds'), { recursive: true }).catch(() => [] as string[]))
+    .filter((f) => !f.split('/').some((seg) => seg.startsWith('.')))
+    .filter((f) => !/^(shards|explore)$/.test(f))
+    .sort();
 
 describe('importDataset from fer2013.csv', () => {
   it.each(['\n', '\r\n'] as const)('keeps every row: per-split and per-class counts equal the input (EOL %j)', async (eol) => {
@@ -133,7 +138,7 @@ describe('DatasetReader integrity', () => {
     const victim = m.splits.train.shards[1]!.key;
     const path = join(dir, 'ds', victim);
     const bytes = await readFile(path);
-    bytes[bytes.length - 100] ^= 0xff;
+    bytes[bytes.length - 100] = bytes[bytes.length - 100]! ^ 0xff;
     await writeFile(path, bytes);
 
     const reader = await DatasetReader.open(store);

@@ -31,19 +31,30 @@ export function parsePixels(text: string, out: Uint8Array, expected = FER_PIXELS
 
 /**
  * Decodes any image sharp can read (PNG, JPEG, WebP, GIF, TIFF…; any size, colour or alpha) into
- * FER2013's input: 48×48 grayscale, centre-cropped to square then resized with a Lanczos filter.
- * Training import and `fersweep predict` both go through here, so a face is preprocessed the same way.
+ * FER2013's input: centre-cropped to square, resized to 48×48 with a Lanczos filter, then converted
+ * to grayscale with ITU-R BT.601 luma (0.299 R + 0.587 G + 0.114 B) — what PIL's `convert('L')` and
+ * OpenCV's `COLOR_BGR2GRAY` compute, so faces look as they would to a Keras/OpenCV pipeline
+ * (libvips' own b-w conversion uses CIE L*, which renders red 60% lighter). Training import and
+ * `fersweep predict` both go through here, so a face is preprocessed the same way everywhere.
  */
 export async function toFerPixels(input: Buffer | string): Promise<Uint8Array> {
   const { data, info } = await sharp(input, { failOn: 'error' })
     .rotate() // honour EXIF orientation
     .flatten({ background: '#000000' })
-    .grayscale()
     .resize(FER_IMAGE.width, FER_IMAGE.height, { fit: 'cover', position: 'centre', kernel: 'lanczos3' })
     .raw()
     .toBuffer({ resolveWithObject: true });
-  if (info.channels !== 1 || data.length !== FER_PIXELS) {
-    throw new Error(`decoded to ${info.width}×${info.height}×${info.channels}, expected 48×48×1`);
+  const n = info.width * info.height;
+  if (n !== FER_PIXELS) throw new Error(`decoded to ${info.width}×${info.height}, expected 48×48`);
+  const out = new Uint8Array(FER_PIXELS);
+  const ch = info.channels;
+  if (ch === 1 || ch === 2) {
+    for (let i = 0; i < n; i++) out[i] = data[i * ch]!;
+  } else {
+    for (let i = 0; i < n; i++) {
+      const o = i * ch;
+      out[i] = Math.round(0.299 * data[o]! + 0.587 * data[o + 1]! + 0.114 * data[o + 2]!);
+    }
   }
-  return new Uint8Array(data.buffer, data.byteOffset, data.length);
+  return out;
 }

@@ -89,13 +89,13 @@ export class DatasetWriter {
     if (this.failure) throw this.failure;
   }
 
-  /** Flushes partial shards, waits for every upload, and returns the manifest's split entries. */
-  async finish(splits: readonly SplitName[]): Promise<Partial<Record<SplitName, SplitEntry>>> {
-    for (const split of splits) {
-      let b = this.buffers.get(split);
-      if (!b) this.buffers.set(split, (b = new SplitBuffer(0, this.pixelsPerImage)));
-      if (b.n > 0) await this.flush(split, b);
-    }
+  /**
+   * Flushes partial shards, waits for every upload, and returns the manifest's split entries:
+   * every split that received rows, plus `required` ones (empty when they received none).
+   */
+  async finish(required: readonly SplitName[]): Promise<Partial<Record<SplitName, SplitEntry>>> {
+    for (const split of required) if (!this.buffers.has(split)) this.buffers.set(split, new SplitBuffer(0, this.pixelsPerImage));
+    for (const [split, b] of this.buffers) if (b.n > 0) await this.flush(split, b);
     await Promise.all(this.inflight);
     if (this.failure) throw this.failure;
     const out: Partial<Record<SplitName, SplitEntry>> = {};

@@ -22,10 +22,12 @@ export function keyedRandom(...parts: readonly number[]): Random {
     // Split into two 32-bit halves so seeds beyond 2^32 (e.g. Date.now()) are not truncated.
     words.push(p >>> 0, Math.floor(p / 4294967296) >>> 0);
   }
-  const state = [hashWords(words, 0x243f6a88), hashWords(words, 0x85a308d3), hashWords(words, 0x13198a2e), hashWords(words, 0x03707344)];
+  const s0 = hashWords(words, 0x243f6a88);
+  const s1 = hashWords(words, 0x85a308d3);
+  const s2 = hashWords(words, 0x13198a2e);
+  const s3 = hashWords(words, 0x03707344);
   // xoroshiro's only invalid state is all zeros; four independent hashes hitting it is ~2^-128, but be exact.
-  if (state.every((w) => w === 0)) state[0] = 1;
-  return Random.fromState(state);
+  return Random.fromState([(s0 | s1 | s2 | s3) === 0 ? 1 : s0, s1, s2, s3]);
 }
 
 /** MurmurHash3 (x86, 32-bit) over 32-bit words; small, well studied and allocation-free. */

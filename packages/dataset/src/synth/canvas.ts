@@ -18,6 +18,8 @@ export class Canvas {
   readonly v = new Float32Array(FER_PIXELS);
   /** How much of each pixel is bare skin (not hair, background or occluder): features fade with it. */
   readonly skin = new Float32Array(FER_PIXELS);
+  /** Lighting multiplier, applied after the features so they are lit like the skin they sit on. */
+  readonly light = new Float32Array(FER_PIXELS);
   private readonly tmp = new Float32Array(FER_PIXELS);
 
   /** Pixels per face unit. */
@@ -184,24 +186,25 @@ export class Canvas {
   }
 
   /**
-   * Runs `shade(u, v, value)` over a face-space box and blends each pixel toward the returned
-   * tone with the returned coverage; for shapes that are not ellipses or strokes (eyes, mouth).
-   * The callback writes [tone, coverage] into `outTc`.
+   * Replaces each pixel of a face-space box by `shade(u, v, current)`, faded by `alpha` (and by
+   * the skin mask if `onSkin`): for layered shapes that are not ellipses or strokes (eyes, mouth).
    */
-  custom(u0: number, v0: number, u1: number, v1: number, shade: (u: number, v: number, pxPerUnit: number, outTc: Float64Array) => void, alpha: number, onSkin: boolean): void {
+  shade(u0: number, v0: number, u1: number, v1: number, shade: (u: number, v: number, current: number) => number, alpha: number, onSkin: boolean): void {
     if (alpha <= 0 || !this.box(u0, v0, u1, v1)) return;
-    const tc = TC;
     const { img, u, v, skin } = this;
     for (let y = this.y0; y <= this.y1; y++) {
       for (let x = this.x0, i = y * W + this.x0; x <= this.x1; x++, i++) {
-        tc[1] = 0;
-        shade(u[i]!, v[i]!, this.scale, tc);
-        const cov = tc[1]!;
-        if (cov <= 0) continue;
-        const a = alpha * (cov > 1 ? 1 : cov) * (onSkin ? skin[i]! : 1);
-        img[i] = img[i]! + (tc[0]! - img[i]!) * a;
+        const cur = img[i]!;
+        const next = shade(u[i]!, v[i]!, cur);
+        if (next !== cur) img[i] = cur + (next - cur) * alpha * (onSkin ? skin[i]! : 1);
       }
     }
+  }
+
+  /** Multiplies the image by the lighting buffer. */
+  applyLight(): void {
+    const { img, light } = this;
+    for (let i = 0; i < img.length; i++) img[i] = img[i]! * light[i]!;
   }
 
   /** Mixes in a 3×3 binomial blur with weight `amount` (0..1), clamping at the borders. */
@@ -227,8 +230,6 @@ export class Canvas {
     }
   }
 }
-
-const TC = new Float64Array(2);
 
 /**
  * Approximate signed distance to an axis-aligned ellipse (Quilez's gradient-normalised form):

@@ -9,7 +9,8 @@ import { input, withScope, type WasmKernelArgs } from './kernel-utils.js';
 export function makeBatchMatMulWasm(stock: KernelConfig) {
   return (args: WasmKernelArgs<BatchMatMulAttrs>): TensorInfo => {
     const { transposeA, transposeB } = args.attrs;
-    if (!transposeA && !transposeB) return stock.kernelFunc(args as unknown as Parameters<KernelConfig['kernelFunc']>[0]) as TensorInfo;
+    if (!transposeA && !transposeB)
+      return stock.kernelFunc(args as unknown as Parameters<KernelConfig['kernelFunc']>[0]) as TensorInfo;
     const a = input(args, 'a');
     const b = input(args, 'b');
     return withScope(args.backend, (s) => {

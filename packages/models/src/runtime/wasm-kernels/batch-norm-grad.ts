@@ -14,25 +14,13 @@ import {
   type Tensor,
 } from '@tensorflow/tfjs-core';
 
-/** Memoises a thunk: the five partial derivatives share the reductions below. */
-function once<T>(f: () => T): () => T {
-  let done = false;
-  let value: T | undefined;
-  return () => {
-    if (!done) {
-      value = f();
-      done = true;
-    }
-    return value as T;
-  };
-}
-
 /**
  * FusedBatchNorm gradient with broadcasting instead of tfjs-core's `tile` (15–33% of a wasm training step),
  * and with the shared reductions (Σdy, Σ(x−μ)·dy) computed once:
  *   k = scale·rsqrt(var+ε);  dx = dy·k;  dμ = −k·Σdy;  dβ = Σdy;
  *   dγ = rsqrt(var+ε)·Σ(x−μ)dy;  dvar = −½·scale·rsqrt(var+ε)³·Σ(x−μ)dy.
- * The engine runs gradFuncs inside a tidy, so the shared intermediates are freed with the step.
+ * The shared terms are computed eagerly: the tape runs each returned thunk in its own tidy, so a value
+ * memoised inside one thunk would be disposed before the next used it. In training all five are needed.
  */
 export const batchNormGradConfig: GradConfig = {
   kernelName: FusedBatchNorm,
@@ -48,20 +36,16 @@ export const batchNormGradConfig: GradConfig = {
     // Reduce over every axis the (broadcast) mean does not cover; empty when mean has x's shape.
     const axes = backend_util.getReductionAxes(mean.shape, x.shape);
     const reduce = (t: Tensor): Tensor => reshape(axes.length > 0 ? sum(t, axes) : t, mean.shape);
-    const inv = once(() => rsqrt(add(variance, scalar(eps))));
-    const k = once(() => (scale == null ? inv() : mul(inv(), scale)));
-    const sumDy = once(() => reduce(dy));
-    const sumCentredDy = once(() => reduce(mul(sub(x, mean), dy)));
+    const inv = rsqrt(add(variance, scalar(eps)));
+    const k = scale == null ? inv : mul(inv, scale);
+    const sumDy = reduce(dy);
+    const sumCentredDy = reduce(mul(sub(x, mean), dy));
     return {
-      x: () => mul(dy, k()),
-      mean: () => neg(mul(k(), sumDy())),
-      variance: () => {
-        const cube = mul(mul(inv(), inv()), inv());
-        const s = scale == null ? cube : mul(cube, scale);
-        return mul(mul(s, scalar(-0.5)), sumCentredDy());
-      },
-      scale: () => mul(inv(), sumCentredDy()),
-      offset: () => sumDy(),
+      x: () => mul(dy, k),
+      mean: () => neg(mul(k, sumDy)),
+      variance: () => mul(mul(mul(k, mul(inv, inv)), scalar(-0.5)), sumCentredDy),
+      scale: () => mul(inv, sumCentredDy),
+      offset: () => sumDy,
     };
   },
 };

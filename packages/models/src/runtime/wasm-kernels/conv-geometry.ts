@@ -1,4 +1,5 @@
-import { backend_util, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { backend_util } from '@tensorflow/tfjs-core';
+import { type TensorInfo } from '@tensorflow/tfjs-core';
 import { f32, type KernelScope } from './kernel-utils.js';
 
 /**
@@ -16,8 +17,8 @@ export function dilateNHWC(scope: KernelScope, dy: TensorInfo, sh: number, sw: n
   const dst = f32(scope.backend, out);
   for (let b = 0; b < n; b++) {
     for (let i = 0; i < oh; i++) {
-      let s = ((b * oh + i) * ow) * c;
-      let d = ((b * dh + i * sh) * dw) * c;
+      let s = (b * oh + i) * ow * c;
+      let d = (b * dh + i * sh) * dw * c;
       for (let j = 0; j < ow; j++, s += c, d += sw * c) {
         if (c >= 16) dst.set(src.subarray(s, s + c), d);
         else for (let k = 0; k < c; k++) dst[d + k] = src[s + k] as number;

@@ -42,10 +42,14 @@ export function conv2DBackpropFilterWasm(args: WasmKernelArgs<Conv2DBackpropFilt
     if (pointwise) {
       // One GEMM: [CI, NHW] · [NHW, CO]. The explicit transpose beats BatchMatMul's transposeA path ~50×.
       const xt = s.transpose(s.reshape(x, [n * h * w, ci]), [1, 0]);
-      const prod = s.run('BatchMatMul', { a: s.reshape(xt, [1, ci, n * h * w]), b: s.reshape(dy, [1, n * oh * ow, co]) }, {
-        transposeA: false,
-        transposeB: false,
-      });
+      const prod = s.run(
+        'BatchMatMul',
+        { a: s.reshape(xt, [1, ci, n * h * w]), b: s.reshape(dy, [1, n * oh * ow, co]) },
+        {
+          transposeA: false,
+          transposeB: false,
+        },
+      );
       return s.reshape(prod, [1, 1, ci, co]);
     }
     const xt = s.transpose(x, [3, 1, 2, 0]);
@@ -98,7 +102,12 @@ export function makeConv2DBackpropInputWasm(stock: KernelConfig | undefined) {
       return s.run(
         'Conv2D',
         { x: spread, filter: flipped },
-        { strides: [1, 1], pad: explicitPad(pad.top, pad.bottom, pad.left, pad.right), dataFormat: 'NHWC', dilations: [1, 1] },
+        {
+          strides: [1, 1],
+          pad: explicitPad(pad.top, pad.bottom, pad.left, pad.right),
+          dataFormat: 'NHWC',
+          dilations: [1, 1],
+        },
       );
     });
   };

@@ -17,7 +17,8 @@ function depthwiseInfo(
   if (!(d === undefined || d === 1 || (Array.isArray(d) && d[0] === 1 && d[1] === 1))) {
     throw new Error(`${kernel} on wasm supports dilation 1 only, got ${String(d)}`);
   }
-  if (filterShape[3] !== 1) throw new Error(`${kernel} on wasm supports channel multiplier 1 only, got ${filterShape[3]}`);
+  if (filterShape[3] !== 1)
+    throw new Error(`${kernel} on wasm supports channel multiplier 1 only, got ${filterShape[3]}`);
   return backend_util.computeConv2DInfo(xShape, filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, true);
 }
 
@@ -26,10 +27,46 @@ function depthwiseInfo(
  * (multiplier 1 keeps the filter's [KH,KW,C,1] layout), run by XNNPACK's depthwise conv.
  */
 export function depthwiseBackpropInputWasm(args: WasmKernelArgs<DepthwiseConv2dNativeBackpropInputAttrs>): TensorInfo {
-  const { backend, attrs } = args;
   const dy = input(args, 'dy');
   const filter = input(args, 'filter');
-  const info = depthwiseInfo('DepthwiseConv2dNativeBackpropInput', attrs.inputShape, dims4(filter.shape), attrs);
+  const info = depthwiseInfo(
+    'DepthwiseConv2dNativeBackpropInput',
+    args.attrs.inputShape,
+    dims4(filter.shape),
+    args.attrs,
+  );
+  return depthwiseBackpropInputXnn(args.backend, dy, filter, info);
+}
+
+/** Builds the DepthwiseConv2dNativeBackpropInput kernel around one strategy (swappable for benchmarks). */
+export function makeDepthwiseBackpropInputWasm(strategy: DepthwiseInputStrategy) {
+  return (args: WasmKernelArgs<DepthwiseConv2dNativeBackpropInputAttrs>): TensorInfo => {
+    const dy = input(args, 'dy');
+    const filter = input(args, 'filter');
+    const info = depthwiseInfo(
+      'DepthwiseConv2dNativeBackpropInput',
+      args.attrs.inputShape,
+      dims4(filter.shape),
+      args.attrs,
+    );
+    return strategy(args.backend, dy, filter, info);
+  };
+}
+
+export type DepthwiseInputStrategy = (
+  backend: WasmBackend,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  info: backend_util.Conv2DInfo,
+) => TensorInfo;
+
+/** XNNPACK strategy for the input gradient; falls back to the loop where padding exceeds the filter. */
+export function depthwiseBackpropInputXnn(
+  backend: WasmBackend,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  info: backend_util.Conv2DInfo,
+): TensorInfo {
   const pad = backpropInputPadding(info);
   if (pad === null) return depthwiseBackpropInputLoop(backend, dy, filter, info);
   return withScope(backend, (s) => {
@@ -44,7 +81,7 @@ export function depthwiseBackpropInputWasm(args: WasmKernelArgs<DepthwiseConv2dN
 }
 
 /** Reference/fallback input gradient over the heap, channel-innermost. */
-function depthwiseBackpropInputLoop(
+export function depthwiseBackpropInputLoop(
   backend: WasmBackend,
   dyInfo: TensorInfo,
   filterInfo: TensorInfo,
@@ -69,7 +106,8 @@ function depthwiseBackpropInputLoop(
             if (xcol < 0 || xcol >= w) continue;
             const dxBase = ((b * h + y) * w + xcol) * c;
             const fBase = (u * kw + v) * c;
-            for (let k = 0; k < c; k++) dx[dxBase + k] = (dx[dxBase + k] as number) + (dy[dyBase + k] as number) * (f[fBase + k] as number);
+            for (let k = 0; k < c; k++)
+              dx[dxBase + k] = (dx[dxBase + k] as number) + (dy[dyBase + k] as number) * (f[fBase + k] as number);
           }
         }
       }
@@ -105,7 +143,8 @@ export function depthwiseBackpropFilterLoop(
             if (xcol < 0 || xcol >= w) continue;
             const xBase = ((b * h + y) * w + xcol) * c;
             const aBase = (u * kw + v) * c;
-            for (let k = 0; k < c; k++) acc[aBase + k] = (acc[aBase + k] as number) + (x[xBase + k] as number) * (dy[dyBase + k] as number);
+            for (let k = 0; k < c; k++)
+              acc[aBase + k] = (acc[aBase + k] as number) + (x[xBase + k] as number) * (dy[dyBase + k] as number);
           }
         }
       }
@@ -128,7 +167,12 @@ export function makeDepthwiseBackpropFilterWasm(strategy: DepthwiseFilterStrateg
   return (args: WasmKernelArgs<DepthwiseConv2dNativeBackpropFilterAttrs>): TensorInfo => {
     const x = input(args, 'x');
     const dy = input(args, 'dy');
-    const info = depthwiseInfo('DepthwiseConv2dNativeBackpropFilter', dims4(x.shape), args.attrs.filterShape, args.attrs);
+    const info = depthwiseInfo(
+      'DepthwiseConv2dNativeBackpropFilter',
+      dims4(x.shape),
+      args.attrs.filterShape,
+      args.attrs,
+    );
     return strategy(args.backend, x, dy, info);
   };
 }

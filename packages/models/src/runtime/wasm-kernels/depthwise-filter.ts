@@ -1,5 +1,6 @@
 import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
 import { depthwiseBackpropFilterLoop, type DepthwiseFilterStrategy } from './depthwise-backprop.js';
+import { depthwiseBackpropFilterSimd, simdFilterApplies } from './depthwise-filter-simd.js';
 import { explicitPad, withScope, type WasmBackend } from './kernel-utils.js';
 
 /**
@@ -22,13 +23,20 @@ export function depthwiseBackpropFilterXnn(
       { x: xt, filter: dyt },
       { strides: [1, 1], pad: explicitPad(p.top, p.bottom, p.left, p.right), dilations: [sh, sw] },
     );
-    if (r.shape[1] !== kh || r.shape[2] !== kw) r = s.run('Slice', { x: r }, { begin: [0, 0, 0, 0], size: [1, kh, kw, n * c] });
+    if (r.shape[1] !== kh || r.shape[2] !== kw)
+      r = s.run('Slice', { x: r }, { begin: [0, 0, 0, 0], size: [1, kh, kw, n * c] });
     const summed = s.run('Sum', { x: s.reshape(r, [kh, kw, n, c]) }, { axis: [2], keepDims: false });
     return s.reshape(summed, [kh, kw, c, 1]);
   });
 }
 
-/** The strategy the registered kernel uses (the fastest measured in bench/kernels.mjs). */
-export const depthwiseBackpropFilterStrategy: DepthwiseFilterStrategy = depthwiseBackpropFilterLoop;
+/**
+ * The strategy the registered kernel uses (the fastest measured in bench/kernels.mjs): the generated SIMD loop
+ * for whole 4-channel blocks (every MobileNetV2 layer), the typed-array loop otherwise.
+ */
+export const depthwiseBackpropFilterStrategy: DepthwiseFilterStrategy = (backend, x, dy, info) =>
+  simdFilterApplies(info)
+    ? depthwiseBackpropFilterSimd(backend, x, dy, info)
+    : depthwiseBackpropFilterLoop(backend, x, dy, info);
 export { depthwiseBackpropFilterLoop };
 export type { WasmBackend };

@@ -1,14 +1,19 @@
 import {
   BatchMatMul,
+  ClipByValue,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
   DepthwiseConv2dNativeBackpropFilter,
   DepthwiseConv2dNativeBackpropInput,
+  FusedBatchNorm,
   getGradient,
   getKernel,
   MaxPoolGrad,
+  Mean,
   registerGradient,
   registerKernel,
+  Relu,
+  Sum,
   unregisterGradient,
   unregisterKernel,
   type GradConfig,
@@ -20,7 +25,9 @@ import { batchNormGradConfig } from './batch-norm-grad.js';
 import { conv2DBackpropFilterWasm, makeConv2DBackpropInputWasm } from './conv2d-backprop.js';
 import { depthwiseBackpropFilterStrategy } from './depthwise-filter.js';
 import { depthwiseBackpropInputWasm, makeDepthwiseBackpropFilterWasm } from './depthwise-backprop.js';
+import { MASKED_GRAD, maskedGradConfigs, maskedGradWasm } from './masked-grad.js';
 import { maxPoolGradWasm } from './max-pool-grad.js';
+import { makeMeanWasm, makeSumWasm } from './reductions.js';
 
 /** Names of the kernels (and the one gradient) {@link registerWasmTrainingKernels} supplies. */
 export const SUPPLIED_WASM_KERNELS = [
@@ -30,11 +37,17 @@ export const SUPPLIED_WASM_KERNELS = [
   DepthwiseConv2dNativeBackpropInput,
   MaxPoolGrad,
   BatchMatMul,
+  Sum,
+  Mean,
+  MASKED_GRAD,
 ] as const;
+
+/** Gradients {@link registerWasmTrainingKernels} replaces (globally; see there). */
+export const SUPPLIED_GRADIENTS = [FusedBatchNorm, ClipByValue, Relu] as const;
 
 interface Saved {
   kernels: Map<string, KernelConfig | undefined>;
-  gradient: GradConfig | undefined;
+  gradients: Map<string, GradConfig | undefined>;
 }
 let saved: Saved | null = null;
 
@@ -61,22 +74,42 @@ function replace(kernelName: string, kernelFunc: KernelFunc): void {
 /**
  * Registers correct, fast training kernels on tfjs' wasm backend (tfjs 4.22 lacks or breaks them):
  * Conv2D/DepthwiseConv2dNative backprop (filter and input), MaxPoolGrad (negative maxima), BatchMatMul with
- * transposes, and a FusedBatchNorm gradient without `tile`. Idempotent; call before the first training step.
- * The gradient is global to tfjs (gradients are not per backend) and is equally correct on other backends.
+ * transposes, Sum/Mean over leading axes (BatchNorm statistics), a FusedBatchNorm gradient without `tile`, and
+ * one-pass ClipByValue (ReLU6) and Relu gradients. Idempotent; call before the first training step.
+ * Gradients are global to tfjs (not per backend): the BatchNorm one is correct on every backend, the other two
+ * use their fused kernel only while wasm is the active backend and tfjs-core's composition otherwise.
  */
 export function registerWasmTrainingKernels(): void {
   if (saved !== null) return;
-  saved = { kernels: new Map(), gradient: getGradient(batchNormGradConfig.kernelName) };
-  const stockMatMul = getKernel(BatchMatMul, 'wasm');
-  if (stockMatMul === undefined) throw new Error('wasm BatchMatMul kernel missing: is @tensorflow/tfjs-backend-wasm loaded?');
+  const stock = (name: string): KernelConfig => {
+    const k = getKernel(name, 'wasm');
+    if (k === undefined) throw new Error(`wasm ${name} kernel missing: is @tensorflow/tfjs-backend-wasm loaded?`);
+    return k;
+  };
+  const stockMatMul = stock(BatchMatMul);
+  const stockSum = stock(Sum);
+  const stockMean = stock(Mean);
+  const gradients = [
+    batchNormGradConfig,
+    ...maskedGradConfigs({ clip: getGradient(ClipByValue), relu: getGradient(Relu) }),
+  ];
+  saved = { kernels: new Map(), gradients: new Map(gradients.map((g) => [g.kernelName, getGradient(g.kernelName)])) };
   replace(Conv2DBackpropFilter, asKernelFunc(conv2DBackpropFilterWasm));
   replace(Conv2DBackpropInput, asKernelFunc(makeConv2DBackpropInputWasm(getKernel(Conv2DBackpropInput, 'wasm'))));
-  replace(DepthwiseConv2dNativeBackpropFilter, asKernelFunc(makeDepthwiseBackpropFilterWasm(depthwiseBackpropFilterStrategy)));
+  replace(
+    DepthwiseConv2dNativeBackpropFilter,
+    asKernelFunc(makeDepthwiseBackpropFilterWasm(depthwiseBackpropFilterStrategy)),
+  );
   replace(DepthwiseConv2dNativeBackpropInput, asKernelFunc(depthwiseBackpropInputWasm));
   replace(MaxPoolGrad, asKernelFunc(maxPoolGradWasm));
   replace(BatchMatMul, asKernelFunc(makeBatchMatMulWasm(stockMatMul)));
-  if (saved.gradient !== undefined) unregisterGradient(batchNormGradConfig.kernelName);
-  registerGradient(batchNormGradConfig);
+  replace(Sum, asKernelFunc(makeSumWasm(stockSum)));
+  replace(Mean, asKernelFunc(makeMeanWasm(stockMean)));
+  replace(MASKED_GRAD, asKernelFunc(maskedGradWasm));
+  for (const g of gradients) {
+    if (saved.gradients.get(g.kernelName) !== undefined) unregisterGradient(g.kernelName);
+    registerGradient(g);
+  }
 }
 
 /** Restores the stock kernels and gradient (for benchmarks that compare against them, and tests). */
@@ -86,7 +119,9 @@ export function unregisterWasmTrainingKernels(): void {
     unregisterKernel(name, 'wasm');
     if (stock !== undefined) registerKernel(stock);
   }
-  unregisterGradient(batchNormGradConfig.kernelName);
-  if (saved.gradient !== undefined) registerGradient(saved.gradient);
+  for (const [name, stock] of saved.gradients) {
+    unregisterGradient(name);
+    if (stock !== undefined) registerGradient(stock);
+  }
   saved = null;
 }

@@ -1,4 +1,5 @@
-import { backend_util, getKernel, type DataType, type KernelConfig, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import type { backend_util } from '@tensorflow/tfjs-core';
+import { getKernel, type DataType, type KernelConfig, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
 
 /**
  * The slice of tfjs-backend-wasm's `BackendWasm` the supplied kernels use. Declared structurally because
@@ -10,7 +11,7 @@ export interface WasmBackend {
   incRef(dataId: object): void;
   typedArrayFromHeap(info: TensorInfo): Float32Array | Int32Array | Uint8Array;
   getMemoryOffset(dataId: object): number;
-  wasm: { HEAPF32: Float32Array; asm: { memory: WebAssembly.Memory } };
+  wasm: { HEAPF32: Float32Array; asm: { memory: object } };
 }
 
 /** What tfjs-core passes to a kernel function, with the backend narrowed to the wasm one. */
@@ -72,6 +73,12 @@ export class KernelScope {
     f32(this.backend, out).fill(0);
     this.owned.push(out);
     return out;
+  }
+
+  /** Tracks a buffer allocated elsewhere (e.g. `backend.makeOutput`) so `dispose()` frees it. */
+  track(info: TensorInfo): TensorInfo {
+    this.owned.push(info);
+    return info;
   }
 
   reshape(x: TensorInfo, shape: number[]): TensorInfo {

@@ -10,7 +10,14 @@ export function maxPoolGradWasm(args: WasmKernelArgs<MaxPoolGradAttrs>): TensorI
   const { backend, attrs } = args;
   const dyInfo = input(args, 'dy');
   const xInfo = input(args, 'input');
-  const info = backend_util.computePool2DInfo(dims4(xInfo.shape), attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+  const info = backend_util.computePool2DInfo(
+    dims4(xInfo.shape),
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, padInfo: p } = info;
   const out = backend.makeOutput(xInfo.shape.slice(), 'float32');

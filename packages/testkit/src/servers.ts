@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
 export interface RunningServer {
   url: string;
@@ -105,24 +106,42 @@ export interface RunningS3 extends RunningServer {
   env: Record<string, string>;
 }
 
+export interface StartS3Options {
+  /**
+   * Which server: moto_server (the default where installed) or s3rver from npm. Default: s3rver
+   * when FERSWEEP_TEST_S3=s3rver, else moto when installed.
+   */
+  kind?: 'moto' | 's3rver';
+  /**
+   * Extra environment for the server process, e.g. `{ INITIAL_NO_AUTH_ACTION_COUNT: '0' }` to
+   * make moto check credentials (it accepts anything by default).
+   */
+  serverEnv?: Record<string, string>;
+}
+
 /**
  * A real S3-compatible server process: moto_server where installed (this machine image has it),
  * else s3rver from npm. Both speak the S3 REST protocol with path-style addressing.
  */
-export async function startS3(): Promise<RunningS3> {
-  const moto = process.env.FERSWEEP_TEST_S3 !== 's3rver' ? which('moto_server') : undefined;
-  // moto accepts any credentials; s3rver accepts only its fixed pair.
+export async function startS3(options: StartS3Options = {}): Promise<RunningS3> {
+  const kind = options.kind ?? (process.env.FERSWEEP_TEST_S3 === 's3rver' ? 's3rver' : 'moto');
+  const moto = kind === 'moto' ? which('moto_server') : undefined;
+  if (options.kind === 'moto' && !moto) throw new Error('moto_server is not installed: run the tests with `npm test`');
+  const serverEnv = { ...process.env, ...options.serverEnv };
+  // moto accepts any credentials (unless serverEnv turns its auth on); s3rver accepts only the
+  // key id S3RVER (it does not verify SigV4 signatures, so any secret passes).
   const creds = moto
     ? { accessKeyId: 'fersweep-test', secretAccessKey: 'fersweep-test-secret', region: 'us-east-1' }
     : { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', region: 'us-east-1' };
   let started: { child: ChildProcess; port: number; dataDir: string };
   if (moto) {
-    started = await startProcess('moto', moto, (p) => ['-H', '127.0.0.1', '-p', String(p)]);
+    started = await startProcess('moto', moto, (p) => ['-H', '127.0.0.1', '-p', String(p)], serverEnv);
   } else {
-    const s3rverBin = resolve('node_modules/.bin/s3rver');
+    const require = createRequire(import.meta.url);
+    const s3rverBin = join(dirname(require.resolve('s3rver/package.json')), 'bin', 's3rver.js');
     started = await startProcess('s3rver', s3rverBin, (p, d) => [
       '--address', '127.0.0.1', '--port', String(p), '--directory', d, '--silent',
-    ]);
+    ], serverEnv);
   }
   const url = `http://127.0.0.1:${started.port}`;
   return {
