@@ -68,7 +68,8 @@ function stockOrNull(name, run) {
   }
 }
 
-const want = (k) => (filter === '' && k !== 'e2e') || k.toLowerCase().includes(filter.toLowerCase());
+// The end-to-end section takes minutes: it runs only when asked for (`node bench/kernels.mjs e2e`).
+const want = (k) => (filter === '' ? k !== 'e2e' : k.toLowerCase().includes(filter.toLowerCase()));
 registerWasmTrainingKernels();
 
 // FER CNN (classic Keras FER2013 CNN): 3×3 'same' convs, 64→128→256→512 channels at 48→24→12→6 px.
@@ -216,7 +217,7 @@ if (want('BatchNorm')) {
       return tf.sum(tf.mul(tf.batchNorm(xx, mean, variance, b, g, 1e-3), dy));
     });
     const run = () => grad([x, gamma, beta]);
-    // Whole training-mode BN backward (moments + FusedBatchNorm gradient); "GF/s" = elements per ns.
+    // Whole training-mode BN forward+backward (moments, FusedBatchNorm and their gradients); "GF/s" = elements per ns.
     report('BatchNorm backward', `${hw}px ${c}ch`, N * hw * hw * c, {
       stock: stockOrNull('BatchMatMul', () => time(run)),
       supplied: time(run),

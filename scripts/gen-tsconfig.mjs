@@ -2,9 +2,17 @@
 // Run after adding a workspace or a dependency between workspaces: node scripts/gen-tsconfig.mjs
 import { readFileSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { format, resolveConfig } from 'prettier';
+
+const write = async (path, value) =>
+  writeFileSync(path, await format(JSON.stringify(value), { ...(await resolveConfig(path)), filepath: path }));
 
 const dirs = ['packages', 'services'].flatMap((top) =>
-  existsSync(top) ? readdirSync(top).map((d) => join(top, d)).filter((d) => existsSync(join(d, 'package.json'))) : [],
+  existsSync(top)
+    ? readdirSync(top)
+        .map((d) => join(top, d))
+        .filter((d) => existsSync(join(d, 'package.json')))
+    : [],
 );
 const byName = new Map(dirs.map((d) => [JSON.parse(readFileSync(join(d, 'package.json'), 'utf8')).name, d]));
 for (const d of dirs) {
@@ -18,8 +26,9 @@ for (const d of dirs) {
     exclude: ['src/**/*.test.ts', 'src/**/test-support.ts', 'src/**/testing/**'],
     references: deps.sort().map((n) => ({ path: `../../${byName.get(n)}` })),
   };
-  writeFileSync(join(d, 'tsconfig.json'), JSON.stringify(cfg, null, 2) + '\n');
+  await write(join(d, 'tsconfig.json'), cfg);
 }
-const root = { files: [], references: dirs.sort().map((d) => ({ path: `./${d}` })) };
-writeFileSync('tsconfig.json', JSON.stringify(root, null, 2) + '\n');
+// bench/ is a TypeScript project too (not a workspace): built with everything else.
+const root = { files: [], references: [...dirs.sort(), 'bench'].map((d) => ({ path: `./${d}` })) };
+await write('tsconfig.json', root);
 console.log(`tsconfig: ${dirs.length} workspaces`);

@@ -28,8 +28,9 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 # 3. Type-check and build every workspace, then lint.
-log "tsc -b"
+log "tsc -b (build) + tsconfig.test.json (type-check tests)"
 npx tsc -b
+npx tsc -p tsconfig.test.json
 log "eslint + prettier"
 npx eslint --max-warnings 0 .
 npx prettier --check --log-level warn .

@@ -16,24 +16,17 @@ export const median = (xs: number[]): number => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-/** Samples RSS every 20 ms until stop(), which returns the peak in bytes. */
-export function peakRss(): { stop(): number } {
-  let peak = process.memoryUsage.rss();
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
-  return {
-    stop() {
-      clearInterval(timer);
-      return Math.max(peak, process.memoryUsage.rss());
-    },
-  };
-}
-
 /** Prints a table and writes bench/results/<name>.json (committed; RESULTS.md quotes it). */
 export async function report(name: string, results: BenchResult[], params: Record<string, unknown>): Promise<void> {
   const machine = { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version };
   for (const r of results) {
-    const ratio = r.vsBaseline !== undefined ? `  (${(r.vsBaseline * 100).toFixed(0)}% of baseline${r.goal ? `; goal ${r.goal}` : ''})` : '';
-    console.log(`${r.name.padEnd(58)} ${r.value.toFixed(1).padStart(10)} ${r.unit}${ratio}${r.note ? `  [${r.note}]` : ''}`);
+    const ratio =
+      r.vsBaseline !== undefined
+        ? `  (${(r.vsBaseline * 100).toFixed(0)}% of baseline${r.goal ? `; goal ${r.goal}` : ''})`
+        : '';
+    console.log(
+      `${r.name.padEnd(58)} ${r.value.toFixed(1).padStart(10)} ${r.unit}${ratio}${r.note ? `  [${r.note}]` : ''}`,
+    );
   }
   await mkdir(new URL('../results/', import.meta.url), { recursive: true });
   const out = { bench: name, date: new Date().toISOString(), machine, params, results };

@@ -23,7 +23,10 @@ let csv: string;
 
 async function fersweep(args: string[], env: Record<string, string> = s3.env) {
   try {
-    const r = await exec(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', HOME: dir, ...env }, timeout: 120_000 });
+    const r = await exec(process.execPath, [BIN, ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: dir, ...env },
+      timeout: 120_000,
+    });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -34,7 +37,12 @@ async function fersweep(args: string[], env: Record<string, string> = s3.env) {
 beforeAll(async () => {
   s3 = await startS3();
   dir = await mkdtemp(join(tmpdir(), 'fersweep-s3it-'));
-  const client = new S3Client({ endpoint: s3.url, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+  const client = new S3Client({
+    endpoint: s3.url,
+    region: s3.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  });
   await client.send(new CreateBucketCommand({ Bucket: 'fersweep' }));
   client.destroy();
   csv = join(dir, 'fer2013.csv');
@@ -47,12 +55,25 @@ afterAll(async () => {
 
 describe('fersweep dataset on S3', () => {
   it('imports a fer2013.csv to s3:// and inspect verifies every shard', async () => {
-    const imp = await fersweep(['dataset', 'import', csv, '--out', 's3://fersweep/datasets/fer2013', '--shard-size', '200']);
+    const imp = await fersweep([
+      'dataset',
+      'import',
+      csv,
+      '--out',
+      's3://fersweep/datasets/fer2013',
+      '--shard-size',
+      '200',
+    ]);
     expect(imp.stderr).toBe('');
     expect(imp.code).toBe(0);
     expect(imp.stdout).toMatch(/dataset fer2013 at s3:\/\/fersweep\/datasets\/fer2013/);
 
-    const client = new S3Client({ endpoint: s3.url, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } });
+    const client = new S3Client({
+      endpoint: s3.url,
+      region: s3.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    });
     const listed = await client.send(new ListObjectsV2Command({ Bucket: 'fersweep', Prefix: 'datasets/fer2013/' }));
     client.destroy();
     const keys = (listed.Contents ?? []).map((o) => o.Key);

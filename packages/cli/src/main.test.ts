@@ -22,7 +22,11 @@ describe('fersweep dataset', () => {
     expect(synth).toMatchObject({ code: 0, err: '' });
     expect(synth.out).toMatch(/dataset x at file:\/\//);
     const manifest = JSON.parse(await readFile(join(dir, 'x', 'manifest.json'), 'utf8'));
-    expect(manifest).toMatchObject({ format: 'fersweep-dataset/v1', name: 'x', source: { kind: 'synthetic', seed: 7 } });
+    expect(manifest).toMatchObject({
+      format: 'fersweep-dataset/v1',
+      name: 'x',
+      source: { kind: 'synthetic', seed: 7 },
+    });
     const total = ['train', 'val', 'test', 'test2'].reduce((a, s) => a + (manifest.splits[s]?.count ?? 0), 0);
     expect(total).toBe(300);
 
@@ -61,7 +65,11 @@ describe('fersweep dataset', () => {
   });
 
   it.each([
-    [['dataset', 'import', '/nonexistent/fer2013.csv', '--out', '/tmp/x'], 2, /cannot read \/nonexistent\/fer2013\.csv: no such file or folder/],
+    [
+      ['dataset', 'import', '/nonexistent/fer2013.csv', '--out', '/tmp/x'],
+      2,
+      /cannot read \/nonexistent\/fer2013\.csv: no such file or folder/,
+    ],
     [['dataset', 'inspect', 'gs://bucket/x'], 1, /unsupported store URL 'gs:\/\/bucket\/x'/],
     [['dataset', 'synth', '--out', '/tmp/x', '--count', 'many'], 1, /--count must be an integer ≥ 7, got 'many'/],
     [['dataset', 'synth'], 1, /required option '--out <url>' not specified/],
@@ -79,7 +87,13 @@ describe('fersweep dataset', () => {
   });
 
   it('every command has --help', async () => {
-    for (const argv of [['--help'], ['dataset', '--help'], ['dataset', 'synth', '--help'], ['dataset', 'import', '--help'], ['dataset', 'inspect', '--help']]) {
+    for (const argv of [
+      ['--help'],
+      ['dataset', '--help'],
+      ['dataset', 'synth', '--help'],
+      ['dataset', 'import', '--help'],
+      ['dataset', 'inspect', '--help'],
+    ]) {
       const r = await cli(...argv);
       expect(r.code).toBe(0);
       expect(r.out).toMatch(/Usage: fersweep/);

@@ -7,7 +7,9 @@ const VERSION = '0.1.0';
 /** Builds the `fersweep` command tree; `io` lets tests capture output. */
 export function buildProgram(io: Io): Command {
   const program = new Command('fersweep')
-    .description('Which face-emotion-recognition model is better, and where? Train, compare and serve FER model variants.')
+    .description(
+      'Which face-emotion-recognition model is better, and where? Train, compare and serve FER model variants.',
+    )
     .version(VERSION)
     .option('--debug', 'print stack traces on errors')
     .showHelpAfterError('(run with --help for usage)')
@@ -15,12 +17,16 @@ export function buildProgram(io: Io): Command {
     .exitOverride();
   program.addCommand(datasetCommand(io));
   for (const sub of program.commands) sub.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
-  for (const sub of program.commands.flatMap((c) => c.commands)) sub.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
+  for (const sub of program.commands.flatMap((c) => c.commands))
+    sub.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
   return program;
 }
 
 /** Runs the CLI and returns its exit code (never throws). */
-export async function run(argv: string[], io: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }): Promise<number> {
+export async function run(
+  argv: string[],
+  io: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) },
+): Promise<number> {
   const program = buildProgram(io);
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -31,7 +31,12 @@ export function progressBar(label: string, stream: NodeJS.WriteStream = process.
   return {
     update(done, total, unit) {
       const secs = Math.max((Date.now() - t0) / 1000, 1e-3);
-      const payload = { doneH: human(done, unit), totalH: human(total, unit), unit: unit === 'bytes' ? '' : unit, rate: human(Math.round(done / secs), unit) };
+      const payload = {
+        doneH: human(done, unit),
+        totalH: human(total, unit),
+        unit: unit === 'bytes' ? '' : unit,
+        rate: human(Math.round(done / secs), unit),
+      };
       if (!started) {
         bar.start(total, done, payload);
         started = true;

@@ -22,7 +22,10 @@ describe('DatasetManifest', () => {
     expect(DatasetManifest.parse(manifest).splits.train.count).toBe(3);
   });
   it('rejects a split whose class counts do not add up to its count', () => {
-    const bad = { ...manifest, splits: { ...manifest.splits, val: { ...split(1), classCounts: [2, 0, 0, 0, 0, 0, 0] } } };
+    const bad = {
+      ...manifest,
+      splits: { ...manifest.splits, val: { ...split(1), classCounts: [2, 0, 0, 0, 0, 0, 0] } },
+    };
     const r = DatasetManifest.safeParse(bad);
     expect(r.success).toBe(false);
     expect(r.error?.issues[0]?.path).toEqual(['splits', 'val']);

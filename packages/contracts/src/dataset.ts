@@ -31,8 +31,10 @@ export const SplitEntry = z
   .superRefine((s, ctx) => {
     const byShards = s.shards.reduce((a, sh) => a + sh.count, 0);
     const byClass = s.classCounts.reduce((a, c) => a + c, 0);
-    if (byShards !== s.count) ctx.addIssue({ code: 'custom', message: `shard counts sum to ${byShards}, split count is ${s.count}` });
-    if (byClass !== s.count) ctx.addIssue({ code: 'custom', message: `classCounts sum to ${byClass}, split count is ${s.count}` });
+    if (byShards !== s.count)
+      ctx.addIssue({ code: 'custom', message: `shard counts sum to ${byShards}, split count is ${s.count}` });
+    if (byClass !== s.count)
+      ctx.addIssue({ code: 'custom', message: `classCounts sum to ${byClass}, split count is ${s.count}` });
   });
 export type SplitEntry = z.infer<typeof SplitEntry>;
 

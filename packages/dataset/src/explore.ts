@@ -41,7 +41,12 @@ export function classDistributionPng(manifest: DatasetManifest): Promise<Buffer>
 }
 
 /** One row per emotion: its name, then up to N train images, upscaled 3× for people to see. */
-export async function sampleGridPng(classes: readonly string[], samples: Uint8Array[][], size = 48, scale = 3): Promise<Buffer> {
+export async function sampleGridPng(
+  classes: readonly string[],
+  samples: Uint8Array[][],
+  size = 48,
+  scale = 3,
+): Promise<Buffer> {
   const cell = size * scale;
   const gap = 4;
   const labelWidth = 110;
@@ -59,15 +64,27 @@ export async function sampleGridPng(classes: readonly string[], samples: Uint8Ar
     }
   }
   const labels = classes
-    .map((name, c) => `<text x="8" y="${gap + c * (cell + gap) + cell / 2 + 6}" font-family="DejaVu Sans, sans-serif" font-size="17">${name}</text>`)
+    .map(
+      (name, c) =>
+        `<text x="8" y="${gap + c * (cell + gap) + cell / 2 + 6}" font-family="DejaVu Sans, sans-serif" font-size="17">${name}</text>`,
+    )
     .join('');
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${labelWidth}" height="${height}">${labels}</svg>`;
   tiles.push({ input: Buffer.from(svg), left: 0, top: 0 });
-  return sharp({ create: { width, height, channels: 3, background: '#ffffff' } }).composite(tiles).png().toBuffer();
+  return sharp({ create: { width, height, channels: 3, background: '#ffffff' } })
+    .composite(tiles)
+    .png()
+    .toBuffer();
 }
 
 /** Writes the dataset's exploration figures next to its manifest. */
-export async function writeExploration(store: ObjectStore, manifest: DatasetManifest, samples: Uint8Array[][]): Promise<void> {
+export async function writeExploration(
+  store: ObjectStore,
+  manifest: DatasetManifest,
+  samples: Uint8Array[][],
+): Promise<void> {
   await store.put(keys.classDistributionPng, await classDistributionPng(manifest), { contentType: 'image/png' });
-  await store.put(keys.sampleGridPng, await sampleGridPng(manifest.classes, samples, manifest.image.width), { contentType: 'image/png' });
+  await store.put(keys.sampleGridPng, await sampleGridPng(manifest.classes, samples, manifest.image.width), {
+    contentType: 'image/png',
+  });
 }

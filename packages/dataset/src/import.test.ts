@@ -18,7 +18,10 @@ beforeEach(async () => {
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
 /** Deterministic rows: label from a fixed cycle, pixels encode the row index. */
-function rows(n: number, usageOf: (i: number) => Usage = (i) => (i % 10 < 8 ? 'Training' : i % 10 === 8 ? 'PublicTest' : 'PrivateTest')): SourceRow[] {
+function rows(
+  n: number,
+  usageOf: (i: number) => Usage = (i) => (i % 10 < 8 ? 'Training' : i % 10 === 8 ? 'PublicTest' : 'PrivateTest'),
+): SourceRow[] {
   const labels = [3, 0, 6, 4, 2, 5, 3, 1, 6, 4, 0, 2, 3];
   return Array.from({ length: n }, (_, i) => ({
     index: i,
@@ -42,44 +45,70 @@ const files = async () =>
     .sort();
 
 describe('importDataset from fer2013.csv', () => {
-  it.each(['\n', '\r\n'] as const)('keeps every row: per-split and per-class counts equal the input (EOL %j)', async (eol) => {
-    const input = rows(1000);
-    const csv = join(dir, 'fer2013.csv');
-    await writeFer2013Csv(csv, input, eol);
-    const m = await importDataset({ source: fer2013CsvSource(csv), store, name: 'fer', valFraction: 0.1, seed: 5, shardSize: 300 });
+  it.each(['\n', '\r\n'] as const)(
+    'keeps every row: per-split and per-class counts equal the input (EOL %j)',
+    async (eol) => {
+      const input = rows(1000);
+      const csv = join(dir, 'fer2013.csv');
+      await writeFer2013Csv(csv, input, eol);
+      const m = await importDataset({
+        source: fer2013CsvSource(csv),
+        store,
+        name: 'fer',
+        valFraction: 0.1,
+        seed: 5,
+        shardSize: 300,
+      });
 
-    const training = countBy(input, 'Training');
-    const trainPlusVal = m.splits.train.classCounts.map((c, i) => c + m.splits.val.classCounts[i]!);
-    expect(trainPlusVal).toEqual(training);
-    expect(m.splits.test.classCounts).toEqual(countBy(input, 'PublicTest'));
-    expect(m.splits.test2?.classCounts).toEqual(countBy(input, 'PrivateTest'));
-    expect(m.splits.val.count).toBe(80); // 10% of 800, class by class
-    expect(m.splits.train.shards.map((s) => s.key)).toEqual(['shards/train-00000.arrow', 'shards/train-00001.arrow', 'shards/train-00002.arrow']);
-    expect(m.source).toMatchObject({ kind: 'fer2013-csv', seed: 5, valFraction: 0.1 });
-    expect(m.source.sha256).toMatch(/^[0-9a-f]{64}$/);
+      const training = countBy(input, 'Training');
+      const trainPlusVal = m.splits.train.classCounts.map((c, i) => c + m.splits.val.classCounts[i]!);
+      expect(trainPlusVal).toEqual(training);
+      expect(m.splits.test.classCounts).toEqual(countBy(input, 'PublicTest'));
+      expect(m.splits.test2?.classCounts).toEqual(countBy(input, 'PrivateTest'));
+      expect(m.splits.val.count).toBe(80); // 10% of 800, class by class
+      expect(m.splits.train.shards.map((s) => s.key)).toEqual([
+        'shards/train-00000.arrow',
+        'shards/train-00001.arrow',
+        'shards/train-00002.arrow',
+      ]);
+      expect(m.source).toMatchObject({ kind: 'fer2013-csv', seed: 5, valFraction: 0.1 });
+      expect(m.source.sha256).toMatch(/^[0-9a-f]{64}$/);
 
-    // Every input image comes back, bit for bit, with its source index.
-    const reader = await DatasetReader.open(store);
-    const seen = new Map<number, string>();
-    for (const split of ['train', 'val', 'test', 'test2'] as const) {
-      const data = await reader.loadSplit(split);
-      for (let i = 0; i < data.count; i++) {
-        const idx = data.indices[i]!;
-        expect(data.labels[i]).toBe(input[idx]!.label);
-        seen.set(idx, Buffer.from(data.images.subarray(i * 2304, (i + 1) * 2304)).toString('base64'));
+      // Every input image comes back, bit for bit, with its source index.
+      const reader = await DatasetReader.open(store);
+      const seen = new Map<number, string>();
+      for (const split of ['train', 'val', 'test', 'test2'] as const) {
+        const data = await reader.loadSplit(split);
+        for (let i = 0; i < data.count; i++) {
+          const idx = data.indices[i]!;
+          expect(data.labels[i]).toBe(input[idx]!.label);
+          seen.set(idx, Buffer.from(data.images.subarray(i * 2304, (i + 1) * 2304)).toString('base64'));
+        }
       }
-    }
-    expect(seen.size).toBe(1000);
-    expect(seen.get(417)).toBe(Buffer.from(input[417]!.pixels).toString('base64'));
-    expect(await files()).toEqual(expect.arrayContaining(['manifest.json', 'explore/class-distribution.png', 'explore/samples.png']));
-  });
+      expect(seen.size).toBe(1000);
+      expect(seen.get(417)).toBe(Buffer.from(input[417]!.pixels).toString('base64'));
+      expect(await files()).toEqual(
+        expect.arrayContaining(['manifest.json', 'explore/class-distribution.png', 'explore/samples.png']),
+      );
+    },
+  );
 
   it('gives the same split for the same seed and another for another seed', async () => {
     const csv = join(dir, 'fer2013.csv');
     await writeFer2013Csv(csv, rows(600));
     const a = await importDataset({ source: fer2013CsvSource(csv), store, name: 'a', seed: 1 });
-    const b = await importDataset({ source: fer2013CsvSource(csv), store: openStore(`file://${dir}/b`), name: 'b', seed: 1 });
-    const c = await importDataset({ source: fer2013CsvSource(csv), store: openStore(`file://${dir}/c`), name: 'c', seed: 2 });
+    const b = await importDataset({
+      source: fer2013CsvSource(csv),
+      store: openStore(`file://${dir}/b`),
+      name: 'b',
+      seed: 1,
+    });
+    const c = await importDataset({
+      source: fer2013CsvSource(csv),
+      store: openStore(`file://${dir}/c`),
+      name: 'c',
+      seed: 2,
+    });
     expect(b.splits.val.shards[0]!.sha256).toBe(a.splits.val.shards[0]!.sha256);
     expect(c.splits.val.shards[0]!.sha256).not.toBe(a.splits.val.shards[0]!.sha256);
   });
@@ -98,7 +127,11 @@ describe('importDataset from fer2013.csv', () => {
     ['a non-numeric pixel', `0,x${good.slice(1)},Training`, /fer2013\.csv:3: pixels pixel 1 is not a number/],
     ['a pixel above 255', `0,300${good.slice(1)},Training`, /fer2013\.csv:3: pixels pixel 1 is out of range 0–255/],
     ['a label outside 0–6', `7,${good},Training`, /fer2013\.csv:3: emotion '7' is not a label 0–6/],
-    ['an unknown Usage', `2,${good},Validation`, /fer2013\.csv:3: Usage 'Validation' is not one of Training, PublicTest, PrivateTest/],
+    [
+      'an unknown Usage',
+      `2,${good},Validation`,
+      /fer2013\.csv:3: Usage 'Validation' is not one of Training, PublicTest, PrivateTest/,
+    ],
     ['a missing pixels column', `2`, /fer2013\.csv:3: row has 1 columns, no pixels/],
   ])('stops on %s, names the line, and publishes nothing', async (_what, badLine, message) => {
     const csv = join(dir, 'fer2013.csv');
@@ -106,7 +139,9 @@ describe('importDataset from fer2013.csv', () => {
     const head = `emotion,pixels,Usage\n3,${good},Training\n`;
     const fill = Array.from({ length: 30 }, () => `3,${good},Training\n`).join('');
     await writeFile(csv, head.replace(/\n$/, '\n') + badLine + '\n' + fill);
-    const err = await importDataset({ source: fer2013CsvSource(csv), store, name: 'x', shardSize: 1 }).catch((e: unknown) => e);
+    const err = await importDataset({ source: fer2013CsvSource(csv), store, name: 'x', shardSize: 1 }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(DatasetError);
     expect((err as DatasetError).code).toBe('InvalidCsv');
     expect((err as DatasetError).where.line).toBe(3);
@@ -117,14 +152,18 @@ describe('importDataset from fer2013.csv', () => {
   it('refuses a header without emotion or pixels', async () => {
     const csv = join(dir, 'bad.csv');
     await writeFile(csv, 'label,image\n1,2\n');
-    await expect(importDataset({ source: fer2013CsvSource(csv), store, name: 'x' })).rejects.toThrow(/bad\.csv:1: header 'label,image' lacks emotion/);
+    await expect(importDataset({ source: fer2013CsvSource(csv), store, name: 'x' })).rejects.toThrow(
+      /bad\.csv:1: header 'label,image' lacks emotion/,
+    );
   });
 
   it('refuses to overwrite a published dataset unless forced', async () => {
     const csv = join(dir, 'fer2013.csv');
     await writeFer2013Csv(csv, rows(50));
     await importDataset({ source: fer2013CsvSource(csv), store, name: 'x' });
-    await expect(importDataset({ source: fer2013CsvSource(csv), store, name: 'x' })).rejects.toThrow(/already exists.*--force/);
+    await expect(importDataset({ source: fer2013CsvSource(csv), store, name: 'x' })).rejects.toThrow(
+      /already exists.*--force/,
+    );
     const again = await importDataset({ source: fer2013CsvSource(csv), store, name: 'y', force: true });
     expect(again.name).toBe('y');
   });
@@ -156,7 +195,9 @@ describe('importDataset from a Kaggle folder', () => {
   async function image(path: string, w: number, h: number, channels: 1 | 3, fmt: 'png' | 'jpeg', shade: number) {
     await mkdir(join(path, '..'), { recursive: true });
     const background = channels === 1 ? { r: shade, g: shade, b: shade } : { r: shade, g: 255 - shade, b: 30 };
-    await sharp({ create: { width: w, height: h, channels: 3, background } }).toFormat(fmt).toFile(path);
+    await sharp({ create: { width: w, height: h, channels: 3, background } })
+      .toFormat(fmt)
+      .toFile(path);
   }
 
   it('reads train|test/<emotion>/ images of any size and colour, counts per class', async () => {
@@ -171,7 +212,14 @@ describe('importDataset from a Kaggle folder', () => {
     let k = 0;
     for (const [split, emotion, n] of plan) {
       for (let i = 0; i < n; i++, k++) {
-        await image(join(root, split, emotion, `im${i}.${k % 2 ? 'jpg' : 'png'}`), 48 + k * 7, 48 + k * 3, k % 3 ? 3 : 1, k % 2 ? 'jpeg' : 'png', k * 20);
+        await image(
+          join(root, split, emotion, `im${i}.${k % 2 ? 'jpg' : 'png'}`),
+          48 + k * 7,
+          48 + k * 3,
+          k % 3 ? 3 : 1,
+          k % 2 ? 'jpeg' : 'png',
+          k * 20,
+        );
       }
     }
     const m = await importDataset({ source: await folderSource(root), store, name: 'kaggle', valFraction: 0 });
@@ -185,7 +233,9 @@ describe('importDataset from a Kaggle folder', () => {
     await image(join(root, 'train', 'happy', 'a.png'), 48, 48, 1, 'png', 10);
     await mkdir(join(root, 'train', 'sad'), { recursive: true });
     await writeFile(join(root, 'train', 'sad', 'broken.jpg'), 'not a jpeg');
-    await expect(importDataset({ source: await folderSource(root), store, name: 'x' })).rejects.toThrow(/train\/sad\/broken\.jpg: cannot decode image/);
+    await expect(importDataset({ source: await folderSource(root), store, name: 'x' })).rejects.toThrow(
+      /train\/sad\/broken\.jpg: cannot decode image/,
+    );
     expect(await files()).toEqual([]);
   });
 

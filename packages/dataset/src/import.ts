@@ -1,4 +1,12 @@
-import { DATASET_FORMAT, DatasetManifest, EMOTIONS, FER_IMAGE, keys, type SplitName, type SplitEntry } from '@fersweep/contracts';
+import {
+  DATASET_FORMAT,
+  DatasetManifest,
+  EMOTIONS,
+  FER_IMAGE,
+  keys,
+  type SplitName,
+  type SplitEntry,
+} from '@fersweep/contracts';
 import type { ObjectStore } from '@fersweep/storage';
 import { DatasetError } from './errors.js';
 import { writeExploration } from './explore.js';
@@ -36,11 +44,16 @@ export async function importDataset(options: ImportOptions): Promise<DatasetMani
   const valFraction = options.valFraction ?? 0.1;
   const seed = options.seed ?? 0;
   if (!(valFraction >= 0 && valFraction < 1)) {
-    throw new DatasetError('InvalidArgument', `--val-fraction must be in [0, 1), got ${valFraction}`, { field: 'valFraction' });
+    throw new DatasetError('InvalidArgument', `--val-fraction must be in [0, 1), got ${valFraction}`, {
+      field: 'valFraction',
+    });
   }
   if (await store.head(keys.manifest)) {
     if (!options.force) {
-      throw new DatasetError('DatasetExists', `a dataset already exists at ${store.url}: choose another --out or pass --force to replace it`);
+      throw new DatasetError(
+        'DatasetExists',
+        `a dataset already exists at ${store.url}: choose another --out or pass --force to replace it`,
+      );
     }
     await store.delete(keys.manifest); // unpublish before touching the shards it lists
     await store.deletePrefix('shards/');
@@ -48,7 +61,11 @@ export async function importDataset(options: ImportOptions): Promise<DatasetMani
   }
 
   const splitter = new StratifiedSplitter(valFraction, seed);
-  const writer = new DatasetWriter(store, { height: FER_IMAGE.height, width: FER_IMAGE.width, ...(options.shardSize ? { shardSize: options.shardSize } : {}) });
+  const writer = new DatasetWriter(store, {
+    height: FER_IMAGE.height,
+    width: FER_IMAGE.width,
+    ...(options.shardSize ? { shardSize: options.shardSize } : {}),
+  });
   const samples: Uint8Array[][] = EMOTIONS.map(() => []);
   try {
     for await (const row of source.rows((p) => options.onProgress?.({ ...p, phase: 'read' }))) {
@@ -57,7 +74,8 @@ export async function importDataset(options: ImportOptions): Promise<DatasetMani
       else if (row.usage === 'Training') split = source.providesValidation ? 'train' : splitter.assign(row.label);
       else split = row.usage === 'PublicTest' ? 'test' : 'test2';
       await writer.add(split, row.label, row.pixels, row.index);
-      if (split === 'train' && samples[row.label]!.length < SAMPLES_PER_CLASS) samples[row.label]!.push(row.pixels.slice());
+      if (split === 'train' && samples[row.label]!.length < SAMPLES_PER_CLASS)
+        samples[row.label]!.push(row.pixels.slice());
     }
     const splits = await writer.finish(['train', 'val', 'test']);
     const manifest = DatasetManifest.parse({

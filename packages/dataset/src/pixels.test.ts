@@ -39,7 +39,9 @@ describe('toFerPixels', () => {
     expect(px[1000]).toBeLessThan(82);
   });
   it('flattens transparency onto black', async () => {
-    const rgba = await sharp({ create: { width: 48, height: 48, channels: 4, background: { r: 255, g: 255, b: 255, alpha: 0 } } })
+    const rgba = await sharp({
+      create: { width: 48, height: 48, channels: 4, background: { r: 255, g: 255, b: 255, alpha: 0 } },
+    })
       .png()
       .toBuffer();
     expect((await toFerPixels(rgba))[0]).toBe(0);

@@ -44,7 +44,9 @@ export async function readManifest(store: ObjectStore): Promise<DatasetManifest>
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const field = issue.path.join('.');
-    throw new DatasetError('ManifestInvalid', `${store.url}/manifest.json: ${field || '(root)'}: ${issue.message}`, { field });
+    throw new DatasetError('ManifestInvalid', `${store.url}/manifest.json: ${field || '(root)'}: ${issue.message}`, {
+      field,
+    });
   }
   return parsed.data;
 }
@@ -65,7 +67,9 @@ export class DatasetReader {
 
   /** sha256 of manifest.json as published: identifies the exact dataset a model was trained on. */
   async manifestSha256(): Promise<string> {
-    return createHash('sha256').update(await this.store.get(keys.manifest)).digest('hex');
+    return createHash('sha256')
+      .update(await this.store.get(keys.manifest))
+      .digest('hex');
   }
 
   splitNames(): SplitName[] {
@@ -74,26 +78,43 @@ export class DatasetReader {
 
   shards(split: SplitName): ShardEntry[] {
     const entry = this.manifest.splits[split];
-    if (!entry) throw new DatasetError('InvalidArgument', `dataset ${this.manifest.name} has no split '${split}' (has ${this.splitNames().join(', ')})`);
+    if (!entry)
+      throw new DatasetError(
+        'InvalidArgument',
+        `dataset ${this.manifest.name} has no split '${split}' (has ${this.splitNames().join(', ')})`,
+      );
     return entry.shards;
   }
 
-  /** Downloads one shard, verifies it, decodes it. */
+  /**
+   * Downloads one shard, verifies it, decodes it. The sha256 is computed as the bytes arrive, into a
+   * buffer of the size the manifest promises, so verification costs no second pass over the data.
+   */
   async readShard(entry: ShardEntry): Promise<ShardColumns> {
-    let bytes: Buffer;
+    const corrupt = (problem: string) =>
+      new DatasetError('ShardCorrupt', `shard ${entry.key} ${problem}: re-import the dataset`, { shard: entry.key });
+    let stream: AsyncIterable<Buffer>;
     try {
-      bytes = await this.store.get(entry.key);
+      stream = await this.store.getStream(entry.key);
     } catch (err) {
-      if (err instanceof StoreError && err.code === 'NotFound') {
-        throw new DatasetError('ShardCorrupt', `shard ${entry.key} listed in the manifest is missing from ${this.store.url}`, { shard: entry.key });
-      }
+      if (err instanceof StoreError && err.code === 'NotFound')
+        throw corrupt(`listed in the manifest is missing from ${this.store.url}`);
       throw err;
     }
-    const problem = checkShard(entry, bytes);
-    if (problem) throw new DatasetError('ShardCorrupt', `shard ${entry.key} ${problem}: re-import the dataset`, { shard: entry.key });
+    const bytes = Buffer.allocUnsafe(entry.bytes);
+    const hash = createHash('sha256');
+    let size = 0;
+    for await (const chunk of stream) {
+      if (size + chunk.length <= entry.bytes) chunk.copy(bytes, size);
+      hash.update(chunk);
+      size += chunk.length;
+    }
+    if (size !== entry.bytes) throw corrupt(`has ${size} bytes, the manifest says ${entry.bytes}`);
+    const sha = hash.digest('hex');
+    if (sha !== entry.sha256) throw corrupt(shaProblem(sha, entry.sha256));
     const cols = decodeShard(bytes, entry.key);
     if (cols.count !== entry.count) {
-      throw new DatasetError('ShardCorrupt', `shard ${entry.key} holds ${cols.count} images, the manifest says ${entry.count}`, { shard: entry.key });
+      throw corrupt(`holds ${cols.count} images, the manifest says ${entry.count}`);
     }
     return cols;
   }
@@ -164,6 +185,9 @@ export class DatasetReader {
 function checkShard(entry: ShardEntry, bytes: Uint8Array): string | undefined {
   if (bytes.length !== entry.bytes) return `has ${bytes.length} bytes, the manifest says ${entry.bytes}`;
   const sha = createHash('sha256').update(bytes).digest('hex');
-  if (sha !== entry.sha256) return `fails its checksum (sha256 ${sha.slice(0, 12)}…, manifest ${entry.sha256.slice(0, 12)}…)`;
-  return undefined;
+  return sha === entry.sha256 ? undefined : shaProblem(sha, entry.sha256);
+}
+
+function shaProblem(actual: string, expected: string): string {
+  return `fails its checksum (sha256 ${actual.slice(0, 12)}…, manifest ${expected.slice(0, 12)}…)`;
 }

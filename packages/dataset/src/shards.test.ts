@@ -41,6 +41,8 @@ describe('Arrow IPC shards', () => {
   });
 
   it('refuses bytes that are not a shard, naming it', () => {
-    expect(() => decodeShard(new Uint8Array([1, 2, 3]), 'shards/test-00001.arrow')).toThrow(/shards\/test-00001\.arrow/);
+    expect(() => decodeShard(new Uint8Array([1, 2, 3]), 'shards/test-00001.arrow')).toThrow(
+      /shards\/test-00001\.arrow/,
+    );
   });
 });

@@ -55,7 +55,11 @@ export function encodeShard(c: ShardColumns): Uint8Array {
     throw new DatasetError('InvalidArgument', `shard columns disagree with count ${c.count}`);
   }
   const schema = schemaFor(c.height, c.width);
-  const [labelField, pixelsField, indexField] = schema.fields as [Field<Uint8>, Field<FixedSizeList<Uint8>>, Field<Uint32>];
+  const [labelField, pixelsField, indexField] = schema.fields as [
+    Field<Uint8>,
+    Field<FixedSizeList<Uint8>>,
+    Field<Uint32>,
+  ];
   const label = makeData({ type: labelField.type, length: c.count, data: c.labels });
   const pixelChild = makeData({ type: new Uint8(), length: c.pixels.length, data: c.pixels });
   const pixels = makeData({ type: pixelsField.type, length: c.count, child: pixelChild });
@@ -65,13 +69,18 @@ export function encodeShard(c: ShardColumns): Uint8Array {
   return tableToIPC(table, 'file');
 }
 
-/** Decodes a shard written by encodeShard; `name` is used in errors. Views share the input buffer where aligned. */
+/** Decodes a shard written by encodeShard; `name` is used in errors. The columns are views of `bytes` (no copy). */
 export function decodeShard(bytes: Uint8Array, name: string): ShardColumns {
   let table: Table;
   try {
     table = tableFromIPC(bytes);
   } catch (cause) {
-    throw new DatasetError('ShardCorrupt', `shard ${name} is not a readable Arrow IPC file`, { shard: name }, { cause });
+    throw new DatasetError(
+      'ShardCorrupt',
+      `shard ${name} is not a readable Arrow IPC file`,
+      { shard: name },
+      { cause },
+    );
   }
   const meta = table.schema.metadata;
   const height = Number(meta.get('fersweep.height'));
@@ -80,21 +89,33 @@ export function decodeShard(bytes: Uint8Array, name: string): ShardColumns {
     throw new DatasetError('ShardCorrupt', `shard ${name} is not a ${SHARD_SCHEMA_VERSION} shard`, { shard: name });
   }
   const count = table.numRows;
+  const ppi = height * width;
+  const columns = (batch: (typeof table.batches)[number]) => {
+    const pixelData = batch.getChild('pixels')?.data[0];
+    const l = batch.getChild('label')?.data[0]?.values as Uint8Array | undefined;
+    const p = pixelData?.children[0]?.values as Uint8Array | undefined;
+    const i = batch.getChild('index')?.data[0]?.values as Uint32Array | undefined;
+    if (!l || !p || !i) throw new DatasetError('ShardCorrupt', `shard ${name} lacks a column`, { shard: name });
+    const n = batch.numRows;
+    const offset = pixelData?.offset ?? 0;
+    return {
+      labels: l.subarray(0, n),
+      pixels: p.subarray(offset * ppi, (offset + n) * ppi),
+      indices: i.subarray(0, n),
+    };
+  };
+  // fersweep writes one record batch per shard: hand out views of the input, no copy.
+  if (table.batches.length === 1) return { count, height, width, ...columns(table.batches[0]!) };
   const labels = new Uint8Array(count);
-  const pixels = new Uint8Array(count * height * width);
+  const pixels = new Uint8Array(count * ppi);
   const indices = new Uint32Array(count);
   let row = 0;
   for (const batch of table.batches) {
-    const n = batch.numRows;
-    const l = batch.getChild('label')?.data[0]?.values as Uint8Array | undefined;
-    const p = batch.getChild('pixels')?.data[0]?.children[0]?.values as Uint8Array | undefined;
-    const i = batch.getChild('index')?.data[0]?.values as Uint32Array | undefined;
-    const offset = batch.getChild('pixels')?.data[0]?.offset ?? 0;
-    if (!l || !p || !i) throw new DatasetError('ShardCorrupt', `shard ${name} lacks a column`, { shard: name });
-    labels.set(l.subarray(0, n), row);
-    pixels.set(p.subarray(offset * height * width, (offset + n) * height * width), row * height * width);
-    indices.set(i.subarray(0, n), row);
-    row += n;
+    const c = columns(batch);
+    labels.set(c.labels, row);
+    pixels.set(c.pixels, row * ppi);
+    indices.set(c.indices, row);
+    row += batch.numRows;
   }
   return { count, height, width, labels, pixels, indices };
 }

@@ -18,7 +18,8 @@ export class StratifiedSplitter {
     readonly seed: number,
     readonly blockSize = 100,
   ) {
-    if (!(valFraction >= 0 && valFraction < 1)) throw new RangeError(`valFraction must be in [0, 1), got ${valFraction}`);
+    if (!(valFraction >= 0 && valFraction < 1))
+      throw new RangeError(`valFraction must be in [0, 1), got ${valFraction}`);
   }
 
   assign(label: number): 'train' | 'val' {

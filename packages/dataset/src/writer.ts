@@ -94,12 +94,14 @@ export class DatasetWriter {
    * every split that received rows, plus `required` ones (empty when they received none).
    */
   async finish(required: readonly SplitName[]): Promise<Partial<Record<SplitName, SplitEntry>>> {
-    for (const split of required) if (!this.buffers.has(split)) this.buffers.set(split, new SplitBuffer(0, this.pixelsPerImage));
+    for (const split of required)
+      if (!this.buffers.has(split)) this.buffers.set(split, new SplitBuffer(0, this.pixelsPerImage));
     for (const [split, b] of this.buffers) if (b.n > 0) await this.flush(split, b);
     await Promise.all(this.inflight);
     if (this.failure) throw this.failure;
     const out: Partial<Record<SplitName, SplitEntry>> = {};
-    for (const [split, b] of this.buffers) out[split] = { count: b.count, classCounts: [...b.classCounts], shards: b.shards };
+    for (const [split, b] of this.buffers)
+      out[split] = { count: b.count, classCounts: [...b.classCounts], shards: b.shards };
     return out;
   }
 

@@ -32,7 +32,8 @@ export async function freePort(): Promise<number> {
 async function waitForPort(port: number, child: ChildProcess, name: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode} before listening on ${port}`);
+    if (child.exitCode !== null)
+      throw new Error(`${name} exited with code ${child.exitCode} before listening on ${port}`);
     const ok = await new Promise<boolean>((res) => {
       const s = connect(port, '127.0.0.1');
       s.once('connect', () => (s.destroy(), res(true)));
@@ -93,8 +94,17 @@ async function startProcess(
 /** nats-server with JetStream, its store in a fresh temp dir. */
 export async function startNats(): Promise<RunningServer> {
   const bin = which('nats-server');
-  if (!bin) throw new Error('nats-server is not installed: run the tests with `npm test` (scripts/test.sh installs it)');
-  const { child, port, dataDir } = await startProcess('nats', bin, (p, d) => ['-a', '127.0.0.1', '-p', String(p), '-js', '-sd', d]);
+  if (!bin)
+    throw new Error('nats-server is not installed: run the tests with `npm test` (scripts/test.sh installs it)');
+  const { child, port, dataDir } = await startProcess('nats', bin, (p, d) => [
+    '-a',
+    '127.0.0.1',
+    '-p',
+    String(p),
+    '-js',
+    '-sd',
+    d,
+  ]);
   return { url: `nats://127.0.0.1:${port}`, port, dataDir, stop: stopper(child, dataDir) };
 }
 
@@ -139,9 +149,12 @@ export async function startS3(options: StartS3Options = {}): Promise<RunningS3> 
   } else {
     const require = createRequire(import.meta.url);
     const s3rverBin = join(dirname(require.resolve('s3rver/package.json')), 'bin', 's3rver.js');
-    started = await startProcess('s3rver', s3rverBin, (p, d) => [
-      '--address', '127.0.0.1', '--port', String(p), '--directory', d, '--silent',
-    ], serverEnv);
+    started = await startProcess(
+      's3rver',
+      s3rverBin,
+      (p, d) => ['--address', '127.0.0.1', '--port', String(p), '--directory', d, '--silent'],
+      serverEnv,
+    );
   }
   const url = `http://127.0.0.1:${started.port}`;
   return {

@@ -1,7 +1,14 @@
 import { stat } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SPLITS, type DatasetManifest } from '@fersweep/contracts';
-import { DatasetReader, fer2013CsvSource, folderSource, importDataset, syntheticSource, type DatasetSource } from '@fersweep/dataset';
+import {
+  DatasetReader,
+  fer2013CsvSource,
+  folderSource,
+  importDataset,
+  syntheticSource,
+  type DatasetSource,
+} from '@fersweep/dataset';
 import { openStore } from '@fersweep/storage';
 import { UsageError } from '../errors.js';
 import { table } from '../format.js';
@@ -14,7 +21,8 @@ export interface Io {
 
 export const intArg = (name: string, min: number) => (v: string) => {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}, got '${v}'`);
+  if (!Number.isInteger(n) || n < min)
+    throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}, got '${v}'`);
   return n;
 };
 const fractionArg = (v: string) => {
@@ -80,7 +88,9 @@ export function datasetCommand(io: Io): Command {
 
   cmd
     .command('synth')
-    .description('generate a synthetic FER-style dataset (procedural 48×48 faces, 7 expressions, FER2013 class imbalance)')
+    .description(
+      'generate a synthetic FER-style dataset (procedural 48×48 faces, 7 expressions, FER2013 class imbalance)',
+    )
     .requiredOption('--out <url>', 'destination dataset root: s3://bucket/prefix, file:///abs/path or a local path')
     .option('--count <n>', 'number of images', intArg('--count', 7), 3000)
     .option('--seed <n>', 'random seed: the same seed gives the same dataset', intArg('--seed', 0), 7)
@@ -107,7 +117,9 @@ export function datasetCommand(io: Io): Command {
       try {
         isDir = (await stat(path)).isDirectory();
       } catch (err) {
-        throw new UsageError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (err as Error).message}`);
+        throw new UsageError(
+          `cannot read ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (err as Error).message}`,
+        );
       }
       await runImport(isDir ? await folderSource(path) : fer2013CsvSource(path), flags, io);
     });
@@ -131,7 +143,9 @@ export function datasetCommand(io: Io): Command {
       bar.stop();
       const bytes = reader.splitNames().reduce((a, s) => a + reader.shards(s).reduce((b, e) => b + e.bytes, 0), 0);
       if (problems.length === 0) {
-        io.err(`integrity: ${total} shards, ${(bytes / (1 << 20)).toFixed(1)} MiB, every sha256 matches the manifest\n`);
+        io.err(
+          `integrity: ${total} shards, ${(bytes / (1 << 20)).toFixed(1)} MiB, every sha256 matches the manifest\n`,
+        );
         return;
       }
       for (const p of problems) io.err(`integrity: shard ${p.shard} ${p.problem}\n`);

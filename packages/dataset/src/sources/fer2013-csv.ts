@@ -38,7 +38,12 @@ async function* readRows(
   try {
     total = (await stat(path)).size;
   } catch (cause) {
-    throw new DatasetError('InvalidArgument', `cannot read ${path}: ${(cause as NodeJS.ErrnoException).code ?? cause}`, { file: path }, { cause });
+    throw new DatasetError(
+      'InvalidArgument',
+      `cannot read ${path}: ${(cause as NodeJS.ErrnoException).code ?? cause}`,
+      { file: path },
+      { cause },
+    );
   }
   let bytes = 0;
   let lastReport = 0;
@@ -71,11 +76,19 @@ async function* readRows(
     const emotionText = record[cols.emotion]?.trim() ?? '';
     const label = /^\d+$/.test(emotionText) ? Number(emotionText) : NaN;
     if (!isLabel(label)) {
-      throw new DatasetError('InvalidCsv', `${path}:${line}: emotion '${emotionText.slice(0, 20)}' is not a label 0–6`, where('emotion'));
+      throw new DatasetError(
+        'InvalidCsv',
+        `${path}:${line}: emotion '${emotionText.slice(0, 20)}' is not a label 0–6`,
+        where('emotion'),
+      );
     }
     const pixelText = record[cols.pixels];
     if (pixelText === undefined) {
-      throw new DatasetError('InvalidCsv', `${path}:${line}: row has ${record.length} columns, no pixels`, where('pixels'));
+      throw new DatasetError(
+        'InvalidCsv',
+        `${path}:${line}: row has ${record.length} columns, no pixels`,
+        where('pixels'),
+      );
     }
     const problem = parsePixels(pixelText, pixels);
     if (problem) throw new DatasetError('InvalidCsv', `${path}:${line}: pixels ${problem}`, where('pixels'));
@@ -83,13 +96,21 @@ async function* readRows(
     if (cols.usage >= 0) {
       const u = record[cols.usage]?.trim() ?? '';
       if (!(USAGES as readonly string[]).includes(u)) {
-        throw new DatasetError('InvalidCsv', `${path}:${line}: Usage '${u.slice(0, 20)}' is not one of ${USAGES.join(', ')}`, where('Usage'));
+        throw new DatasetError(
+          'InvalidCsv',
+          `${path}:${line}: Usage '${u.slice(0, 20)}' is not one of ${USAGES.join(', ')}`,
+          where('Usage'),
+        );
       }
       usage = u as Usage;
     }
     yield { index: index++, label, usage, pixels };
   }
-  if (!cols) throw new DatasetError('InvalidCsv', `${path}: empty file, expected a header 'emotion,pixels,Usage'`, { file: path, line: 1 });
+  if (!cols)
+    throw new DatasetError('InvalidCsv', `${path}: empty file, expected a header 'emotion,pixels,Usage'`, {
+      file: path,
+      line: 1,
+    });
   onProgress?.({ done: bytes, total, unit: 'bytes' });
   done(hash.digest('hex'));
 }

@@ -65,7 +65,12 @@ export async function folderSource(root: string, concurrency = 8): Promise<Datas
         if (!decoded.ok) {
           await Promise.all(pending);
           const reason = decoded.cause instanceof Error ? decoded.cause.message : String(decoded.cause);
-          throw new DatasetError('InvalidImage', `${e.path}: cannot decode image (${reason})`, { file: e.path }, { cause: decoded.cause });
+          throw new DatasetError(
+            'InvalidImage',
+            `${e.path}: cannot decode image (${reason})`,
+            { file: e.path },
+            { cause: decoded.cause },
+          );
         }
         hash.update(e.rel).update('\0').update(decoded.bytes);
         onProgress?.({ done: i + 1, total: entries.length, unit: 'files' });
@@ -83,7 +88,12 @@ async function listEntries(root: string): Promise<Entry[]> {
   try {
     tops = (await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
   } catch (cause) {
-    throw new DatasetError('InvalidArgument', `cannot read folder ${root}: ${(cause as NodeJS.ErrnoException).code ?? cause}`, { file: root }, { cause });
+    throw new DatasetError(
+      'InvalidArgument',
+      `cannot read folder ${root}: ${(cause as NodeJS.ErrnoException).code ?? cause}`,
+      { file: root },
+      { cause },
+    );
   }
   const known = tops.filter((t) => SPLIT_DIRS[t.toLowerCase()]);
   if (!known.some((t) => SPLIT_DIRS[t.toLowerCase()]!.usage === 'Training' && !SPLIT_DIRS[t.toLowerCase()]!.split)) {

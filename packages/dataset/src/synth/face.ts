@@ -22,8 +22,8 @@ export function renderFace(label: number, rng: Random, out?: Uint8Array): Uint8A
   }
   const pixels = out ?? new Uint8Array(FER_PIXELS);
   const expression = sampleExpression(label, rng);
-  drawFace(canvas, expression, rng);
-  finish(canvas, rng, pixels);
+  const skinTone = drawFace(canvas, expression, rng);
+  finish(canvas, rng, skinTone, pixels);
   return pixels;
 }
 
@@ -75,13 +75,14 @@ function sampleIdentity(rng: Random): Identity {
   };
 }
 
-function drawFace(c: Canvas, e: Expression, rng: Random): void {
+/** Draws the lit-but-unfinished face into `c` and returns its skin tone (for occluding hands). */
+function drawFace(c: Canvas, e: Expression, rng: Random): number {
   const id = sampleIdentity(rng);
   // Pose: FER2013 crops are roughly registered but far from aligned.
-  const scale = 19.5 * rng.uniform(0.9, 1.1);
-  const roll = clamp(rng.normal(0, 0.1), -0.3, 0.3);
+  const scale = 19.5 * rng.uniform(0.92, 1.08);
+  const roll = clamp(rng.normal(0, 0.08), -0.25, 0.25);
   const yaw = clamp(rng.normal(0, 0.07), -0.18, 0.18);
-  c.setPose(24 + rng.normal(0, 1.3), 21.5 + rng.normal(0, 1.3), scale, roll);
+  c.setPose(24 + rng.normal(0, 1.1), 21.5 + rng.normal(0, 1.1), scale, roll);
 
   // Light: mostly frontal and from above, sometimes hard from the side.
   let lu = rng.normal(0, 0.5);
@@ -304,6 +305,7 @@ function drawFace(c: Canvas, e: Expression, rng: Random): void {
     }
     c.stroke([-eyeDu + eyeShift + 0.25, eyeCv - 0.03, eyeShift, eyeCv - 0.06, eyeDu + eyeShift - 0.25, eyeCv - 0.03], 0.02, 0.02, frame, 0.9, 1, false);
   }
+  return skinTone;
 }
 
 /** An almond eye: lid-bounded opening, sclera, iris and a dark upper-lid line. */
@@ -416,22 +418,28 @@ function drawMouth(c: Canvas, e: Expression, mu: number, mv: number, halfW: numb
 }
 
 /** Lighting, occlusion, camera contrast, blur, sensor noise, and 8-bit quantisation. */
-function finish(c: Canvas, rng: Random, out: Uint8Array): void {
+function finish(c: Canvas, rng: Random, skinTone: number, out: Uint8Array): void {
   c.applyLight();
 
   // Occluders (hand, bar, patch) in about one image in ten, as in FER2013.
   if (rng.bool(0.1)) {
     const kind = rng.weighted([0.45, 0.3, 0.25]);
     if (kind === 0) {
-      const hu = rng.uniform(-0.9, 0.9);
-      const hv = rng.uniform(0.3, 1.2);
-      const ang = rng.uniform(-0.8, 0.8);
-      const tone = rng.uniform(0.35, 0.85);
-      c.ellipse(hu, hv, rng.uniform(0.35, 0.5), rng.uniform(0.22, 0.32), ang, tone, 1, 1.5, false);
-      for (let k = -1; k <= 1; k++) {
-        const ou = hu + Math.cos(ang + Math.PI / 2) * 0.1 * k;
-        const ov = hv + Math.sin(ang + Math.PI / 2) * 0.1 * k;
-        c.stroke([ou - Math.cos(ang) * 0.3, ov - Math.sin(ang) * 0.3, ou + Math.cos(ang) * 0.3, ov + Math.sin(ang) * 0.3], 0.008, 0.008, tone * 0.6, 0.6, 1, false);
+      // A hand over the mouth, chin or cheek: a palm with four fingers, in the person's skin tone.
+      const hu = rng.uniform(-0.8, 0.8);
+      const hv = rng.uniform(0.35, 1.1);
+      const ang = rng.uniform(-0.6, 0.6) + (rng.bool() ? Math.PI / 2 : 0);
+      const tone = skinTone * rng.uniform(0.85, 1.1);
+      const ca = Math.cos(ang);
+      const sa = Math.sin(ang);
+      c.ellipse(hu, hv, 0.32, 0.26, ang, tone, 1, 1.5, false);
+      for (let k = 0; k < 4; k++) {
+        const off = (k - 1.5) * 0.12;
+        const bu = hu - sa * off + ca * 0.2;
+        const bv = hv + ca * off + sa * 0.2;
+        const len = 0.32 + 0.06 * (k === 1 || k === 2 ? 1 : 0);
+        c.stroke([bu, bv, bu + ca * len, bv + sa * len], 0.06, 0.05, tone, 1, 1.2, false);
+        if (k > 0) c.stroke([bu - sa * 0.06, bv + ca * 0.06, bu - sa * 0.06 + ca * len * 0.9, bv + ca * 0.06 + sa * len * 0.9], 0.008, 0.008, tone * 0.6, 0.6, 1, false);
       }
     } else if (kind === 1) {
       c.rect(rng.uniform(-0.5, 0.5), rng.uniform(-0.6, 1.1), 2, rng.uniform(0.05, 0.16), rng.normal(0, 0.2), rng.bool() ? rng.uniform(0, 0.15) : rng.uniform(0.85, 1), rng.uniform(0.6, 1));
@@ -445,7 +453,7 @@ function finish(c: Canvas, rng: Random, out: Uint8Array): void {
   const blur = rng.bool(0.6) ? rng.uniform(0.2, 1) : 0;
   c.blur(blur);
   if (rng.bool(0.25)) c.blur(1);
-  const sigma = rng.bool(0.85) ? rng.uniform(0, 0.03) : rng.uniform(0.03, 0.07);
+  const sigma = rng.bool(0.85) ? rng.uniform(0, 0.02) : rng.uniform(0.02, 0.05);
 
   // Sensor noise from a local xorshift: a Random draw per pixel would be most of the render time.
   let s = rng.uint32() | 1;

@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import { AugmentationConfig } from './augmentation.js';
+import { SweepId, TrialId } from './ids.js';
+
+/** Metrics a callback can watch (Keras names in camelCase). */
+export const MonitoredMetric = z.enum(['valAccuracy', 'valLoss', 'accuracy', 'loss']);
+export type MonitoredMetric = z.infer<typeof MonitoredMetric>;
+
+/** Stop when `monitor` has not improved by `minDelta` for `patience` epochs (Keras EarlyStopping). */
+export const EarlyStopping = z
+  .object({
+    monitor: MonitoredMetric.default('valAccuracy'),
+    patience: z.number().int().min(1).default(10),
+    minDelta: z.number().min(0).default(0),
+    /** Put the best epoch's weights back before the final evaluation. */
+    restoreBestWeights: z.boolean().default(true),
+  })
+  .strict();
+export type EarlyStopping = z.infer<typeof EarlyStopping>;
+
+/** Multiply the learning rate by `factor` when `monitor` stalls for `patience` epochs (Keras ReduceLROnPlateau). */
+export const ReduceLrOnPlateau = z
+  .object({
+    monitor: MonitoredMetric.default('valLoss'),
+    factor: z.number().gt(0).lt(1).default(0.1),
+    patience: z.number().int().min(1).default(5),
+    minDelta: z.number().min(0).default(1e-4),
+    minLearningRate: z.number().min(0).default(0),
+    cooldown: z.number().int().min(0).default(0),
+  })
+  .strict();
+export type ReduceLrOnPlateau = z.infer<typeof ReduceLrOnPlateau>;
+
+/** Where a trainer publishes its events. NATS_URL in the environment wins over `url`. */
+export const BusSettings = z
+  .object({
+    kind: z.enum(['nats', 'ipc', 'none']).default('none'),
+    url: z.string().optional(),
+  })
+  .strict();
+export type BusSettings = z.infer<typeof BusSettings>;
+
+/**
+ * Everything one trainer process needs for one trial: the unit a Kubernetes Job (or a local
+ * child process) runs. Produced by the coordinator from a SweepSpec; `fersweep train --trial`.
+ */
+export const TrialSpec = z
+  .object({
+    apiVersion: z.literal('fersweep/v1').default('fersweep/v1'),
+    kind: z.literal('Trial').default('Trial'),
+    sweep: SweepId,
+    trial: TrialId,
+    /** The variant's name in the sweep (e.g. "cnn-lr3e-4"); labels its curves and metrics. */
+    variant: z.string().min(1).max(63),
+    /** Model registry key: "cnn" | "mobilenetv2"; `params` are validated by that model's schema. */
+    model: z.string().min(1),
+    params: z.record(z.string(), z.unknown()).default({}),
+    /** Dataset root URL (manifest.json lives there). */
+    dataset: z.string().min(1),
+    /** Artifact root URL; the trial writes under sweeps/<sweep>/trials/<trial>/ there. */
+    output: z.string().min(1),
+    epochs: z.number().int().min(1).max(10_000),
+    batchSize: z.number().int().min(1).max(4096).default(64),
+    seed: z.number().int().default(42),
+    augmentation: AugmentationConfig.optional(),
+    earlyStopping: EarlyStopping.optional(),
+    reduceLrOnPlateau: ReduceLrOnPlateau.optional(),
+    /** Train on at most this many images per epoch (quick presets); all when absent. */
+    maxTrainImages: z.number().int().min(1).optional(),
+    /** Splits evaluated after training (per-sample predictions are published for each). */
+    evaluate: z.array(z.enum(['val', 'test', 'test2'])).default(['test']),
+    /** How many sample predictions (with probabilities) to publish per evaluated split. */
+    samplePredictions: z.number().int().min(0).max(256).default(28),
+    bus: BusSettings.default({ kind: 'none' }),
+  })
+  .strict();
+export type TrialSpec = z.infer<typeof TrialSpec>;
+export type TrialSpecInput = z.input<typeof TrialSpec>;
+
+/**
+ * The trainer's exit codes, for the Job's podFailurePolicy: permanent ones fail the Job at once,
+ * retryable ones (and signals such as an OOM kill) count against backoffLimit.
+ */
+export const TRAINER_EXIT = {
+  ok: 0,
+  /** Unexpected crash: retried. */
+  crashed: 1,
+  /** Bad spec, unknown model, bad params, a dataset the model cannot take: retrying cannot help. */
+  invalidSpec: 42,
+  /** Dataset missing or corrupt: retrying cannot help until someone re-imports it. */
+  invalidData: 43,
+  /** Store or bus unavailable, or stopped by SIGTERM after checkpointing: retry and resume. */
+  retryable: 75,
+} as const;
+export const PERMANENT_EXIT_CODES = [TRAINER_EXIT.invalidSpec, TRAINER_EXIT.invalidData] as const;
