@@ -1,11 +1,12 @@
 import { Command } from 'commander';
 import { datasetCommand, type Io } from './commands/dataset.js';
+import { trainCommand } from './commands/train.js';
 import { reportError } from './errors.js';
 
 const VERSION = '0.1.0';
 
 /** Builds the `fersweep` command tree; `io` lets tests capture output. */
-export function buildProgram(io: Io): Command {
+export function buildProgram(io: Io, setExitCode: (code: number) => void = () => undefined): Command {
   const program = new Command('fersweep')
     .description(
       'Which face-emotion-recognition model is better, and where? Train, compare and serve FER model variants.',
@@ -16,6 +17,7 @@ export function buildProgram(io: Io): Command {
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride();
   program.addCommand(datasetCommand(io));
+  program.addCommand(trainCommand(setExitCode));
   for (const sub of program.commands) sub.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
   for (const sub of program.commands.flatMap((c) => c.commands))
     sub.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
@@ -27,10 +29,11 @@ export async function run(
   argv: string[],
   io: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) },
 ): Promise<number> {
-  const program = buildProgram(io);
+  let exitCode = 0;
+  const program = buildProgram(io, (code) => (exitCode = code));
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return 0;
+    return exitCode;
   } catch (err) {
     return reportError(err, argv.includes('--debug'), io.err);
   }

@@ -23,9 +23,9 @@ describe('confusionMatrix', () => {
   });
 
   it('rejects a label out of range with a RangeError naming its position', () => {
-    expect(() => confusionMatrix([0, 1, 7], [0, 1, 2])).toThrow(new RangeError(
-      'labels[2] is 7; expected an integer class index in 0..6',
-    ));
+    expect(() => confusionMatrix([0, 1, 7], [0, 1, 2])).toThrow(
+      new RangeError('labels[2] is 7; expected an integer class index in 0..6'),
+    );
     expect(() => confusionMatrix([0, 1], [0, -1], 3)).toThrow(/predictions\[1\] is -1/);
     expect(() => confusionMatrix([0, 1.5], [0, 1], 3)).toThrow(/labels\[1\] is 1\.5/);
     expect(() => confusionMatrix([0, Number.NaN], [0, 1], 3)).toThrow(RangeError);

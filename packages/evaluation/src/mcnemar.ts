@@ -213,7 +213,11 @@ export function pairwiseComparisons(
   const pairs: Array<{ trialA: string; trialB: string; result: McNemarResult }> = [];
   for (let i = 0; i < trials.length; i++) {
     for (let j = i + 1; j < trials.length; j++) {
-      pairs.push({ trialA: trials[i]!, trialB: trials[j]!, result: testFromCorrectness(correct[i]!, correct[j]!, exact) });
+      pairs.push({
+        trialA: trials[i]!,
+        trialB: trials[j]!,
+        result: testFromCorrectness(correct[i]!, correct[j]!, exact),
+      });
     }
   }
   const adjusted = holmBonferroni(pairs.map((pair) => pair.result.pValue));

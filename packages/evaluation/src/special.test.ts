@@ -27,10 +27,11 @@ describe('erfc', () => {
 
   it('satisfies erfc(−x) = 2 − erfc(x) and decreases', () => {
     let previous = 2;
-    for (let x = -6; x <= 6; x += 0.01) {
+    for (let i = -600; i <= 600; i++) {
+      const x = i / 100;
       const v = erfc(x);
       expect(v).toBeLessThanOrEqual(previous);
-      expectRelativelyClose(erfc(-x), 2 - v, 1e-14);
+      expect(erfc(-x) + v).toBeCloseTo(2, 15);
       previous = v;
     }
   });
@@ -65,6 +66,19 @@ describe('binomialHalfCdf', () => {
     expect(binomialHalfCdf(-1, 9)).toBe(0);
     expect(binomialHalfCdf(9, 9)).toBe(1);
     expect(binomialHalfCdf(0, 0)).toBe(1);
+  });
+
+  it('is correctly rounded for n ≤ 50 (checked against exact BigInt sums)', () => {
+    for (let n = 0; n <= 50; n++) {
+      let coefficient = 1n;
+      let sum = 0n;
+      for (let k = 0; k <= n; k++) {
+        sum += coefficient;
+        // Number(sum)/2ⁿ is the correctly rounded quotient: sum < 2⁵³ and 2ⁿ is a power of two.
+        expect(binomialHalfCdf(k, n)).toBe(Number(sum) / 2 ** n);
+        coefficient = (coefficient * BigInt(n - k)) / BigInt(k + 1);
+      }
+    }
   });
 
   it('stays accurate for n near 100,000', () => {

@@ -17,3 +17,54 @@ export {
   SUPPLIED_WASM_KERNELS,
   unregisterWasmTrainingKernels,
 } from './runtime/wasm-kernels/index.js';
+export { ModelError, type ModelErrorCode } from './variants/errors.js';
+export {
+  checkInputBasics,
+  type BuildOptions,
+  type BuiltModel,
+  type ModelInput,
+  type ModelVariant,
+  type PretrainedReport,
+} from './variants/types.js';
+export {
+  buildModel,
+  formatParamsIssues,
+  getVariant,
+  parseParams,
+  VARIANT_NAMES,
+  VARIANTS,
+  type VariantName,
+  type VariantParams,
+} from './variants/registry.js';
+export { cnn, cnnDenseUnits, CnnParams } from './variants/cnn.js';
+export {
+  applyFineTuning,
+  makeDivisible,
+  MOBILENETV2_ALPHAS,
+  MOBILENETV2_BASE_LAYERS,
+  MOBILENETV2_INPUT_SIZES,
+  mobilenetv2,
+  mobileNetV2BaseLayers,
+  MobileNetV2Params,
+} from './variants/mobilenetv2.js';
+export {
+  compileClassifier,
+  disposeModel,
+  labelTensor,
+  LOSS,
+  METRICS,
+  useFrozenBatchNormInference,
+} from './variants/common.js';
+export { countFlops } from './variants/flops.js';
+export { loadPretrainedWeights, splitModelUrl } from './variants/pretrained.js';
+export { recompilePreservingOptimizer } from './variants/recompile.js';
+export { artifactsFromModel, modelFromArtifacts, type SaveModelOptions } from './io/artifacts.js';
+export {
+  loadModel,
+  MODEL_JSON,
+  readArtifacts,
+  saveModel,
+  WEIGHTS_BIN,
+  type SavedFile,
+  type SavedModel,
+} from './io/store.js';

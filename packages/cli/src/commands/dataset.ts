@@ -45,8 +45,13 @@ interface ImportFlags {
   force?: boolean;
 }
 
+// The heavy modules (sharp, ECharts, Arrow, the AWS SDK) load when a command runs, not on every `fersweep --help`.
+const dataset = () => import('@fersweep/dataset');
+const storage = () => import('@fersweep/storage');
+
 async function runImport(source: DatasetSource, flags: ImportFlags, io: Io): Promise<DatasetManifest> {
-  const store = openStore(flags.out);
+  const { importDataset } = await dataset();
+  const store = (await storage()).openStore(flags.out);
   const bar = progressBar(source.kind === 'synthetic' ? 'synthesising' : 'importing');
   try {
     const manifest = await importDataset({
@@ -99,6 +104,7 @@ export function datasetCommand(io: Io): Command {
     .option('--shard-size <n>', 'images per shard', intArg('--shard-size', 1))
     .option('--force', 'replace a dataset that already exists at --out')
     .action(async (flags: ImportFlags & { count: number }) => {
+      const { syntheticSource } = await dataset();
       await runImport(syntheticSource({ count: flags.count, seed: flags.seed }), flags, io);
     });
 
@@ -121,6 +127,7 @@ export function datasetCommand(io: Io): Command {
           `cannot read ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (err as Error).message}`,
         );
       }
+      const { folderSource, fer2013CsvSource } = await dataset();
       await runImport(isDir ? await folderSource(path) : fer2013CsvSource(path), flags, io);
     });
 
@@ -131,8 +138,8 @@ export function datasetCommand(io: Io): Command {
     .option('--json', 'print the manifest as JSON')
     .addOption(new Option('--no-verify', 'skip downloading and checksumming the shards'))
     .action(async (url: string, flags: { json?: boolean; verify: boolean }) => {
-      const store = openStore(url);
-      const reader = await DatasetReader.open(store);
+      const store = (await storage()).openStore(url);
+      const reader = await (await dataset()).DatasetReader.open(store);
       const m = reader.manifest;
       io.out(flags.json ? `${JSON.stringify(m, null, 2)}\n` : `${summary(m, store.url)}\n`);
       if (!flags.verify) return;

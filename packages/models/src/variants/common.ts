@@ -31,7 +31,10 @@ export function labelTensor(labels: ArrayLike<number>): tf.Tensor2D {
  * same seed start from the same weights. Each layer needs its own seed: one seed for all would give layers of
  * equal shape identical weights.
  */
-export function kernelInitializer(seed: number | undefined, layerIndex: number): tf.initializers.Initializer {
+export function kernelInitializer(
+  seed: number | undefined,
+  layerIndex: number,
+): ReturnType<typeof tf.initializers.glorotUniform> {
   return seed === undefined
     ? tf.initializers.glorotUniform({})
     : tf.initializers.glorotUniform({ seed: (seed * 7919 + layerIndex * 104729) % 2 ** 31 });

@@ -1,0 +1,302 @@
+import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
+import { compileClassifier, disposeModel, kernelInitializer, useFrozenBatchNormInference, type Layer } from './common.js';
+import { ModelError } from './errors.js';
+import { countFlops } from './flops.js';
+import { loadPretrainedWeights } from './pretrained.js';
+import { recompilePreservingOptimizer } from './recompile.js';
+import { ResizeImages } from './resize-layer.js';
+import { checkInputBasics, type BuildOptions, type BuiltModel, type ModelInput, type ModelVariant } from './types.js';
+
+/** Width multipliers keras.applications.MobileNetV2 ships weights for. */
+export const MOBILENETV2_ALPHAS = [0.35, 0.5, 0.75, 1, 1.3, 1.4] as const;
+/** Sizes the grayscale image is resized to before the base (48 is FER2013's own). */
+export const MOBILENETV2_INPUT_SIZES = [48, 96, 128] as const;
+/** Layers of the base, `Conv1` … `out_relu`, as in keras' `MobileNetV2(include_top=False).layers[1:]`. */
+export const MOBILENETV2_BASE_LAYERS = 153;
+
+/** Name of the base's first and last layer (keras names). */
+const BASE_FIRST = 'Conv1';
+const BASE_LAST = 'out_relu';
+
+/** Inverted residual blocks: [output filters at α 1, stride, expansion], keras' block ids 0–16. */
+const BLOCKS: readonly (readonly [number, 1 | 2, number])[] = [
+  [16, 1, 1],
+  [24, 2, 6],
+  [24, 1, 6],
+  [32, 2, 6],
+  [32, 1, 6],
+  [32, 1, 6],
+  [64, 2, 6],
+  [64, 1, 6],
+  [64, 1, 6],
+  [64, 1, 6],
+  [96, 1, 6],
+  [96, 1, 6],
+  [96, 1, 6],
+  [160, 2, 6],
+  [160, 1, 6],
+  [160, 1, 6],
+  [320, 1, 6],
+];
+
+const oneOf = (values: readonly number[]) => `must be one of ${values.join(', ')}`;
+
+/** Parameters of MobileNetV2; `{}` trains α 1.0 at 48×48 from scratch. */
+export const MobileNetV2Params = z
+  .object({
+    /** Width multiplier (keras' `alpha`): scales every layer's channels, rounded to multiples of 8. */
+    alpha: z.literal(MOBILENETV2_ALPHAS, { error: oneOf(MOBILENETV2_ALPHAS) }).default(1),
+    /** Side the image is resized to (bilinear) before the base; 96 or 128 upsample FER's 48 px. */
+    inputSize: z.literal(MOBILENETV2_INPUT_SIZES, { error: oneOf(MOBILENETV2_INPUT_SIZES) }).default(48),
+    /**
+     * Object-store URL of a tfjs LayersModel (folder with model.json, or the model.json) whose layers have
+     * keras.applications MobileNetV2 names, e.g. ImageNet weights converted with tensorflowjs_converter.
+     * Every base layer whose name and weight shapes match is loaded; the head always starts fresh.
+     */
+    pretrained: z.string().min(1).optional(),
+    /** Train only the head: the base's weights and BatchNorm statistics stay as loaded. */
+    freezeBase: z.boolean().default(false),
+    /**
+     * After `epoch` epochs, unfreeze the top `layers` layers of the base (keras counting: ReLU, Add and padding
+     * layers count too, 153 in all; the TF transfer-learning guide's `fine_tune_at = 100` is `layers: 54`),
+     * optionally switching Adam to `learningRate`.
+     */
+    fineTuneAt: z
+      .object({
+        epoch: z.number().int().min(1),
+        layers: z.number().int().min(1).max(MOBILENETV2_BASE_LAYERS),
+        learningRate: z.number().gt(0).max(1).optional(),
+      })
+      .strict()
+      .optional(),
+    /** Dropout between global average pooling and the classifier. */
+    dropout: z.number().min(0).max(0.9).default(0.2),
+    /** Adam's learning rate. */
+    learningRate: z.number().gt(0).max(1).default(1e-3),
+    /**
+     * BatchNorm momentum. keras.applications uses 0.999, whose moving statistics need thousands of steps to
+     * settle — validation on a short from-scratch run would be meaningless — so the default is Keras' 0.99.
+     */
+    batchNormMomentum: z.number().gt(0).lt(1).default(0.99),
+  })
+  .strict()
+  .superRefine((p, ctx) => {
+    if (p.freezeBase && p.pretrained === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['freezeBase'],
+        message:
+          'freezing a randomly initialised base trains only the head: set params.pretrained or freezeBase: false',
+      });
+    }
+    if (p.fineTuneAt !== undefined && !p.freezeBase) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['fineTuneAt'],
+        message: 'fine-tuning unfreezes a frozen base, but the base already trains: set freezeBase: true or drop fineTuneAt',
+      });
+    }
+  });
+export type MobileNetV2Params = z.infer<typeof MobileNetV2Params>;
+
+/** keras' `_make_divisible`: round to the nearest multiple of `divisor`, never more than 10% down. */
+export function makeDivisible(v: number, divisor = 8): number {
+  const rounded = Math.max(divisor, Math.floor((v + divisor / 2) / divisor) * divisor);
+  return rounded < 0.9 * v ? rounded + divisor : rounded;
+}
+
+function checkMobileNetInput(input: ModelInput): void {
+  checkInputBasics('mobilenetv2', input);
+  if (input.channels !== 1 && input.channels !== 3) {
+    throw new ModelError(
+      'IncompatibleInput',
+      `mobilenetv2 takes grayscale (1 channel, repeated into RGB) or RGB images, not ${input.channels} channels`,
+      { model: 'mobilenetv2', field: 'input.channels' },
+    );
+  }
+}
+
+/**
+ * Builds the (uncompiled) network with keras.applications' layer structure and names, so that keras weights
+ * load by name: [rescale to [-1, 1] → resize → gray to RGB] → Conv1 → 17 inverted residual blocks → Conv_1 →
+ * out_relu, then GlobalAveragePooling → Dropout → Dense softmax.
+ */
+function assembleMobileNetV2(params: MobileNetV2Params, input: ModelInput, seed: number | undefined): tf.LayersModel {
+  checkMobileNetInput(input);
+  const { alpha, inputSize: size } = params;
+  let k = 0;
+  const init = () => kernelInitializer(seed, k++);
+  const bn = (name: string) =>
+    tf.layers.batchNormalization({ name, epsilon: 1e-3, momentum: params.batchNormMomentum });
+  // ReLU layer with maxValue: one clip kernel, about twice as fast on wasm as activation 'relu6' (min(6, relu)).
+  const relu6 = (name: string) => tf.layers.reLU({ name, maxValue: 6 });
+  const pw = (filters: number, name: string) =>
+    tf.layers.conv2d({ name, filters, kernelSize: 1, padding: 'same', useBias: false, kernelInitializer: init() });
+
+  const inputs = tf.input({ shape: [input.height, input.width, input.channels], name: 'image' });
+  let x: tf.SymbolicTensor = inputs;
+  const apply = (layer: tf.layers.Layer, from: tf.SymbolicTensor | tf.SymbolicTensor[] = x): tf.SymbolicTensor =>
+    (x = layer.apply(from) as tf.SymbolicTensor);
+  // keras' preprocess_input for MobileNetV2: pixels in [0, 1] (the dataset's rescale) → [-1, 1].
+  apply(tf.layers.rescaling({ name: 'rescale', scale: 2, offset: -1 }));
+  if (input.height !== size || input.width !== size) {
+    apply(new ResizeImages({ name: 'resize', height: size, width: size }));
+  }
+  if (input.channels === 1) apply(tf.layers.concatenate({ name: 'gray_to_rgb', axis: -1 }), [x, x, x]);
+
+  apply(
+    tf.layers.conv2d({
+      name: BASE_FIRST,
+      filters: makeDivisible(32 * alpha),
+      kernelSize: 3,
+      strides: 2,
+      padding: 'same',
+      useBias: false,
+      kernelInitializer: init(),
+    }),
+  );
+  apply(bn('bn_Conv1'));
+  apply(relu6('Conv1_relu'));
+  let side = Math.ceil(size / 2);
+  let channels = makeDivisible(32 * alpha);
+  BLOCKS.forEach(([filters, stride, expansion], id) => {
+    const blockInput = x;
+    const out = makeDivisible(Math.trunc(filters * alpha));
+    const p = id === 0 ? 'expanded_conv_' : `block_${id}_`;
+    if (id > 0) {
+      apply(pw(expansion * channels, `${p}expand`));
+      apply(bn(`${p}expand_BN`));
+      apply(relu6(`${p}expand_relu`));
+    }
+    if (stride === 2) {
+      // keras' correct_pad: TF 'same' padding spelled out, so the depthwise conv is 'valid' as in keras.
+      const adjust = 1 - (side % 2);
+      apply(tf.layers.zeroPadding2d({ name: `${p}pad`, padding: [[1 - adjust, 1], [1 - adjust, 1]] }));
+    }
+    apply(
+      tf.layers.depthwiseConv2d({
+        name: `${p}depthwise`,
+        kernelSize: 3,
+        strides: stride,
+        padding: stride === 1 ? 'same' : 'valid',
+        useBias: false,
+        depthwiseInitializer: init(),
+      }),
+    );
+    apply(bn(`${p}depthwise_BN`));
+    apply(relu6(`${p}depthwise_relu`));
+    apply(pw(out, `${p}project`));
+    apply(bn(`${p}project_BN`));
+    if (stride === 1 && channels === out) apply(tf.layers.add({ name: `${p}add` }), [blockInput, x]);
+    if (stride === 2) side = Math.ceil(side / 2);
+    channels = out;
+  });
+  apply(pw(alpha > 1 ? makeDivisible(1280 * alpha) : 1280, 'Conv_1'));
+  apply(bn('Conv_1_bn'));
+  apply(relu6(BASE_LAST));
+
+  apply(tf.layers.globalAveragePooling2d({ name: 'head_pool' }));
+  apply(tf.layers.dropout({ name: 'head_dropout', rate: params.dropout }));
+  apply(
+    tf.layers.dense({ name: 'predictions', units: input.numClasses, activation: 'softmax', kernelInitializer: init() }),
+  );
+  return tf.model({ inputs, outputs: x, name: `mobilenetv2_${alpha}_${size}` });
+}
+
+/** The base's layers, `Conv1` … `out_relu`, in order (of a built or a loaded MobileNetV2). */
+export function mobileNetV2BaseLayers(model: tf.LayersModel): Layer[] {
+  const names = model.layers.map((l) => l.name);
+  const first = names.indexOf(BASE_FIRST);
+  const last = names.indexOf(BASE_LAST);
+  if (first < 0 || last < first) {
+    throw new ModelError('InvalidArtifacts', `${model.name} is not a MobileNetV2: no ${BASE_FIRST} … ${BASE_LAST} layers`);
+  }
+  return model.layers.slice(first, last + 1);
+}
+
+/**
+ * Fine-tuning schedule, for the trainer to call at the start of every epoch (0-based): from epoch
+ * `fineTuneAt.epoch` on, the top `fineTuneAt.layers` layers of the base are trainable. When that changes
+ * anything it recompiles the model keeping Adam and its state (tfjs only trains what was trainable at compile
+ * time) and returns true. Idempotent, so a run resumed from a checkpoint after the switch changes nothing.
+ */
+export function applyFineTuning(model: tf.LayersModel, params: MobileNetV2Params, epoch: number): boolean {
+  const ft = params.fineTuneAt;
+  if (ft === undefined || epoch < ft.epoch) return false;
+  const base = mobileNetV2BaseLayers(model);
+  let changed = false;
+  base.slice(base.length - ft.layers).forEach((layer) => {
+    if (!layer.trainable) {
+      layer.trainable = true;
+      changed = true;
+    }
+  });
+  if (changed) recompilePreservingOptimizer(model, ft.learningRate);
+  return changed;
+}
+
+/**
+ * MobileNetV2 (Sandler et al. 2018) as keras.applications builds it — inverted residual blocks with expansion 6,
+ * depthwise 3×3, linear bottlenecks, residual adds, ReLU6, width multiplier α — with keras' layer names, so
+ * converted keras weights load by name. Grayscale input is repeated into RGB; a GAP → Dropout → Dense head
+ * classifies. α 1.0: 2,257,984 base parameters; at 48×48, 33.2 MFLOP per image.
+ */
+export const mobilenetv2: ModelVariant<MobileNetV2Params> = {
+  name: 'mobilenetv2',
+  description:
+    'MobileNetV2 (keras.applications structure and layer names), width multiplier alpha, optional pretrained base, freezing and fine-tuning',
+  params: MobileNetV2Params,
+  async build(params: MobileNetV2Params, input: ModelInput, options: BuildOptions = {}): Promise<BuiltModel> {
+    const model = assembleMobileNetV2(params, input, options.seed);
+    try {
+      const base = mobileNetV2BaseLayers(model);
+      const notes: string[] = [];
+      const built: BuiltModel = { model, notes };
+      if (params.pretrained === undefined) {
+        notes.push('mobilenetv2: no pretrained weights, training from scratch');
+      } else {
+        const report = await loadPretrainedWeights(base, params.pretrained, options.openStore);
+        const head = model.layers.slice(model.layers.indexOf(base[base.length - 1] as Layer) + 1);
+        for (const layer of head) {
+          if (layer.weights.length > 0) report.skipped.push({ layer: layer.name, reason: 'head: trained from scratch' });
+        }
+        built.pretrained = report;
+        const withWeights = base.filter((l) => l.weights.length > 0).length;
+        notes.push(
+          `mobilenetv2: pretrained weights from ${params.pretrained} loaded into ${report.loaded.length} of ${withWeights} base layers with weights`,
+        );
+        const missed = report.skipped.filter((s) => !s.reason.startsWith('head:'));
+        if (missed.length > 0) {
+          notes.push(
+            `mobilenetv2: ${missed.length} base layers kept their random initialisation (e.g. ${missed[0]?.layer}: ${missed[0]?.reason})` +
+              (params.freezeBase ? ' and are frozen that way' : ''),
+          );
+        }
+      }
+      if (params.freezeBase) {
+        for (const layer of base) layer.trainable = false;
+        notes.push(
+          params.fineTuneAt === undefined
+            ? 'mobilenetv2: base frozen, training the head only'
+            : `mobilenetv2: base frozen; its top ${params.fineTuneAt.layers} layers unfreeze after epoch ${params.fineTuneAt.epoch}`,
+        );
+      }
+      useFrozenBatchNormInference(model);
+      compileClassifier(model, params.learningRate);
+      return built;
+    } catch (err) {
+      disposeModel(model);
+      throw err;
+    }
+  },
+  flops(params: MobileNetV2Params, input: ModelInput): number {
+    const model = assembleMobileNetV2(params, input, 0);
+    try {
+      return countFlops(model);
+    } finally {
+      model.dispose();
+    }
+  },
+  onEpochStart: applyFineTuning,
+};
