@@ -56,16 +56,44 @@ export function decodeEvent(
   if (parsed.success) return { event: parsed.data, id: parsed.data.id };
   return {
     id,
-    error: new MessagingError('InvalidEvent', `message ${where} is not a valid trial event: ${describeIssues(parsed.error.issues)}`),
+    error: new MessagingError(
+      'InvalidEvent',
+      `message ${where} is not a valid trial event: ${describeIssues(parsed.error.issues)}`,
+    ),
   };
 }
+
+const USERINFO = /^([a-z][a-z0-9+.-]*:\/\/)([^@/]*)@/i;
 
 /** Removes user:password (and tokens) from every server URL in a comma-separated list. */
 export function redactUrl(url: string): string {
   return url
     .split(',')
-    .map((u) => u.trim().replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1'))
+    .map((u) => u.trim().replace(USERINFO, '$1'))
     .join(',');
+}
+
+/**
+ * Splits `nats://user:pass@host:4222,nats://host2:4222` (or `nats://token@host`) into servers and
+ * credentials: nats.js takes credentials as options, not in the URL (nats.go and the nats CLI
+ * accept them in the URL, and that is how a NATS_URL secret usually looks).
+ */
+export function parseServers(url: string): { servers: string[]; user?: string; pass?: string; token?: string } {
+  const out: { servers: string[]; user?: string; pass?: string; token?: string } = { servers: [] };
+  for (const part of url.split(',')) {
+    const server = part.trim();
+    if (!server) continue;
+    const userinfo = USERINFO.exec(server)?.[2];
+    out.servers.push(server.replace(USERINFO, '$1'));
+    if (userinfo === undefined) continue;
+    const colon = userinfo.indexOf(':');
+    if (colon === -1) out.token = decodeURIComponent(userinfo);
+    else {
+      out.user = decodeURIComponent(userinfo.slice(0, colon));
+      out.pass = decodeURIComponent(userinfo.slice(colon + 1));
+    }
+  }
+  return out;
 }
 
 export const DEFAULTS = {
@@ -87,10 +115,7 @@ export interface ResolvedConsume {
 export function resolveConsume(options: ConsumeOptions): ResolvedConsume {
   const { durable } = options;
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(durable))
-    throw new MessagingError(
-      'InvalidArgument',
-      `invalid durable name '${durable}': 1-64 letters, digits, '-' or '_'`,
-    );
+    throw new MessagingError('InvalidArgument', `invalid durable name '${durable}': 1-64 letters, digits, '-' or '_'`);
   const filter = options.filter ?? NATS.trialSubjects;
   assertSubjectFilter(filter);
   if (!subjectIsSubset(filter, NATS.trialSubjects))
@@ -125,6 +150,12 @@ export function assertKey(key: string): void {
       'InvalidArgument',
       `invalid key '${key}': dot-separated tokens of letters, digits and '-/_='`,
     );
+}
+
+/** KV revisions are stream sequences: positive integers. */
+export function assertRevision(revision: number): void {
+  if (!Number.isInteger(revision) || revision < 1)
+    throw new MessagingError('InvalidArgument', `revision must be a positive integer, got ${revision}`);
 }
 
 export function toBytes(value: Uint8Array | string): Uint8Array {

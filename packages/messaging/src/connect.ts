@@ -2,24 +2,16 @@
  * Picks the bus a process publishes to from its environment, so trainer code is the same in a
  * cluster (NATS), under the local launcher (IPC to the parent) and standalone (log only).
  */
-import type { TrialEvent } from '@fersweep/contracts';
+import type { BusSettings, TrialEvent } from '@fersweep/contracts';
 import { redactUrl, silentLogger, validateEvent } from './codec.js';
 import { createIpcPublisher, type IpcEndpoint } from './ipc.js';
 import { connectNatsBus, type NatsBusOptions } from './nats.js';
 import { MessagingError, type Bus, type Logger, type PublishResult, type Subscription } from './types.js';
 
-/** What the caller's own config says about the bus. */
-export interface BusSettings {
-  /**
-   * 'nats': NATS at `url` (or NATS_URL); 'ipc': the parent over the IPC channel (a trainer under
-   * the local launcher); 'none' (default): publish only logs at debug. NATS_URL, when set, wins.
-   */
-  kind?: 'nats' | 'ipc' | 'none';
-  /** NATS server URL(s) when NATS_URL is not set. */
-  url?: string;
-  /** Connection name, e.g. `trainer-<trial>`. */
-  name: string;
-  logger?: Logger;
+/** What is not in the trial spec's BusSettings: how to connect, and test seams. */
+export interface BusFromEnvOptions {
+  /** Connection name shown by the server, e.g. `trainer-<trial>`. Default `fersweep`. */
+  name?: string;
   /** Extra NATS options (timeouts, duplicate window). */
   nats?: Omit<NatsBusOptions, 'url' | 'name' | 'logger'>;
   /** The IPC endpoint for kind 'ipc'; default this process. */
@@ -27,23 +19,31 @@ export interface BusSettings {
 }
 
 /**
- * The bus for this process:
- * - NATS when `env.NATS_URL` is set, or `settings.kind` is 'nats' with `settings.url`;
- * - the IPC publisher when `settings.kind` is 'ipc' (fails 'Unavailable' without an IPC channel
- *   rather than dropping events silently);
- * - otherwise the log-only bus.
+ * The bus for this process, from the trial spec's `bus` settings (`{ kind, url? }`, contracts'
+ * BusSettings) and the environment:
+ * - NATS when `env.NATS_URL` is set (it wins over any kind), or kind is 'nats' with `url`;
+ * - the IPC publisher for kind 'ipc' ('Unavailable' at once without an IPC channel, rather than
+ *   events dropped silently later);
+ * - for kind 'none' (the default), the log-only bus.
  */
-export async function busFromEnv(env: Record<string, string | undefined>, settings: BusSettings): Promise<Bus> {
-  const logger = settings.logger ?? silentLogger;
+export async function busFromEnv(
+  env: Record<string, string | undefined>,
+  settings: Partial<BusSettings> = {},
+  logger: Logger = silentLogger,
+  options: BusFromEnvOptions = {},
+): Promise<Bus> {
   const url = env.NATS_URL?.trim() || (settings.kind === 'nats' ? settings.url?.trim() : undefined);
   if (url) {
     logger.info(`publishing trial events to NATS at ${redactUrl(url)}`);
-    return connectNatsBus({ ...settings.nats, url, name: settings.name, logger });
+    return connectNatsBus({ ...options.nats, url, name: options.name ?? 'fersweep', logger });
   }
   if (settings.kind === 'nats')
-    throw new MessagingError('InvalidArgument', "bus kind 'nats' needs a server URL: set NATS_URL (e.g. nats://nats:4222)");
+    throw new MessagingError(
+      'InvalidArgument',
+      "bus kind 'nats' needs a server URL: set NATS_URL (e.g. nats://nats:4222) or bus.url",
+    );
   if (settings.kind === 'ipc') {
-    const endpoint = settings.endpoint ?? process;
+    const endpoint = options.endpoint ?? process;
     if (!endpoint.send)
       throw new MessagingError(
         'Unavailable',

@@ -30,4 +30,4 @@ export {
   type IpcEventMessage,
   type IpcPublisherOptions,
 } from './ipc.js';
-export { busFromEnv, createLogBus, type BusSettings } from './connect.js';
+export { busFromEnv, createLogBus, type BusFromEnvOptions } from './connect.js';

@@ -133,14 +133,34 @@ export function createIpcPublisher(options: IpcPublisherOptions = {}): Bus {
           endpoint.on('disconnect', onDisconnect);
         }
         const timer = setTimeout(
-          () => settle(ref, new MessagingError('Unavailable', `the parent process did not ack event ${valid.id} within ${timeoutMs} ms`)),
+          () =>
+            settle(
+              ref,
+              new MessagingError(
+                'Unavailable',
+                `the parent process did not ack event ${valid.id} within ${timeoutMs} ms`,
+              ),
+            ),
           timeoutMs,
         );
         waiting.set(ref, { resolve, reject, timer });
-        send({ kind: 'fersweep.event', ref, event: valid }, (err) => {
-          if (err)
-            settle(ref, new MessagingError('Unavailable', `cannot send event ${valid.id} to the parent: ${err.message}`, undefined, { cause: err }));
-        });
+        const failed = (err: Error) =>
+          settle(
+            ref,
+            new MessagingError(
+              'Unavailable',
+              `cannot send event ${valid.id} to the parent: ${err.message}`,
+              undefined,
+              {
+                cause: err,
+              },
+            ),
+          );
+        try {
+          send({ kind: 'fersweep.event', ref, event: valid }, (err) => err && failed(err));
+        } catch (err) {
+          failed(err as Error);
+        }
         logger.debug(`sent event ${valid.id} to the parent`, { id: valid.id, ref });
       });
       inflight.add(result);
@@ -193,7 +213,13 @@ export function bridgeChildToBus(child: IpcChild, bus: Bus, options: BridgeOptio
       try {
         // Unchecked here on purpose: bus.publish validates, and its error goes back to the child.
         const r = await bus.publish(event as TrialEvent);
-        reply({ kind: 'fersweep.event.ack', ref, ok: true, duplicate: r.duplicate, ...(r.seq === undefined ? {} : { seq: r.seq }) });
+        reply({
+          kind: 'fersweep.event.ack',
+          ref,
+          ok: true,
+          duplicate: r.duplicate,
+          ...(r.seq === undefined ? {} : { seq: r.seq }),
+        });
       } catch (err) {
         const e = isMessagingError(err) ? err : new MessagingError('Unavailable', (err as Error).message);
         logger.warn(`event from child ${child.pid} not published: ${e.message}`, { code: e.code });

@@ -5,7 +5,16 @@
  * Differences, on purpose: dedupe lasts forever (no window), nothing survives the process.
  */
 import type { TrialEvent } from '@fersweep/contracts';
-import { assertKey, encodeEvent, resolveConsume, silentLogger, subjectOf, toBytes, validateEvent } from './codec.js';
+import {
+  assertKey,
+  assertRevision,
+  encodeEvent,
+  resolveConsume,
+  silentLogger,
+  subjectOf,
+  toBytes,
+  validateEvent,
+} from './codec.js';
 import type { ResolvedConsume } from './codec.js';
 import { AsyncQueue } from './queue.js';
 import { assertSubjectFilter, subjectMatches } from './subjects.js';
@@ -213,7 +222,12 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
         return { duplicate: true, seq: existing };
       }
       // Stored as bytes, like on the wire: consumers get their own copy, never the publisher's object.
-      const stored: Stored = { seq: stream.length + 1, subject: subjectOf(valid), id: valid.id, raw: encodeEvent(valid) };
+      const stored: Stored = {
+        seq: stream.length + 1,
+        subject: subjectOf(valid),
+        id: valid.id,
+        raw: encodeEvent(valid),
+      };
       stream.push(stored);
       ids.set(valid.id, stored.seq);
       for (const d of durables.values()) d.wake();
@@ -280,7 +294,9 @@ export function createMemoryKv(bucket = 'fersweep'): KeyValueStore {
     return record.revision;
   };
   const toEntry = (key: string, r: KvRecord): KvWatchEntry =>
-    r.value ? { key, value: new Uint8Array(r.value), revision: r.revision, operation: r.operation } : { key, revision: r.revision, operation: r.operation };
+    r.value
+      ? { key, value: new Uint8Array(r.value), revision: r.revision, operation: r.operation }
+      : { key, revision: r.revision, operation: r.operation };
   const current = (key: string) => {
     const r = records.get(key);
     return r && r.operation === 'PUT' ? r : undefined;
@@ -304,6 +320,7 @@ export function createMemoryKv(bucket = 'fersweep'): KeyValueStore {
     },
     async update(key: string, value: Uint8Array | string, expected: number): Promise<number> {
       assertKey(key);
+      assertRevision(expected);
       // JetStream compares against the subject's last sequence, delete markers included.
       const last = records.get(key)?.revision ?? 0;
       if (last !== expected)

@@ -27,7 +27,9 @@ import { Kvm, KvWatchInclude, type KV } from '@nats-io/kv';
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import {
   assertKey,
+  assertRevision,
   encodeEvent,
+  parseServers,
   redactUrl,
   resolveConsume,
   silentLogger,
@@ -80,9 +82,13 @@ export interface NatsBus extends Bus {
 
 const isNamed = (err: unknown, ...names: string[]) => err instanceof Error && names.includes(err.name);
 const isClosedError = (err: unknown) => isNamed(err, 'ClosedConnectionError', 'DrainingConnectionError');
-/** Failures a retry can cure: the server is restarting, reconnecting, or JetStream is not up yet. */
+/**
+ * Failures a retry can cure: the server is restarting, the client reconnecting, or JetStream not
+ * up yet (js.publish reports "no responders" as JetStreamNotEnabled). Anything else (permissions,
+ * limits) fails at once.
+ */
 const isTransient = (err: unknown) =>
-  isNamed(err, 'TimeoutError', 'NoResponders', 'RequestError', 'ConnectionError', 'JetStreamNotEnabled') ||
+  isNamed(err, 'TimeoutError', 'NoResponders', 'ConnectionError', 'JetStreamNotEnabled') ||
   (err instanceof JetStreamApiError && err.status === 503);
 const isApiCode = (err: unknown, code: number) => err instanceof JetStreamApiError && err.code === code;
 
@@ -91,7 +97,8 @@ const reason = (err: unknown) => (err instanceof Error ? err.message : String(er
 
 function unavailable(url: string, what: string, err: unknown): MessagingError {
   if (err instanceof MessagingError) return err;
-  if (isClosedError(err)) return new MessagingError('Closed', `cannot ${what}: the connection to ${url} is closed`, url);
+  if (isClosedError(err))
+    return new MessagingError('Closed', `cannot ${what}: the connection to ${url} is closed`, url);
   return new MessagingError('Unavailable', `cannot ${what} on NATS at ${url}: ${reason(err)}`, url, { cause: err });
 }
 
@@ -101,7 +108,10 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 async function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([p, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]);
+    return await Promise.race([
+      p,
+      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -183,7 +193,7 @@ async function ensureConsumer(jsm: JetStreamManager, c: ResolvedConsume, logger:
 
 class NatsSubscription extends SubscriptionBase {
   #queue = new AsyncQueue<Delivery>();
-  #releasing = false;
+  #stopping = false;
 
   constructor(
     config: ResolvedConsume,
@@ -208,8 +218,7 @@ class NatsSubscription extends SubscriptionBase {
     let failure: MessagingError | undefined;
     try {
       for await (const m of this.messages) {
-        if (this.#releasing) m.nak();
-        else this.#queue.push(this.#delivery(m));
+        if (!this.#stopping) this.#queue.push(this.#delivery(m));
       }
     } catch (err) {
       failure = unavailable(this.url, `consume '${this.durable}'`, err);
@@ -256,9 +265,12 @@ class NatsSubscription extends SubscriptionBase {
   }
 
   protected async shutdown(): Promise<void> {
-    this.#releasing = true;
-    // Fetched but never handed out: give them back now rather than after ack_wait.
-    await Promise.all(this.#queue.takeAll().map((d) => d.nak().catch(() => undefined)));
+    this.#stopping = true;
+    // Fetched but never handed out: left unacked, they come back after ack_wait like any
+    // unacked delivery. Nak'ing them here would be faster, but nats-server 2.9.10 mishandles a
+    // nak that follows the unsubscribe of a pull request (one message is redelivered twice and
+    // another not until ack_wait), and a clean contract beats a fast one.
+    this.#queue.takeAll();
     this.#queue.end();
     await within(this.messages.close(), 5_000);
     this.onStop(this);
@@ -289,7 +301,7 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
   let nc: NatsConnection;
   try {
     nc = await connect({
-      servers: options.url.split(',').map((s) => s.trim()),
+      ...parseServers(options.url),
       name: options.name,
       timeout: timeoutMs,
       // Keep trying for as long as the process lives: a trainer or evaluator outlives a NATS restart.
@@ -316,15 +328,21 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
   } catch (err) {
     await nc.close().catch(() => undefined);
     const hint = isNamed(err, 'JetStreamNotEnabled') ? ' (is JetStream enabled? nats-server -js)' : '';
-    throw new MessagingError('Unavailable', `cannot set up the trial stream on NATS at ${url}: ${reason(err)}${hint}`, url, {
-      cause: err,
-    });
+    throw new MessagingError(
+      'Unavailable',
+      `cannot set up the trial stream on NATS at ${url}: ${reason(err)}${hint}`,
+      url,
+      {
+        cause: err,
+      },
+    );
   }
 
   const subscriptions = new Set<NatsSubscription>();
   let closing: Promise<void> | undefined;
   const assertOpen = (what: string) => {
-    if (closing || nc.isClosed()) throw new MessagingError('Closed', `cannot ${what}: the bus for ${url} is closed`, url);
+    if (closing || nc.isClosed())
+      throw new MessagingError('Closed', `cannot ${what}: the bus for ${url} is closed`, url);
   };
 
   return {
@@ -471,8 +489,7 @@ export async function openNatsKv(
     },
     async update(key: string, value: Uint8Array | string, revision: number): Promise<number> {
       assertKey(key);
-      if (!Number.isInteger(revision) || revision < 1)
-        throw new MessagingError('InvalidArgument', `revision must be a positive integer, got ${revision}`);
+      assertRevision(revision);
       return kv.update(key, toBytes(value), revision).catch((err: unknown) => {
         throw cas(key, err, 'update');
       });

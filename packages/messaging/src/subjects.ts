@@ -9,9 +9,7 @@ const TOKEN = /^[^\s.*>]+$/;
 /** Throws 'InvalidArgument' unless `filter` is a well-formed subject filter (wildcards allowed). */
 export function assertSubjectFilter(filter: string, what = 'subject filter'): void {
   const tokens = filter.split('.');
-  const ok = tokens.every(
-    (t, i) => TOKEN.test(t) || t === '*' || (t === '>' && i === tokens.length - 1),
-  );
+  const ok = tokens.every((t, i) => TOKEN.test(t) || t === '*' || (t === '>' && i === tokens.length - 1));
   if (!ok || filter.length === 0)
     throw new MessagingError(
       'InvalidArgument',

@@ -3,13 +3,7 @@
  * stop, and the `closed` promise. Each kind supplies `take()` and `shutdown()`.
  */
 import { decodeEvent } from './codec.js';
-import {
-  MessagingError,
-  type ConsumeOptions,
-  type Delivery,
-  type Logger,
-  type Subscription,
-} from './types.js';
+import { MessagingError, type ConsumeOptions, type Delivery, type Logger, type Subscription } from './types.js';
 
 /** How a delivery is settled at its source. */
 export interface Settle {

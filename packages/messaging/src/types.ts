@@ -104,8 +104,8 @@ export interface Subscription extends AsyncIterable<Delivery> {
   /** Consumer lag for metrics: events not yet delivered plus deliveries not yet acked. */
   pending(): Promise<number>;
   /**
-   * Stops delivering. Deliveries fetched but not yet handed out are released at once (nak);
-   * handed-out ones not acked come back after `ackWaitMs`, to whichever subscriber holds the durable.
+   * Stops delivering. Whatever was delivered and not acked (handed out, or fetched ahead by the
+   * NATS client) comes back after `ackWaitMs` to whichever subscriber holds the durable then.
    */
   stop(): Promise<void>;
   /** Resolves when the subscription has ended: with the error that ended it, or undefined after stop/close. */

@@ -1,9 +1,10 @@
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import * as tf from '@tensorflow/tfjs';
 import { EMOTIONS, eventId, keys, type SamplePrediction, type TrialEvent, type TrialSpec } from '@fersweep/contracts';
 import { DatasetError, DatasetReader, epochBatches, Random, type SplitData } from '@fersweep/dataset';
 import { confusionMatrix, summarize } from '@fersweep/evaluation';
 import type { Bus } from '@fersweep/messaging';
-import { getVariant, labelTensor, parseParams, saveModel, type TfRuntime } from '@fersweep/models';
+import { disposeModel, getVariant, labelTensor, parseParams, saveModel, type TfRuntime } from '@fersweep/models';
 import type { Logger } from '@fersweep/observability';
 import type { ObjectStore } from '@fersweep/storage';
 import { afterEpoch, initialCallbackState } from './callbacks.js';
@@ -229,7 +230,7 @@ async function train(
       let batchesDone = state.batch;
       for (const batch of batches) {
         const xs = tf.tensor4d(batch.xs, [batch.size, height, width, channels]);
-        const ys = labelTensor(batch.labels);
+        const ys = labelTensor(batch.labels, numClasses);
         let out: number | number[];
         try {
           out = await model.trainOnBatch(xs, ys);
@@ -242,6 +243,9 @@ async function train(
         partial.correctSum += acc! * batch.size;
         partial.images += batch.size;
         batchesDone = batch.index + 1;
+        // trainOnBatch's awaits settle as microtasks (wasm kernels are synchronous), so without this the
+        // event loop would starve for a whole epoch: no SIGTERM handler, no NATS pings, no IPC.
+        await yieldToEventLoop();
         if (deps.signal?.aborted) {
           partial.seconds += (performance.now() - epochStart) / 1000;
           const name = await checkpoints.save(
@@ -306,7 +310,7 @@ async function train(
       const best = await checkpoints.loadEpoch(bestEpoch);
       if (best) {
         model.setWeights(best.getWeights());
-        best.dispose();
+        disposeModel(best);
         logger.info("restored the best epoch's weights", { bestEpoch });
       }
     }
@@ -404,6 +408,6 @@ async function train(
       ...(test ? { test } : {}),
     };
   } finally {
-    model.dispose();
+    disposeModel(model);
   }
 }

@@ -1,5 +1,11 @@
 import { FER_IMAGE, FER_PIXELS } from '@fersweep/contracts';
 
+// Math's functions are bound once per module: under jest's vm sandbox every global lookup
+// (Math, Infinity) goes through an interceptor and costs ~100× a module binding, which made
+// rendering 25× slower in tests than in plain Node.
+const { abs, ceil, cos, floor, hypot, max, min, sin, sqrt } = Math;
+const INF = Number.POSITIVE_INFINITY;
+
 const W = FER_IMAGE.width;
 const H = FER_IMAGE.height;
 
@@ -39,8 +45,8 @@ export class Canvas {
     this.cx = cx;
     this.cy = cy;
     this.scale = scale;
-    this.cos = Math.cos(roll);
-    this.sin = Math.sin(roll);
+    this.cos = cos(roll);
+    this.sin = sin(roll);
     const inv = 1 / scale;
     for (let y = 0; y < H; y++) {
       const dy = y + 0.5 - cy;
@@ -56,10 +62,10 @@ export class Canvas {
   /** Sets the pixel box covering face-space rectangle [u0,u1]×[v0,v1]; false if off-canvas. */
   private box(u0: number, v0: number, u1: number, v1: number): boolean {
     const s = this.scale;
-    let minX = Infinity;
-    let maxX = -Infinity;
-    let minY = Infinity;
-    let maxY = -Infinity;
+    let minX = INF;
+    let maxX = -INF;
+    let minY = INF;
+    let maxY = -INF;
     for (let k = 0; k < 4; k++) {
       const u = k & 1 ? u1 : u0;
       const v = k & 2 ? v1 : v0;
@@ -70,10 +76,10 @@ export class Canvas {
       if (y < minY) minY = y;
       if (y > maxY) maxY = y;
     }
-    this.x0 = Math.max(0, Math.floor(minX - 1.5));
-    this.x1 = Math.min(W - 1, Math.ceil(maxX + 1.5));
-    this.y0 = Math.max(0, Math.floor(minY - 1.5));
-    this.y1 = Math.min(H - 1, Math.ceil(maxY + 1.5));
+    this.x0 = max(0, floor(minX - 1.5));
+    this.x1 = min(W - 1, ceil(maxX + 1.5));
+    this.y0 = max(0, floor(minY - 1.5));
+    this.y1 = min(H - 1, ceil(maxY + 1.5));
     return this.x0 <= this.x1 && this.y0 <= this.y1;
   }
 
@@ -81,12 +87,22 @@ export class Canvas {
    * Blends an ellipse (centre, radii, rotation) toward `tone`. `soft` is the edge ramp in pixels:
    * 1 for a crisp anti-aliased edge, larger for shading blobs. `onSkin` fades it where there is no skin.
    */
-  ellipse(cu: number, cv: number, ru: number, rv: number, angle: number, tone: number, alpha: number, soft: number, onSkin: boolean): void {
-    const r = Math.max(ru, rv);
+  ellipse(
+    cu: number,
+    cv: number,
+    ru: number,
+    rv: number,
+    angle: number,
+    tone: number,
+    alpha: number,
+    soft: number,
+    onSkin: boolean,
+  ): void {
+    const r = max(ru, rv);
     const pad = (soft * 0.5) / this.scale;
     if (alpha <= 0 || !this.box(cu - r - pad, cv - r - pad, cu + r + pad, cv + r + pad)) return;
-    const c = Math.cos(angle);
-    const sn = Math.sin(angle);
+    const c = cos(angle);
+    const sn = sin(angle);
     const iru = 1 / ru;
     const irv = 1 / rv;
     const k = this.scale / soft;
@@ -111,33 +127,41 @@ export class Canvas {
    * Blends a stroke along a polyline `pts` (u0,v0,u1,v1,…) whose half-thickness goes linearly
    * from `r0` at the first point to `r1` at the last: brows, wrinkles, folds, lid lines.
    */
-  stroke(pts: readonly number[], r0: number, r1: number, tone: number, alpha: number, soft: number, onSkin: boolean): void {
+  stroke(
+    pts: readonly number[],
+    r0: number,
+    r1: number,
+    tone: number,
+    alpha: number,
+    soft: number,
+    onSkin: boolean,
+  ): void {
     if (alpha <= 0) return;
     const n = pts.length >> 1;
-    let minU = Infinity;
-    let maxU = -Infinity;
-    let minV = Infinity;
-    let maxV = -Infinity;
+    let minU = INF;
+    let maxU = -INF;
+    let minV = INF;
+    let maxV = -INF;
     for (let j = 0; j < n; j++) {
       const pu = pts[2 * j]!;
       const pv = pts[2 * j + 1]!;
-      minU = Math.min(minU, pu);
-      maxU = Math.max(maxU, pu);
-      minV = Math.min(minV, pv);
-      maxV = Math.max(maxV, pv);
+      minU = min(minU, pu);
+      maxU = max(maxU, pu);
+      minV = min(minV, pv);
+      maxV = max(maxV, pv);
     }
-    const pad = Math.max(r0, r1) + (soft * 0.5) / this.scale;
+    const pad = max(r0, r1) + (soft * 0.5) / this.scale;
     if (!this.box(minU - pad, minV - pad, maxU + pad, maxV + pad)) return;
     // Cumulative length so the thickness can taper along the whole path.
     let total = 0;
-    for (let j = 1; j < n; j++) total += Math.hypot(pts[2 * j]! - pts[2 * j - 2]!, pts[2 * j + 1]! - pts[2 * j - 1]!);
+    for (let j = 1; j < n; j++) total += hypot(pts[2 * j]! - pts[2 * j - 2]!, pts[2 * j + 1]! - pts[2 * j - 1]!);
     const k = this.scale / soft;
     const { img, u, v, skin } = this;
     for (let y = this.y0; y <= this.y1; y++) {
       for (let x = this.x0, i = y * W + this.x0; x <= this.x1; x++, i++) {
         const pu = u[i]!;
         const pv = v[i]!;
-        let best = Infinity;
+        let best = INF;
         let along = 0;
         for (let j = 1; j < n; j++) {
           const au = pts[2 * j - 2]!;
@@ -149,8 +173,8 @@ export class Canvas {
           t = t < 0 ? 0 : t > 1 ? 1 : t;
           const eu = pu - au - bu * t;
           const ev = pv - av - bv * t;
-          const len = Math.sqrt(len2);
-          const dist = Math.sqrt(eu * eu + ev * ev) - (r0 + (r1 - r0) * ((along + t * len) / (total || 1)));
+          const len = sqrt(len2);
+          const dist = sqrt(eu * eu + ev * ev) - (r0 + (r1 - r0) * ((along + t * len) / (total || 1)));
           if (dist < best) best = dist;
           along += len;
         }
@@ -165,17 +189,17 @@ export class Canvas {
 
   /** Blends a rotated rectangle (centre, half-sizes): occluding bars and patches. */
   rect(cu: number, cv: number, hu: number, hv: number, angle: number, tone: number, alpha: number): void {
-    const r = Math.hypot(hu, hv);
+    const r = hypot(hu, hv);
     if (!this.box(cu - r, cv - r, cu + r, cv + r)) return;
-    const c = Math.cos(angle);
-    const sn = Math.sin(angle);
+    const c = cos(angle);
+    const sn = sin(angle);
     const k = this.scale;
     const { img, u, v, skin } = this;
     for (let y = this.y0; y <= this.y1; y++) {
       for (let x = this.x0, i = y * W + this.x0; x <= this.x1; x++, i++) {
         const du = u[i]! - cu;
         const dv = v[i]! - cv;
-        const d = Math.max(Math.abs(c * du + sn * dv) - hu, Math.abs(-sn * du + c * dv) - hv);
+        const d = max(abs(c * du + sn * dv) - hu, abs(-sn * du + c * dv) - hv);
         let cov = 0.5 - d * k;
         if (cov <= 0) continue;
         if (cov > 1) cov = 1;
@@ -189,7 +213,15 @@ export class Canvas {
    * Replaces each pixel of a face-space box by `shade(u, v, current)`, faded by `alpha` (and by
    * the skin mask if `onSkin`): for layered shapes that are not ellipses or strokes (eyes, mouth).
    */
-  shade(u0: number, v0: number, u1: number, v1: number, shade: (u: number, v: number, current: number) => number, alpha: number, onSkin: boolean): void {
+  shade(
+    u0: number,
+    v0: number,
+    u1: number,
+    v1: number,
+    shade: (u: number, v: number, current: number) => number,
+    alpha: number,
+    onSkin: boolean,
+  ): void {
     if (alpha <= 0 || !this.box(u0, v0, u1, v1)) return;
     const { img, u, v, skin } = this;
     for (let y = this.y0; y <= this.y1; y++) {
@@ -238,10 +270,10 @@ export class Canvas {
 export function ellipseDistance(pu: number, pv: number, iru: number, irv: number, ru: number, rv: number): number {
   const qu = pu * iru;
   const qv = pv * irv;
-  const k0 = Math.sqrt(qu * qu + qv * qv);
+  const k0 = sqrt(qu * qu + qv * qv);
   const gu = qu * iru;
   const gv = qv * irv;
-  const k1 = Math.sqrt(gu * gu + gv * gv);
-  if (k1 < 1e-9) return -Math.min(ru, rv);
+  const k1 = sqrt(gu * gu + gv * gv);
+  if (k1 < 1e-9) return -min(ru, rv);
   return (k0 * (k0 - 1)) / k1;
 }

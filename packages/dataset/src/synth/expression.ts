@@ -103,51 +103,224 @@ const PROTOTYPES: readonly (readonly Variant[])[] = [
   // 0 angry: brows down and together, glare, lips pressed — or shouting with a squared mouth.
   [
     {
-      weight: 0.72,
-      delta: { browRaise: -0.05, browInner: -0.06, browTogether: 0.06, glabella: 1, eyeOpen: -0.2, lidTighten: 0.5, lipPress: 1, mouthWidth: -0.1, mouthCorner: -0.02, chinRaise: 0.4 },
+      weight: 0.78,
+      delta: {
+        browRaise: -0.05,
+        browInner: -0.06,
+        browTogether: 0.06,
+        glabella: 1,
+        eyeOpen: -0.2,
+        lidTighten: 0.5,
+        lipPress: 1,
+        mouthWidth: -0.1,
+        mouthCorner: -0.025,
+        chinRaise: 0.4,
+        noseWrinkle: 0.35,
+        upperLipRaise: 0.2,
+        nasolabial: 0.4,
+      },
     },
     {
-      weight: 0.28,
-      delta: { browRaise: -0.05, browInner: -0.06, browTogether: 0.06, glabella: 1, eyeOpen: -0.1, lidTighten: 0.4, mouthOpen: 0.09, teeth: 0.6, upperLipRaise: 0.4, mouthCorner: -0.02, nasolabial: 0.4 },
+      weight: 0.22,
+      delta: {
+        browRaise: -0.05,
+        browInner: -0.06,
+        browTogether: 0.06,
+        glabella: 1,
+        eyeOpen: -0.1,
+        lidTighten: 0.4,
+        mouthOpen: 0.09,
+        teeth: 0.6,
+        upperLipRaise: 0.4,
+        mouthCorner: -0.02,
+        nasolabial: 0.4,
+      },
     },
   ],
   // 1 disgust: nose wrinkle, upper lip raised, brows lowered (less than angry), cheeks up.
   [
     {
       weight: 0.6,
-      delta: { browRaise: -0.035, browInner: -0.035, browTogether: 0.035, glabella: 0.6, eyeOpen: -0.25, lidTighten: 0.6, noseWrinkle: 1, upperLipRaise: 1, nasolabial: 0.9, cheekRaise: 0.5, mouthCorner: -0.035, mouthOpen: 0.02, teeth: 0.7 },
+      delta: {
+        browRaise: -0.035,
+        browInner: -0.035,
+        browTogether: 0.035,
+        glabella: 0.6,
+        eyeOpen: -0.25,
+        lidTighten: 0.6,
+        noseWrinkle: 1,
+        upperLipRaise: 1,
+        nasolabial: 0.9,
+        cheekRaise: 0.5,
+        mouthCorner: -0.035,
+        mouthOpen: 0.02,
+        teeth: 0.7,
+      },
     },
     {
       weight: 0.4,
-      delta: { browRaise: -0.035, browInner: -0.03, browTogether: 0.03, glabella: 0.5, eyeOpen: -0.3, lidTighten: 0.7, noseWrinkle: 1, upperLipRaise: 0.7, nasolabial: 1, cheekRaise: 0.4, mouthCorner: -0.045, lipPress: 0.3, chinRaise: 0.5 },
+      delta: {
+        browRaise: -0.045,
+        browInner: -0.04,
+        browTogether: 0.04,
+        glabella: 0.7,
+        eyeOpen: -0.3,
+        lidTighten: 0.7,
+        noseWrinkle: 1,
+        upperLipRaise: 0.6,
+        nasolabial: 0.9,
+        cheekRaise: 0.3,
+        mouthCorner: -0.04,
+        lipPress: 0.6,
+        chinRaise: 0.6,
+      },
     },
   ],
-  // 2 fear: brows up and drawn together (flat), eyes wide, mouth stretched sideways, a little open.
+  // 2 fear: brows up and drawn together (flat), eyes wide, mouth stretched sideways, a little open
+  // (or dropped open, which is where it meets surprise).
   [
     {
-      weight: 0.7,
-      delta: { browRaise: 0.06, browInner: 0.05, browTogether: 0.04, browArch: -0.01, foreheadLines: 0.7, eyeOpen: 0.45, mouthWidth: 0.16, mouthOpen: 0.045, mouthCorner: -0.02, teeth: 0.3, jawDrop: 0.2 },
+      weight: 0.55,
+      delta: {
+        browRaise: 0.06,
+        browInner: 0.05,
+        browTogether: 0.04,
+        browArch: -0.01,
+        foreheadLines: 0.7,
+        eyeOpen: 0.45,
+        mouthWidth: 0.2,
+        mouthOpen: 0.05,
+        mouthCorner: -0.03,
+        lipPress: 0.5,
+        teeth: 0.6,
+        jawDrop: 0.2,
+      },
     },
     {
-      weight: 0.3,
-      delta: { browRaise: 0.06, browInner: 0.06, browTogether: 0.04, foreheadLines: 0.6, eyeOpen: 0.5, mouthWidth: 0.14, lipPress: 0.4, mouthCorner: -0.03, chinRaise: 0.3 },
+      weight: 0.25,
+      delta: {
+        browRaise: 0.07,
+        browInner: 0.04,
+        browTogether: 0.035,
+        foreheadLines: 0.8,
+        eyeOpen: 0.5,
+        mouthWidth: 0.02,
+        mouthOpen: 0.09,
+        mouthRound: 0.5,
+        mouthCorner: -0.02,
+        teeth: 0.3,
+        jawDrop: 0.6,
+      },
+    },
+    {
+      weight: 0.2,
+      delta: {
+        browRaise: 0.06,
+        browInner: 0.06,
+        browTogether: 0.04,
+        foreheadLines: 0.6,
+        eyeOpen: 0.5,
+        mouthWidth: 0.14,
+        lipPress: 0.4,
+        mouthCorner: -0.03,
+        chinRaise: 0.3,
+      },
     },
   ],
   // 3 happy: corners up and out, cheeks raised, eyes squeezed from below; closed, toothy or laughing.
   [
-    { weight: 0.3, delta: { mouthCorner: 0.09, mouthWidth: 0.22, cheekRaise: 1, lidTighten: 0.5, eyeOpen: -0.15, nasolabial: 1 } },
-    { weight: 0.5, delta: { mouthCorner: 0.09, mouthWidth: 0.24, mouthOpen: 0.07, teeth: 1, cheekRaise: 1, lidTighten: 0.6, eyeOpen: -0.2, nasolabial: 1 } },
-    { weight: 0.2, delta: { mouthCorner: 0.07, mouthWidth: 0.2, mouthOpen: 0.13, teeth: 0.6, cheekRaise: 1, lidTighten: 0.8, eyeOpen: -0.35, nasolabial: 1, jawDrop: 0.5 } },
+    {
+      weight: 0.3,
+      delta: { mouthCorner: 0.09, mouthWidth: 0.22, cheekRaise: 1, lidTighten: 0.5, eyeOpen: -0.15, nasolabial: 1 },
+    },
+    {
+      weight: 0.5,
+      delta: {
+        mouthCorner: 0.09,
+        mouthWidth: 0.24,
+        mouthOpen: 0.07,
+        teeth: 1,
+        cheekRaise: 1,
+        lidTighten: 0.6,
+        eyeOpen: -0.2,
+        nasolabial: 1,
+      },
+    },
+    {
+      weight: 0.2,
+      delta: {
+        mouthCorner: 0.07,
+        mouthWidth: 0.2,
+        mouthOpen: 0.13,
+        teeth: 0.6,
+        cheekRaise: 1,
+        lidTighten: 0.8,
+        eyeOpen: -0.35,
+        nasolabial: 1,
+        jawDrop: 0.5,
+      },
+    },
   ],
   // 4 sad: inner brows up, corners down, lids droop, chin raised; sometimes crying.
   [
-    { weight: 0.82, delta: { browInner: 0.065, browTogether: 0.03, browRaise: -0.01, eyeOpen: -0.2, mouthCorner: -0.05, mouthWidth: -0.05, chinRaise: 1, lipPress: 0.3 } },
-    { weight: 0.18, delta: { browInner: 0.07, browTogether: 0.035, eyeOpen: -0.3, lidTighten: 0.3, mouthCorner: -0.06, mouthOpen: 0.045, teeth: 0.2, nasolabial: 0.5, chinRaise: 0.5 } },
+    {
+      weight: 0.82,
+      delta: {
+        browInner: 0.065,
+        browTogether: 0.03,
+        browRaise: -0.01,
+        eyeOpen: -0.2,
+        mouthCorner: -0.05,
+        mouthWidth: -0.05,
+        chinRaise: 1,
+        lipPress: 0.3,
+      },
+    },
+    {
+      weight: 0.18,
+      delta: {
+        browInner: 0.07,
+        browTogether: 0.035,
+        eyeOpen: -0.3,
+        lidTighten: 0.3,
+        mouthCorner: -0.06,
+        mouthOpen: 0.045,
+        teeth: 0.2,
+        nasolabial: 0.5,
+        chinRaise: 0.5,
+      },
+    },
   ],
   // 5 surprise: brows high and arched, eyes wide, jaw dropped into a round open mouth.
   [
-    { weight: 0.85, delta: { browRaise: 0.11, browArch: 0.035, browInner: 0.01, foreheadLines: 1, eyeOpen: 0.55, mouthOpen: 0.13, mouthRound: 1, mouthWidth: -0.28, jawDrop: 1, teeth: 0.1 } },
-    { weight: 0.15, delta: { browRaise: 0.1, browArch: 0.03, foreheadLines: 1, eyeOpen: 0.5, mouthOpen: 0.04, mouthRound: 0.7, mouthWidth: -0.15, jawDrop: 0.3 } },
+    {
+      weight: 0.78,
+      delta: {
+        browRaise: 0.11,
+        browArch: 0.035,
+        browInner: 0.01,
+        foreheadLines: 1,
+        eyeOpen: 0.55,
+        mouthOpen: 0.13,
+        mouthRound: 1,
+        mouthWidth: -0.28,
+        jawDrop: 1,
+        teeth: 0.1,
+      },
+    },
+    {
+      weight: 0.22,
+      delta: {
+        browRaise: 0.1,
+        browArch: 0.03,
+        foreheadLines: 1,
+        eyeOpen: 0.5,
+        mouthOpen: 0.05,
+        mouthRound: 0.6,
+        mouthWidth: -0.1,
+        jawDrop: 0.3,
+      },
+    },
   ],
   // 6 neutral: relaxed.
   [{ weight: 1, delta: {} }],
@@ -204,6 +377,7 @@ export function sampleExpression(label: number, rng: Random, intensity: Intensit
   return e;
 }
 
+/** `x` limited to [lo, hi]. */
 export function clamp(x: number, lo: number, hi: number): number {
   return x < lo ? lo : x > hi ? hi : x;
 }

@@ -3,7 +3,7 @@
  * the way real ones do (FACS-like actions), with per-image intensity, pose, lighting, noise and
  * occlusion, so confusable pairs overlap like in FER2013. Used where real FER2013 is unavailable.
  */
-export { renderFace } from './face.js';
+export { renderFace, renderExpression } from './face.js';
 export { sampleExpression, sampleIntensity, type Expression, type Intensity } from './expression.js';
 export {
   allocate,

@@ -5,6 +5,7 @@ import { renderFace } from './face.js';
 
 /** FER2013's `Usage` column: its training set and its two test sets. */
 export type FerUsage = 'Training' | 'PublicTest' | 'PrivateTest';
+/** The usages in fer2013.csv's row order. */
 export const FER_USAGES: readonly FerUsage[] = ['Training', 'PublicTest', 'PrivateTest'];
 
 /** Fractions of the data per usage; they are normalised, so any positive scale works. */
@@ -15,8 +16,13 @@ export interface UsageFractions {
 }
 
 /** FER2013's own split: 28,709 / 3,589 / 3,589 of 35,887. */
-export const FER2013_USAGE_FRACTIONS: UsageFractions = { training: 28709, publicTest: 3589, privateTest: 3589 };
+export const FER2013_USAGE_FRACTIONS: Readonly<UsageFractions> = Object.freeze({
+  training: 28709,
+  publicTest: 3589,
+  privateTest: 3589,
+});
 
+/** What `synthesize` makes: how many rows, from which seed, with which class and usage mix. */
 export interface SynthesizeOptions {
   /** Number of images. */
   count: number;
@@ -45,7 +51,9 @@ export interface SyntheticImage {
  */
 export function allocate(count: number, weights: readonly number[]): number[] {
   if (!Number.isSafeInteger(count) || count < 0) {
-    throw new DatasetError('InvalidArgument', `allocate: count must be a non-negative integer, got ${count}`, { field: 'count' });
+    throw new DatasetError('InvalidArgument', `allocate: count must be a non-negative integer, got ${count}`, {
+      field: 'count',
+    });
   }
   const total = checkWeights(weights, 'weights');
   const quotas = weights.map((w) => (count * w) / total);
@@ -168,22 +176,39 @@ function augmentingPath(
  * `allocate(count, classWeights)`; usages are split per class (see `allocateByClass`) so each
  * keeps the imbalance. Rows come in FER2013's file order — Training, then PublicTest, then
  * PrivateTest — with labels shuffled by `seed` inside each block. Image `index` is rendered from
- * a generator derived from (seed, index) alone, so any row can be regenerated on its own and a
- * prefix of a longer stream is byte-identical to a shorter one with the same plan.
+ * `imageRandom(seed, index)` alone, so any row can be regenerated on its own
+ * (`renderFace(row.label, imageRandom(seed, row.index))`) and consumers may skip rows freely.
+ * Throws `DatasetError` ('InvalidArgument') for a bad count, seed or weights.
  */
-export function* synthesize(options: SynthesizeOptions): Generator<SyntheticImage, void, undefined> {
+export function synthesize(options: SynthesizeOptions): Generator<SyntheticImage, void, undefined> {
   const { count, seed } = options;
+  // Validated here rather than inside the generator, so a bad option fails at the call site
+  // instead of at the first `next()`.
+  if (!Number.isSafeInteger(count) || count < 0) {
+    throw new DatasetError('InvalidArgument', `synthesize: count must be a non-negative integer, got ${count}`, {
+      field: 'count',
+    });
+  }
   if (!Number.isSafeInteger(seed)) {
-    throw new DatasetError('InvalidArgument', `synthesize: seed must be a safe integer, got ${seed}`, { field: 'seed' });
+    throw new DatasetError('InvalidArgument', `synthesize: seed must be a safe integer, got ${seed}`, {
+      field: 'seed',
+    });
   }
   const weights = options.classWeights ?? FER2013_CLASS_COUNTS;
   if (weights.length !== NUM_CLASSES) {
-    throw new DatasetError('InvalidArgument', `synthesize: classWeights needs ${NUM_CLASSES} entries (one per label), got ${weights.length}`, { field: 'classWeights' });
+    throw new DatasetError(
+      'InvalidArgument',
+      `synthesize: classWeights needs ${NUM_CLASSES} entries (one per label), got ${weights.length}`,
+      { field: 'classWeights' },
+    );
   }
   const f = options.usageFractions ?? FER2013_USAGE_FRACTIONS;
   const classCounts = allocate(count, weights);
   const table = allocateByClass(classCounts, [f.training, f.publicTest, f.privateTest]);
+  return rows(seed, table);
+}
 
+function* rows(seed: number, table: readonly (readonly number[])[]): Generator<SyntheticImage, void, undefined> {
   // Index −1 is never an image, so the shuffle's stream is separate from every image's.
   const order = imageRandom(seed, -1);
   let index = 0;
@@ -229,10 +254,17 @@ function checkWeights(weights: readonly number[], what: string): number {
   let total = 0;
   for (const w of weights) {
     if (!Number.isFinite(w) || w < 0) {
-      throw new DatasetError('InvalidArgument', `${what} must be finite and non-negative, got [${weights.join(', ')}]`, { field: what });
+      throw new DatasetError(
+        'InvalidArgument',
+        `${what} must be finite and non-negative, got [${weights.join(', ')}]`,
+        { field: what },
+      );
     }
     total += w;
   }
-  if (total <= 0) throw new DatasetError('InvalidArgument', `${what} must have a positive sum, got [${weights.join(', ')}]`, { field: what });
+  if (total <= 0)
+    throw new DatasetError('InvalidArgument', `${what} must have a positive sum, got [${weights.join(', ')}]`, {
+      field: what,
+    });
   return total;
 }

@@ -30,6 +30,8 @@ export const CnnParams = z
     learningRate: z.number().gt(0).max(1).default(1e-3),
     /** L2 penalty on every conv and dense kernel (Keras `kernel_regularizer=l2(…)`); 0 turns it off. */
     l2: z.number().min(0).max(1).default(0),
+    /** BatchNorm momentum of the moving statistics inference uses (Keras' default 0.99). */
+    batchNormMomentum: z.number().gt(0).lt(1).default(0.99),
   })
   .strict();
 export type CnnParams = z.infer<typeof CnnParams>;
@@ -75,6 +77,7 @@ function assembleCnn(params: CnnParams, input: ModelInput, seed: number | undefi
       kernelInitializer: kernelInitializer(seed, k++),
       kernelRegularizer: regularizer(),
     });
+  const bn = (name: string) => tf.layers.batchNormalization({ name, momentum: params.batchNormMomentum });
   const inputs = tf.input({ shape: [input.height, input.width, input.channels], name: 'image' });
   let x: tf.SymbolicTensor = inputs;
   const apply = (layer: tf.layers.Layer): void => {
@@ -84,9 +87,9 @@ function assembleCnn(params: CnnParams, input: ModelInput, seed: number | undefi
     const filters = blockFilters(b, params.width);
     const p = `block${b + 1}_`;
     apply(conv(filters, `${p}conv1`));
-    apply(tf.layers.batchNormalization({ name: `${p}bn1` }));
+    apply(bn(`${p}bn1`));
     apply(conv(filters, `${p}conv2`));
-    apply(tf.layers.batchNormalization({ name: `${p}bn2` }));
+    apply(bn(`${p}bn2`));
     apply(tf.layers.maxPooling2d({ name: `${p}pool`, poolSize: 2 }));
     apply(tf.layers.dropout({ name: `${p}dropout`, rate: params.dropout }));
   }
@@ -102,7 +105,7 @@ function assembleCnn(params: CnnParams, input: ModelInput, seed: number | undefi
         kernelRegularizer: regularizer(),
       }),
     );
-    apply(tf.layers.batchNormalization({ name: `${p}_bn` }));
+    apply(bn(`${p}_bn`));
     apply(tf.layers.dropout({ name: `${p}_dropout`, rate: params.denseDropout }));
   });
   apply(

@@ -3,27 +3,27 @@ import * as tf from '@tensorflow/tfjs';
 /** A layer of a tfjs LayersModel. */
 export type Layer = tf.layers.Layer;
 
-/** The loss every variant compiles with: labels are class indices (int32 `[n, 1]`), not one-hot rows. */
-export const LOSS = 'sparseCategoricalCrossentropy';
+/**
+ * The loss every variant compiles with. Labels are one-hot rows (see {@link labelTensor}): tfjs 4.22's
+ * sparse categorical cross-entropy rejects int32 class indices (it calls `floor`, which asserts float32), and
+ * one-hot labels cost 28 bytes an image — about 1 MB for all of FER2013.
+ */
+export const LOSS = 'categoricalCrossentropy';
 
-/** The metric every variant compiles with; with {@link LOSS} tfjs resolves it to sparse categorical accuracy. */
+/** The metric every variant compiles with; with {@link LOSS} tfjs resolves it to categorical accuracy. */
 export const METRICS = ['accuracy'];
 
 /**
  * Compiles a classifier the way every variant does: Adam at `learningRate` (Keras' β₁ 0.9, β₂ 0.999, ε 1e-7),
- * sparse categorical cross-entropy (labels as class indices, so a batch of labels is 4 bytes an image instead
- * of 28), accuracy.
+ * categorical cross-entropy, accuracy.
  */
 export function compileClassifier(model: tf.LayersModel, learningRate: number): void {
   model.compile({ optimizer: tf.train.adam(learningRate, 0.9, 0.999, 1e-7), loss: LOSS, metrics: METRICS });
 }
 
-/**
- * Labels as the compiled models take them: class indices in an int32 tensor of shape `[n, 1]`.
- * (tfjs' sparse cross-entropy checks targets against the output shape with its last axis set to 1.)
- */
-export function labelTensor(labels: ArrayLike<number>): tf.Tensor2D {
-  return tf.tensor2d(Int32Array.from(labels), [labels.length, 1], 'int32');
+/** Labels as the compiled models take them: class indices → one-hot float32 rows `[n, numClasses]`. */
+export function labelTensor(labels: ArrayLike<number>, numClasses: number): tf.Tensor2D {
+  return tf.tidy(() => tf.oneHot(tf.tensor1d(Int32Array.from(labels), 'int32'), numClasses).toFloat() as tf.Tensor2D);
 }
 
 /**

@@ -43,8 +43,8 @@ export interface BuiltModel {
 
 /**
  * A trainable model family. Every variant's model takes images `[n, height, width, channels]` with pixels in
- * [0, 1] (the dataset's default rescale of 1/255) and int32 labels `[n, 1]` (see `labelTensor`), and outputs
- * softmax probabilities `[n, numClasses]`. Models are compiled with Adam, sparse categorical cross-entropy and
+ * [0, 1] (the dataset's default rescale of 1/255) and one-hot labels `[n, numClasses]` (see `labelTensor`), and
+ * outputs softmax probabilities `[n, numClasses]`. Models are compiled with Adam, categorical cross-entropy and
  * accuracy.
  */
 export interface ModelVariant<P> {

@@ -1,0 +1,166 @@
+/**
+ * `fersweep train` as the Kubernetes Job runs it: a real child process, real nats-server (JetStream),
+ * real S3 server. kill -9 mid-training, restart, and the trial finishes with exactly the epochs
+ * asked, each published once. Needs the build (`npm test` runs `tsc -b` first).
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { NATS, TRAINER_EXIT, type TrialEvent, type TrialSpecInput } from '@fersweep/contracts';
+import { importDataset, syntheticSource } from '@fersweep/dataset';
+import { connectNatsBus, type NatsBus } from '@fersweep/messaging';
+import { openStore } from '@fersweep/storage';
+import { startNats, startS3, type RunningS3, type RunningServer } from '@fersweep/testkit';
+
+const BIN = join(process.cwd(), 'bin', 'fersweep.js');
+let nats: RunningServer;
+let s3: RunningS3;
+let dir: string;
+let bus: NatsBus;
+
+beforeAll(async () => {
+  [nats, s3] = await Promise.all([startNats(), startS3()]);
+  dir = await mkdtemp(join(tmpdir(), 'fersweep-trainer-it-'));
+  const client = new S3Client({
+    endpoint: s3.url,
+    region: s3.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  });
+  await client.send(new CreateBucketCommand({ Bucket: 'fersweep' }));
+  client.destroy();
+  Object.assign(process.env, s3.env);
+  await importDataset({
+    source: syntheticSource({ count: 600, seed: 2 }),
+    store: openStore('s3://fersweep/datasets/synth'),
+    name: 'synth',
+    seed: 1,
+    explore: false,
+  });
+  bus = await connectNatsBus({ url: nats.url, name: 'test' });
+}, 120_000);
+
+afterAll(async () => {
+  await bus?.close();
+  await Promise.all([nats?.stop(), s3?.stop()]);
+  await rm(dir, { recursive: true, force: true });
+});
+
+const trial = (over: Partial<TrialSpecInput>): TrialSpecInput => ({
+  sweep: 'it',
+  trial: 't',
+  variant: 'cnn-tiny',
+  model: 'cnn',
+  params: { width: 0.125, blocks: 2, denseUnits: 32 },
+  dataset: 's3://fersweep/datasets/synth',
+  output: 's3://fersweep',
+  epochs: 3,
+  batchSize: 32,
+  bus: { kind: 'nats' },
+  ...over,
+});
+
+function train(spec: TrialSpecInput): { child: ChildProcess; exit: Promise<number | null>; stderr: () => string } {
+  let stderr = '';
+  const child = spawn(process.execPath, [BIN, 'train', '--trial', JSON.stringify(spec)], {
+    env: { PATH: process.env.PATH ?? '', HOME: dir, NATS_URL: nats.url, FERSWEEP_TF_BACKEND: 'wasm', ...s3.env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exit, stderr: () => stderr };
+}
+
+/** Every event of one trial on the stream, in stream order (a fresh durable each time). */
+async function eventsOf(trialId: string): Promise<TrialEvent[]> {
+  const sub = await bus.consume({
+    durable: `check-${trialId}-${Date.now()}`,
+    filter: `fersweep.trials.it.${trialId}.>`,
+  });
+  const events: TrialEvent[] = [];
+  const deadline = Date.now() + 3000;
+  while ((await sub.pending()) > 0 && Date.now() < deadline) {
+    for await (const d of sub) {
+      if (d.event) events.push(d.event);
+      await d.ack();
+      if ((await sub.pending()) === 0) break;
+    }
+  }
+  await sub.stop();
+  return events;
+}
+
+describe('fersweep train (container command)', () => {
+  it('survives kill -9: the restarted trainer resumes from its checkpoint and the stream holds each epoch once', async () => {
+    const spec = trial({ trial: 'killed' });
+    const first = train(spec);
+    // Wait for epoch 1 on the stream, then kill in the middle of epoch 2.
+    const watch = await bus.consume({ durable: 'watch-killed', filter: NATS.sweepSubjects('it') });
+    for await (const d of watch) {
+      await d.ack();
+      if (d.event?.type === 'trial.epoch' && d.event.trial === 'killed') break;
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    first.child.kill('SIGKILL');
+    expect(await first.exit).toBeNull();
+
+    const second = train(spec);
+    expect(await second.exit).toBe(0);
+    expect(second.stderr()).toMatch(/resuming from checkpoint/);
+
+    const events = await eventsOf('killed');
+    const epochs = events.filter((e) => e.type === 'trial.epoch').map((e) => (e.type === 'trial.epoch' ? e.epoch : -1));
+    expect(epochs).toEqual([1, 2, 3]);
+    expect(events.filter((e) => e.type === 'trial.started')).toHaveLength(1);
+    expect(events.at(-1)).toMatchObject({ type: 'trial.completed', epochs: 3, attempt: 2 });
+    expect(await openStore('s3://fersweep/sweeps/it/trials/killed/model').head('model.json')).toBeDefined();
+  }, 240_000);
+
+  it('SIGTERM checkpoints mid-epoch and exits with the retryable code; the next run resumes from that batch', async () => {
+    // Wider than the other trials so that the epoch outlasts the wait below.
+    const spec = trial({ trial: 'termed', epochs: 1, params: { width: 0.5, blocks: 2, denseUnits: 32 } });
+    const run = train(spec);
+    const watch = await bus.consume({ durable: 'watch-termed', filter: 'fersweep.trials.it.termed.>' });
+    for await (const d of watch) {
+      await d.ack();
+      if (d.event?.type === 'trial.started') break;
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    run.child.kill('SIGTERM');
+    expect(await run.exit).toBe(TRAINER_EXIT.retryable);
+    const checkpoints: string[] = [];
+    for await (const o of openStore('s3://fersweep/sweeps/it/trials/termed/checkpoints').list())
+      checkpoints.push(o.key);
+    // The batch it stopped after is in the checkpoint's name: resuming continues from there.
+    expect(checkpoints.filter((k) => /^epoch-\d{4}-batch-\d{5}\/state\.json$/.test(k))).toHaveLength(1);
+    const failed = (await eventsOf('termed')).find((e) => e.type === 'trial.failed');
+    expect(failed).toMatchObject({ code: 'Interrupted', retryable: true, exitCode: TRAINER_EXIT.retryable });
+
+    const resumed = train(spec);
+    expect(await resumed.exit).toBe(0);
+    expect(resumed.stderr()).toMatch(/"checkpoint":"epoch-0000-batch-\d{5}"/);
+    const epochs = (await eventsOf('termed')).filter((e) => e.type === 'trial.epoch');
+    expect(epochs).toHaveLength(1);
+  }, 120_000);
+
+  it('an unknown model exits 42 and publishes trial.failed; a malformed spec exits 42 naming the field', async () => {
+    const bad = train(trial({ trial: 'unknown', model: 'resnet50' }));
+    expect(await bad.exit).toBe(TRAINER_EXIT.invalidSpec);
+    expect(bad.stderr()).toMatch(/resnet50/);
+    const failed = (await eventsOf('unknown')).find((e) => e.type === 'trial.failed');
+    expect(failed).toMatchObject({ retryable: false, exitCode: 42 });
+
+    const malformed = train({ ...trial({ trial: 'malformed' }), epochs: -1 } as TrialSpecInput);
+    expect(await malformed.exit).toBe(TRAINER_EXIT.invalidSpec);
+    expect(malformed.stderr()).toMatch(/trial spec: epochs:/);
+  }, 120_000);
+
+  it('a missing dataset exits 43', async () => {
+    const run = train(trial({ trial: 'nodata', dataset: 's3://fersweep/datasets/none' }));
+    expect(await run.exit).toBe(TRAINER_EXIT.invalidData);
+    expect(run.stderr()).toMatch(/no dataset at s3:\/\/fersweep\/datasets\/none/);
+  }, 60_000);
+});
