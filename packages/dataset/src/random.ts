@@ -10,8 +10,23 @@ export class Random {
   private gen: RandomGenerator;
   private spare: number | undefined;
 
+  /**
+   * A generator for `seed`. The whole 128-bit state is derived by hashing (see {@link Random.keyed}):
+   * pure-rand's own xoroshiro128+ seeding copies the seed almost verbatim, so its first output is
+   * just `~seed` and neighbouring seeds start out correlated.
+   */
   constructor(seed: number | RandomGenerator) {
-    this.gen = typeof seed === 'number' ? xoroshiro128plus(seed | 0) : seed;
+    this.gen = typeof seed === 'number' ? keyedState(seed) : seed;
+  }
+
+  /**
+   * A generator keyed by a tuple of integers (seed, epoch, stream, batch…): the same tuple always
+   * gives the same stream, tuples differing in any part give unrelated streams, so any sub-stream
+   * (one epoch's order, one batch's augmentation, one class block of a split) can be recreated
+   * without replaying the others.
+   */
+  static keyed(...parts: readonly number[]): Random {
+    return new Random(keyedState(...parts));
   }
 
   static fromState(state: readonly number[]): Random {
@@ -95,19 +110,35 @@ export class Random {
   }
 }
 
-/**
- * A 32-bit seed derived from a base seed and integers (class, block, epoch…), so that each
- * sub-stream is independent of how much of the others was consumed. murmur3's finaliser mix.
- */
-export function deriveSeed(seed: number, ...parts: number[]): number {
-  let h = seed | 0;
-  for (const p of [...parts, parts.length]) {
-    h = Math.imul(h ^ (p | 0), 0x9e3779b1);
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
+function keyedState(...parts: readonly number[]): RandomGenerator {
+  const words: number[] = [];
+  for (const p of parts) {
+    if (!Number.isSafeInteger(p)) throw new RangeError(`random stream key parts must be safe integers, got ${p}`);
+    // Two 32-bit halves, so seeds beyond 2^32 (e.g. Date.now()) are not truncated.
+    words.push(p >>> 0, Math.floor(p / 4294967296) >>> 0);
   }
+  const s = [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344].map((salt) => hashWords(words, salt));
+  // xoroshiro's only invalid state is all zeros.
+  if ((s[0]! | s[1]! | s[2]! | s[3]!) === 0) s[0] = 1;
+  return xoroshiro128plus.fromState(s);
+}
+
+/** MurmurHash3 (x86, 32-bit) over 32-bit words: small, well studied, allocation-free. */
+function hashWords(words: readonly number[], seed: number): number {
+  let h = seed | 0;
+  for (const w of words) {
+    let k = Math.imul(w, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    h ^= k;
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  h ^= words.length * 4;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
   return h | 0;
 }

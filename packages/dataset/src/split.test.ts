@@ -17,13 +17,15 @@ function run(counts: number[], fraction: number, seed: number) {
 }
 
 describe('StratifiedSplitter', () => {
-  it('holds out each class in proportion (floor or ceil of its share)', () => {
+  it.each([0.1, 0.15, 0.3])('holds out each class in proportion, within one row of its share (fraction %p)', (f) => {
     const counts = [3995, 436, 4097, 7215, 4830, 3171, 4965];
-    const { val } = run(counts, 0.1, 42);
-    counts.forEach((n, c) => {
-      expect(val[c]).toBeGreaterThanOrEqual(Math.floor(n * 0.1) - 1);
-      expect(val[c]).toBeLessThanOrEqual(Math.ceil(n * 0.1) + 1);
-    });
+    for (const seed of [1, 42, 7]) {
+      const { val } = run(counts, f, seed);
+      counts.forEach((n, c) => {
+        expect(val[c]).toBeGreaterThanOrEqual(Math.floor(n * f) - 1);
+        expect(val[c]).toBeLessThanOrEqual(Math.ceil(n * f) + 1);
+      });
+    }
   });
   it('is deterministic by seed and differs across seeds', () => {
     const counts = [500, 50, 500, 900, 600, 400, 600];

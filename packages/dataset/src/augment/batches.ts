@@ -1,7 +1,10 @@
 import { AugmentationConfig, type AugmentationConfigInput } from '@fersweep/contracts';
 import { DatasetError } from '../errors.js';
 import { applyTransform, isAugmenting, rescaleImage, sampleTransform } from './affine.js';
-import { keyedRandom, Stream } from './streams.js';
+import { Random } from '../random.js';
+
+/** Named sub-streams of one (seed, epoch): turning augmentation on does not change the shuffle order. */
+const Stream = { order: 1, augment: 2 } as const;
 
 /** A split held in memory: `count` grayscale images of height×width bytes, row-major, back to back. */
 export interface ImageSplit {
@@ -55,7 +58,7 @@ export function batchCount(count: number, batchSize: number): number {
 export function epochOrder(count: number, seed: number, epoch: number, shuffle: boolean): Uint32Array {
   const order = new Uint32Array(count);
   for (let i = 0; i < count; i++) order[i] = i;
-  if (shuffle) keyedRandom(seed, epoch, Stream.order).shuffle(order);
+  if (shuffle) Random.keyed(seed, epoch, Stream.order).shuffle(order);
   return order;
 }
 
@@ -117,7 +120,7 @@ function* generate(
     const size = end - begin;
     const xs = new Float32Array(size * pixels);
     const labels = new Uint8Array(size);
-    const rng = augmentKey && keyedRandom(augmentKey[0], augmentKey[1], Stream.augment, index);
+    const rng = augmentKey && Random.keyed(augmentKey[0], augmentKey[1], Stream.augment, index);
     for (let i = 0; i < size; i++) {
       const sample = order[begin + i]!;
       labels[i] = data.labels[sample]!;

@@ -72,9 +72,14 @@ export async function modelFromArtifacts(artifacts: tf.io.ModelArtifacts): Promi
   try {
     model = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
   } catch (err) {
-    throw new ModelError('InvalidArtifacts', `not a loadable tfjs LayersModel: ${(err as Error).message}`, {}, {
-      cause: err,
-    });
+    throw new ModelError(
+      'InvalidArtifacts',
+      `not a loadable tfjs LayersModel: ${(err as Error).message}`,
+      {},
+      {
+        cause: err,
+      },
+    );
   }
   useFrozenBatchNormInference(model);
   return model;

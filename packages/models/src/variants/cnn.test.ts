@@ -55,7 +55,8 @@ describe('the cnn variant', () => {
     const { model } = await cnn.build(parseParams('cnn', { width: 0.125, l2: 1e-4 }), FER_INPUT);
     const kernels = model.layers.filter((l) => ['Conv2D', 'Dense'].includes(l.getClassName()));
     expect(kernels).toHaveLength(8 + 3);
-    for (const l of kernels) expect(l.getConfig()['kernelRegularizer']).toMatchObject({ className: 'L1L2', config: { l1: 0, l2: 1e-4 } });
+    for (const l of kernels)
+      expect(l.getConfig()['kernelRegularizer']).toMatchObject({ className: 'L1L2', config: { l1: 0, l2: 1e-4 } });
     disposeModel(model);
   });
 

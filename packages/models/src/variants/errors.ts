@@ -3,7 +3,7 @@ export type ModelErrorCode =
   | 'UnknownModel' // no variant of that name is registered
   | 'InvalidParams' // params fail the variant's schema (or a rule between fields)
   | 'IncompatibleInput' // the dataset's image shape or class count cannot feed this variant
-  | 'IncompatiblePretrained' // pretrained weights that match none of the base's layers
+  | 'IncompatiblePretrained' // pretrained weights that fit fewer than half of the base's layers
   | 'InvalidArtifacts' // a model.json that is not a tfjs LayersModel, or weights that do not fit it
   | 'CorruptArtifacts'; // a weights file whose size or sha256 differs from what model.json recorded
 

@@ -1,6 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { compileClassifier, disposeModel, kernelInitializer, useFrozenBatchNormInference, type Layer } from './common.js';
+import {
+  compileClassifier,
+  disposeModel,
+  kernelInitializer,
+  useFrozenBatchNormInference,
+  type Layer,
+} from './common.js';
 import { ModelError } from './errors.js';
 import { countFlops } from './flops.js';
 import { loadPretrainedWeights } from './pretrained.js';
@@ -94,7 +100,8 @@ export const MobileNetV2Params = z
       ctx.addIssue({
         code: 'custom',
         path: ['fineTuneAt'],
-        message: 'fine-tuning unfreezes a frozen base, but the base already trains: set freezeBase: true or drop fineTuneAt',
+        message:
+          'fine-tuning unfreezes a frozen base, but the base already trains: set freezeBase: true or drop fineTuneAt',
       });
     }
   });
@@ -172,7 +179,15 @@ function assembleMobileNetV2(params: MobileNetV2Params, input: ModelInput, seed:
     if (stride === 2) {
       // keras' correct_pad: TF 'same' padding spelled out, so the depthwise conv is 'valid' as in keras.
       const adjust = 1 - (side % 2);
-      apply(tf.layers.zeroPadding2d({ name: `${p}pad`, padding: [[1 - adjust, 1], [1 - adjust, 1]] }));
+      apply(
+        tf.layers.zeroPadding2d({
+          name: `${p}pad`,
+          padding: [
+            [1 - adjust, 1],
+            [1 - adjust, 1],
+          ],
+        }),
+      );
     }
     apply(
       tf.layers.depthwiseConv2d({
@@ -210,7 +225,10 @@ export function mobileNetV2BaseLayers(model: tf.LayersModel): Layer[] {
   const first = names.indexOf(BASE_FIRST);
   const last = names.indexOf(BASE_LAST);
   if (first < 0 || last < first) {
-    throw new ModelError('InvalidArtifacts', `${model.name} is not a MobileNetV2: no ${BASE_FIRST} … ${BASE_LAST} layers`);
+    throw new ModelError(
+      'InvalidArtifacts',
+      `${model.name} is not a MobileNetV2: no ${BASE_FIRST} … ${BASE_LAST} layers`,
+    );
   }
   return model.layers.slice(first, last + 1);
 }
@@ -259,7 +277,8 @@ export const mobilenetv2: ModelVariant<MobileNetV2Params> = {
         const report = await loadPretrainedWeights(base, params.pretrained, options.openStore);
         const head = model.layers.slice(model.layers.indexOf(base[base.length - 1] as Layer) + 1);
         for (const layer of head) {
-          if (layer.weights.length > 0) report.skipped.push({ layer: layer.name, reason: 'head: trained from scratch' });
+          if (layer.weights.length > 0)
+            report.skipped.push({ layer: layer.name, reason: 'head: trained from scratch' });
         }
         built.pretrained = report;
         const withWeights = base.filter((l) => l.weights.length > 0).length;

@@ -32,7 +32,7 @@ function paramOf(v: tf.LayerVariable): string {
  * with the reason. Quantized weights (uint8/uint16/float16 manifests) are dequantized. Reads the source from an
  * object store: a tfjs LayersModel folder as tensorflowjs_converter or `saveModel` writes it.
  * Throws ModelError 'InvalidParams' (field params.pretrained) when nothing is at the URL, and
- * 'IncompatiblePretrained' when not a single layer matches.
+ * 'IncompatiblePretrained' when fewer than half of the layers match.
  */
 export async function loadPretrainedWeights(
   layers: readonly Layer[],
@@ -97,12 +97,16 @@ export async function loadPretrainedWeights(
   } finally {
     tf.dispose(Object.values(decoded));
   }
-  if (report.loaded.length === 0) {
+  // A partial match is reported, not refused, but a source that fits fewer than half of the layers is another
+  // model (typically another width multiplier, whose 1280-channel top still matches) and would leave the base
+  // mostly random.
+  const total = report.loaded.length + report.skipped.length;
+  if (report.loaded.length * 2 < total) {
+    const first = report.skipped[0];
     throw new ModelError(
       'IncompatiblePretrained',
-      `params.pretrained: none of the ${report.skipped.length} layers with weights matched ${url} by name and shape ` +
-        `(first: ${report.skipped[0]?.layer ?? '-'}: ${report.skipped[0]?.reason ?? '-'}); is it a model of this ` +
-        `family with the same width multiplier?`,
+      `params.pretrained: only ${report.loaded.length} of the ${total} layers with weights matched ${url} by name ` +
+        `and shape (${first?.layer}: ${first?.reason}): is it this model family with the same width multiplier?`,
       { field: 'params.pretrained', artifact: url },
     );
   }
