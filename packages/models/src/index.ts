@@ -56,6 +56,7 @@ export {
   useFrozenBatchNormInference,
 } from './variants/common.js';
 export { countFlops } from './variants/flops.js';
+export { ResizeImages, type ResizeImagesArgs } from './variants/resize-layer.js';
 export { loadPretrainedWeights, splitModelUrl } from './variants/pretrained.js';
 export { recompilePreservingOptimizer } from './variants/recompile.js';
 export { artifactsFromModel, modelFromArtifacts, type SaveModelOptions } from './io/artifacts.js';

@@ -6,8 +6,9 @@ import { synthesize } from './index.js';
  * The synthetic faces must be learnable but not trivially so, with FER2013's confusions. A
  * plain linear classifier — shrinkage LDA on 16×16 average-pooled, per-image standardised pixels,
  * closed form so the result does not hinge on an optimiser's schedule — stands in for a model.
- * A small CNN reaches roughly 70–80% on these faces; a linear model on pixels is well below that,
- * as on real FER2013 (where raw-pixel linear models sit near 35–45%).
+ * It scores about 0.45–0.5 here; a small 3-conv CNN trained on 6,000 of these faces reached ~0.70
+ * (balanced classes) and was still improving, with the same confusable pairs. That is the shape
+ * of real FER2013, where raw-pixel linear models sit near 0.35–0.45 and CNNs near 0.65–0.75.
  */
 
 const POOL = 3;

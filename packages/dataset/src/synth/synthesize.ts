@@ -225,29 +225,9 @@ function* rows(seed: number, table: readonly (readonly number[])[]): Generator<S
   }
 }
 
-/**
- * The generator image `index` of stream `seed` is drawn from: each of xoroshiro's four state
- * words is hashed from the seed's two halves and the index, so neighbouring indices and seeds give
- * unrelated streams (seeding xoroshiro with a small integer would leave its first draws correlated).
- */
+/** The generator image `index` of stream `seed` is drawn from: any image can be regenerated alone. */
 export function imageRandom(seed: number, index: number): Random {
-  const lo = seed >>> 0;
-  const hi = Math.floor(seed / 4294967296) >>> 0;
-  const state = STREAM_KEYS.map((k) => fmix32(fmix32(fmix32(lo ^ k) ^ hi) + Math.imul(index + 1, k | 1)));
-  if (!state.some((w) => w !== 0)) state[0] = 1; // xoroshiro must not start all-zero
-  return Random.fromState(state);
-}
-
-const STREAM_KEYS = [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344];
-
-/** MurmurHash3's 32-bit finaliser: a cheap, well-mixing bijection. */
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h | 0;
+  return Random.keyed(seed, index);
 }
 
 function checkWeights(weights: readonly number[], what: string): number {

@@ -28,7 +28,7 @@ describe('the mobilenetv2 variant', () => {
     ]);
   });
 
-  it('has keras.applications’ layer names and structure', async () => {
+  it('has keras.applications’ layer names and structure, less the padding layers', async () => {
     const { model, notes } = await build({ alpha: 0.35 });
     expect(notes).toEqual(['mobilenetv2: no pretrained weights, training from scratch']);
     const base = mobileNetV2BaseLayers(model).map((l) => l.name);
@@ -45,17 +45,37 @@ describe('the mobilenetv2 variant', () => {
       'block_1_expand',
       'block_1_expand_BN',
       'block_1_expand_relu',
-      'block_1_pad',
+      'block_1_depthwise',
     ]);
     expect(base.slice(-4)).toEqual(['block_16_project_BN', 'Conv_1', 'Conv_1_bn', 'out_relu']);
     expect(base.filter((n) => n.endsWith('_add'))).toEqual(
       [2, 4, 5, 7, 8, 9, 11, 12, 14, 15].map((i) => `block_${i}_add`),
     );
-    expect(base.filter((n) => n.endsWith('_pad'))).toEqual([1, 3, 6, 13].map((i) => `block_${i}_pad`));
+    // keras' block_{1,3,6,13}_pad layers are folded into their depthwise convs ('same' padding, same maths).
+    expect(base.filter((n) => n.endsWith('_pad'))).toEqual([]);
     expect(model.layers.map((l) => l.name).slice(0, 3)).toEqual(['image', 'rescale', 'gray_to_rgb']);
     expect(model.layers.map((l) => l.name).slice(-3)).toEqual(['head_pool', 'head_dropout', 'predictions']);
     expect(model.getLayer('out_relu').outputShape).toEqual([null, 2, 2, 1280]);
     disposeModel(model);
+  });
+
+  it('computes what keras’ ZeroPadding2D(correct_pad) + valid depthwise conv computes, at even and odd sides', () => {
+    for (const side of [24, 3]) {
+      const [same, keras] = tf.tidy(() => {
+        const x = tf.randomNormal([2, side, side, 4], 0, 1, 'float32', side) as tf.Tensor4D;
+        const f = tf.randomNormal([3, 3, 4, 1], 0, 1, 'float32', 7) as tf.Tensor4D;
+        const before = side % 2 === 0 ? 0 : 1;
+        const padded = tf.pad<tf.Tensor4D>(x, [
+          [0, 0],
+          [before, 1],
+          [before, 1],
+          [0, 0],
+        ]);
+        return [tf.depthwiseConv2d(x, f, 2, 'same').dataSync(), tf.depthwiseConv2d(padded, f, 2, 'valid').dataSync()];
+      });
+      expect((same ?? []).length).toBe(2 * Math.ceil(side / 2) ** 2 * 4);
+      expect((same ?? []).every((v, i) => Math.abs(v - (keras?.[i] ?? NaN)) < 1e-5)).toBe(true);
+    }
   });
 
   it('has keras’ base parameter counts for every alpha (plus a 1280×7 head)', async () => {
@@ -113,6 +133,7 @@ describe('the mobilenetv2 variant', () => {
     expect(new Set(perEpoch.slice(1)).size).toBe(1);
     // Chance is 1/7.
     expect(accuracy(model, xs, labels)).toBeGreaterThanOrEqual(0.6);
+    tf.dispose(model.evaluate(xs, ys, { batchSize: 32 }));
     disposeModel(model);
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([xs, ys]);
