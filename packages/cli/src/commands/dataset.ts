@@ -1,15 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SPLITS, type DatasetManifest } from '@fersweep/contracts';
-import {
-  DatasetReader,
-  fer2013CsvSource,
-  folderSource,
-  importDataset,
-  syntheticSource,
-  type DatasetSource,
-} from '@fersweep/dataset';
-import { openStore } from '@fersweep/storage';
+import type { DatasetSource } from '@fersweep/dataset';
 import { UsageError } from '../errors.js';
 import { table } from '../format.js';
 import { progressBar } from '../progress.js';

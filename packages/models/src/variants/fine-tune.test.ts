@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs';
+import type { ObjectStore } from '@fersweep/storage';
 import { loadModel, saveModel } from '../io/store.js';
 import { disposeModel } from './common.js';
 import { applyFineTuning, mobilenetv2, mobileNetV2BaseLayers } from './mobilenetv2.js';
-import { parseParams } from './registry.js';
+import { recompilePreservingOptimizer } from './recompile.js';
+import { buildModel, parseParams } from './registry.js';
 import { FER_INPUT, syntheticFaces, tempStore, useWasm, weightValues } from './test-support.js';
-import type { ObjectStore } from '@fersweep/storage';
 
 /** Adam's slots (tfjs-internal), to check that fine-tuning moved them with their variables. */
 interface AdamState {
@@ -86,6 +87,27 @@ describe('fine-tuning a frozen MobileNetV2 base', () => {
     );
     disposeModel(model);
     disposeModel(resumed);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([xs, ys]);
+  });
+
+  it('recompiles after freezing layers too: the others keep their moments, the frozen ones’ are freed', async () => {
+    const { xs, ys } = syntheticFaces(4, 8);
+    const before = tf.memory().numTensors;
+    const { model } = await buildModel('cnn', { width: 0.125, blocks: 2, denseUnits: 8 }, FER_INPUT);
+    await model.trainOnBatch(xs, ys);
+    const adam = model.optimizer as unknown as AdamState;
+    const kept = adam.accumulatedFirstMoment.slice(2).map((s) => s.variable);
+    const withSlots = tf.memory().numTensors;
+    // block1_conv1 (kernel, bias) stops training. A plain recompile would leave Adam's slots by position, and the
+    // next step would fail: "shape of the new value (3,3,8,8) and previous value (3,3,1,8) must match".
+    model.getLayer('block1_conv1').trainable = false;
+    recompilePreservingOptimizer(model);
+    expect(adam.accumulatedFirstMoment.map((s) => s.variable)).toEqual(kept);
+    expect(tf.memory().numTensors).toBe(withSlots - 4);
+    await model.trainOnBatch(xs, ys);
+    expect(model.optimizer.iterations).toBe(2);
+    disposeModel(model);
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([xs, ys]);
   });
