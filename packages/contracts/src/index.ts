@@ -5,3 +5,4 @@ export * from './augmentation.js';
 export * from './ids.js';
 export * from './trial.js';
 export * from './events.js';
+export * from './sweep.js';

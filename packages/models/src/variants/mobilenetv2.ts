@@ -129,8 +129,8 @@ function checkMobileNetInput(input: ModelInput): void {
 
 /**
  * Builds the (uncompiled) network with keras.applications' layer structure and names (all but the weightless
- * stride-2 padding layers), so that keras weights load by name: [rescale to [-1, 1] → resize → gray to RGB] → Conv1 → 17 inverted residual blocks → Conv_1 →
- * out_relu, then GlobalAveragePooling → Dropout → Dense softmax.
+ * stride-2 padding layers), so that keras weights load by name: [rescale to [-1, 1] → resize → gray to RGB] →
+ * Conv1 → 17 inverted residual blocks → Conv_1 → out_relu, then GlobalAveragePooling → Dropout → Dense softmax.
  */
 function assembleMobileNetV2(params: MobileNetV2Params, input: ModelInput, seed: number | undefined): tf.LayersModel {
   checkMobileNetInput(input);

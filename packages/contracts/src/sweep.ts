@@ -1,0 +1,203 @@
+import { unsafeUniformIntDistribution, xoroshiro128plus } from 'pure-rand';
+import { z } from 'zod';
+import { AugmentationConfig } from './augmentation.js';
+import { NAME_PATTERN } from './keys.js';
+import { EarlyStopping, ReduceLrOnPlateau } from './trial.js';
+
+const Name = z
+  .string()
+  .regex(NAME_PATTERN, "must be lowercase letters, digits and '-', start and end alphanumeric, at most 63 characters");
+
+/** A value a search can try: params are JSON scalars (numbers, strings, booleans). */
+const SearchValue = z.union([z.number(), z.string(), z.boolean()]);
+
+export const VariantSpec = z
+  .object({
+    /** Shown in reports and part of trial ids: DNS-1123 label. */
+    name: Name.max(40, 'variant names are at most 40 characters (they prefix trial ids)'),
+    /** Model registry key (cnn, mobilenetv2). */
+    model: z.string().min(1),
+    params: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
+export type VariantSpec = z.infer<typeof VariantSpec>;
+
+export const SearchSpec = z
+  .object({
+    method: z.enum(['grid', 'random']).default('grid'),
+    /**
+     * Values to try per parameter. `batchSize`, `epochs` and `seed` set the trial's own fields;
+     * any other name sets that model param (e.g. learningRate, width, alpha).
+     */
+    parameters: z.record(z.string(), z.array(SearchValue).min(1)),
+    /** Random search: how many combinations to draw (without replacement) per variant. */
+    samples: z.number().int().min(1).optional(),
+    /** Random search: the draw's seed (default the sweep's seed). */
+    seed: z.number().int().optional(),
+  })
+  .strict()
+  .refine((s) => s.method === 'grid' || s.samples !== undefined, {
+    message: 'random search needs samples',
+    path: ['samples'],
+  });
+export type SearchSpec = z.infer<typeof SearchSpec>;
+
+const Quantity = z.union([
+  z.string().regex(/^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/, 'a Kubernetes quantity such as 4, 500m or 16Gi'),
+  z.number().positive(),
+]);
+
+export const ResourcesSpec = z
+  .object({
+    gpu: z.number().int().min(0).max(16).default(1),
+    cpu: Quantity.default('4'),
+    memory: Quantity.default('16Gi'),
+    nodeSelector: z.record(z.string(), z.string()).default({}),
+    tolerations: z
+      .array(
+        z
+          .object({
+            key: z.string().optional(),
+            operator: z.enum(['Exists', 'Equal']).optional(),
+            value: z.string().optional(),
+            effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
+            tolerationSeconds: z.number().int().optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+    priorityClassName: z.string().optional(),
+  })
+  .strict();
+export type ResourcesSpec = z.infer<typeof ResourcesSpec>;
+
+/**
+ * A comparison sweep: variants (× a search) trained on one dataset with one recipe. The trial
+ * list is a pure, deterministic function of this spec (`expandTrials`). Defaults make a minimal
+ * spec (dataset + variants) valid.
+ */
+export const SweepSpec = z
+  .object({
+    apiVersion: z.literal('fersweep/v1'),
+    kind: z.literal('Sweep'),
+    metadata: z
+      .object({ name: Name.max(40, 'sweep names are at most 40 characters (they prefix Job names)') })
+      .strict(),
+    spec: z
+      .object({
+        dataset: z.string().min(1),
+        epochs: z.number().int().min(1).max(10_000).default(100),
+        batchSize: z.number().int().min(1).max(4096).default(64),
+        seed: z.number().int().default(42),
+        augmentation: AugmentationConfig.optional(),
+        earlyStopping: EarlyStopping.optional(),
+        reduceLrOnPlateau: ReduceLrOnPlateau.optional(),
+        maxTrainImages: z.number().int().min(1).optional(),
+        evaluate: z.array(z.enum(['val', 'test', 'test2'])).default(['test']),
+        variants: z.array(VariantSpec).min(1, 'a sweep needs at least one variant'),
+        search: SearchSpec.optional(),
+        parallelism: z.number().int().min(1).max(1000).default(4),
+        /** Failed attempts allowed per trial; preemptions do not count. */
+        retries: z.number().int().min(0).max(20).default(3),
+        deadlineSeconds: z.number().int().min(60).default(86_400),
+        resources: ResourcesSpec.default({ gpu: 1, cpu: '4', memory: '16Gi', nodeSelector: {}, tolerations: [] }),
+        /** Kueue LocalQueue name: Jobs are created suspended and labelled for Kueue to admit. */
+        queueName: z.string().optional(),
+      })
+      .strict()
+      .superRefine((s, ctx) => {
+        const seen = new Set<string>();
+        s.variants.forEach((v, i) => {
+          if (seen.has(v.name))
+            ctx.addIssue({
+              code: 'custom',
+              message: `duplicate variant name '${v.name}'`,
+              path: ['variants', i, 'name'],
+            });
+          seen.add(v.name);
+        });
+      }),
+  })
+  .strict();
+export type SweepSpec = z.infer<typeof SweepSpec>;
+export type SweepSpecInput = z.input<typeof SweepSpec>;
+
+/** One trial of a sweep, as expandTrials plans it (the coordinator adds URLs to make a TrialSpec). */
+export interface TrialPlan {
+  /** DNS-1123 label, unique in the sweep: `<variant>` or `<variant>-<nn>` when a search expands it. */
+  trial: string;
+  variant: string;
+  model: string;
+  params: Record<string, unknown>;
+  epochs: number;
+  batchSize: number;
+  seed: number;
+  /** The search point this trial tries ({} without a search). */
+  searchPoint: Record<string, string | number | boolean>;
+}
+
+const TRIAL_FIELDS = new Set(['batchSize', 'epochs', 'seed']);
+
+/** Every combination of the parameter lists, in key order then value order (the last key varies fastest). */
+function grid(parameters: Record<string, (string | number | boolean)[]>): Record<string, string | number | boolean>[] {
+  const keys = Object.keys(parameters).sort();
+  let points: Record<string, string | number | boolean>[] = [{}];
+  for (const k of keys) points = points.flatMap((p) => parameters[k]!.map((v) => ({ ...p, [k]: v })));
+  return points;
+}
+
+/** The number of trials a spec expands to, without building them (to refuse oversized sweeps cheaply). */
+export function countTrials(spec: SweepSpec): number {
+  const s = spec.spec.search;
+  if (!s) return spec.spec.variants.length;
+  const size = Object.values(s.parameters).reduce((a, v) => a * v.length, 1);
+  return spec.spec.variants.length * (s.method === 'grid' ? size : Math.min(s.samples ?? size, size));
+}
+
+/**
+ * The trials of a sweep: every variant × every search point (grid), or `samples` distinct points
+ * drawn per variant (random, seeded by search.seed ?? spec.seed). Pure and deterministic: the same
+ * spec always gives the same list, in the same order, with the same ids.
+ */
+export function expandTrials(sweep: SweepSpec): TrialPlan[] {
+  const s = sweep.spec;
+  const out: TrialPlan[] = [];
+  for (const v of s.variants) {
+    let points: Record<string, string | number | boolean>[] = [{}];
+    if (s.search) {
+      points = grid(s.search.parameters);
+      if (s.search.method === 'random') {
+        const rng = xoroshiro128plus((s.search.seed ?? s.seed) ^ hashString(v.name));
+        for (let i = points.length - 1; i > 0; i--) {
+          const j = unsafeUniformIntDistribution(0, i, rng);
+          [points[i], points[j]] = [points[j]!, points[i]!];
+        }
+        points = points.slice(0, s.search.samples);
+      }
+    }
+    const width = String(points.length - 1).length;
+    points.forEach((point, i) => {
+      const params = { ...v.params };
+      const trial = { epochs: s.epochs, batchSize: s.batchSize, seed: s.seed };
+      for (const [k, value] of Object.entries(point)) {
+        if (TRIAL_FIELDS.has(k)) (trial as Record<string, unknown>)[k] = value;
+        else params[k] = value;
+      }
+      out.push({
+        trial: points.length === 1 && !s.search ? v.name : `${v.name}-${String(i).padStart(width, '0')}`,
+        variant: v.name,
+        model: v.model,
+        params,
+        ...trial,
+        searchPoint: point,
+      });
+    });
+  }
+  return out;
+}
+
+function hashString(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h | 0;
+}
