@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The test command (README, .ci/run): installs what the tests need where it is missing, builds,
+# The test command (README, .ci/run): installs what the tests need where it is missing (nats-server,
+# prometheus + promtool, chromium from Debian; moto_server or s3rver for S3), builds,
 # lints and runs every test. Test servers (nats-server with JetStream, an S3 server) are started
 # by the tests themselves on free loopback ports with temporary data dirs and stopped after
-# (test/support/servers.ts), so nothing is left running.
+# (packages/testkit), so nothing is left running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,8 @@ SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 # 1. System packages, only where missing (Debian 12).
 apt_pkgs=()
 command -v nats-server >/dev/null || apt_pkgs+=(nats-server)
+{ command -v prometheus >/dev/null && command -v promtool >/dev/null; } || apt_pkgs+=(prometheus)
+command -v chromium >/dev/null || apt_pkgs+=(chromium)
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
   log "installing ${apt_pkgs[*]}"
   $SUDO apt-get update -qq

@@ -159,7 +159,8 @@ async function trainerOverhead(): Promise<BenchResult[]> {
 async function main(): Promise<void> {
   const results: BenchResult[] = [];
   const only = process.env.BENCH_ONLY;
-  for (const cfg of CONFIGS.filter((c) => !only || c.label.includes(only))) {
+  const configs = process.env.BENCH_SKIP_MODELS ? [] : CONFIGS.filter((c) => !only || c.label.includes(only));
+  for (const cfg of configs) {
     const peer = await torchOnce(cfg);
     if (peer) {
       results.push(

@@ -1,5 +1,6 @@
 import {
   BatchMatMul,
+  Cast,
   ClipByValue,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
@@ -8,6 +9,7 @@ import {
   FusedBatchNorm,
   getGradient,
   getKernel,
+  Identity,
   MaxPoolGrad,
   Mean,
   registerGradient,
@@ -28,6 +30,7 @@ import { depthwiseBackpropInputWasm, makeDepthwiseBackpropFilterWasm } from './d
 import { MASKED_GRAD, maskedGradConfigs, maskedGradWasm } from './masked-grad.js';
 import { maxPoolGradWasm } from './max-pool-grad.js';
 import { makeMeanWasm, makeSumWasm } from './reductions.js';
+import { makeCastWasm, makeIdentityWasm } from './share.js';
 
 /** Names of the kernels (and the one gradient) {@link registerWasmTrainingKernels} supplies. */
 export const SUPPLIED_WASM_KERNELS = [
@@ -39,6 +42,8 @@ export const SUPPLIED_WASM_KERNELS = [
   BatchMatMul,
   Sum,
   Mean,
+  Identity,
+  Cast,
   MASKED_GRAD,
 ] as const;
 
@@ -74,7 +79,8 @@ function replace(kernelName: string, kernelFunc: KernelFunc): void {
 /**
  * Registers correct, fast training kernels on tfjs' wasm backend (tfjs 4.22 lacks or breaks them):
  * Conv2D/DepthwiseConv2dNative backprop (filter and input), MaxPoolGrad (negative maxima), BatchMatMul with
- * transposes, Sum/Mean over leading axes (BatchNorm statistics), a FusedBatchNorm gradient without `tile`, and
+ * transposes, Sum/Mean over leading axes (BatchNorm statistics), Identity and same-dtype Cast that share their
+ * input's buffer instead of copying it (tfjs clones every tensor a gradient saves), a FusedBatchNorm gradient without `tile`, and
  * one-pass ClipByValue (ReLU6) and Relu gradients. Idempotent; call before the first training step.
  * Gradients are global to tfjs (not per backend): the BatchNorm one is correct on every backend, the other two
  * use their fused kernel only while wasm is the active backend and tfjs-core's composition otherwise.
@@ -106,6 +112,8 @@ export function registerWasmTrainingKernels(): void {
   replace(Sum, asKernelFunc(makeSumWasm(stockSum)));
   replace(Mean, asKernelFunc(makeMeanWasm(stockMean)));
   replace(MASKED_GRAD, asKernelFunc(maskedGradWasm));
+  replace(Identity, asKernelFunc(makeIdentityWasm(stock(Identity))));
+  replace(Cast, asKernelFunc(makeCastWasm(stock(Cast))));
   for (const g of gradients) {
     if (saved.gradients.get(g.kernelName) !== undefined) unregisterGradient(g.kernelName);
     registerGradient(g);

@@ -1,0 +1,59 @@
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { registerWasmTrainingKernels } from './index.js';
+
+beforeAll(async () => {
+  await tf.setBackend('wasm');
+  await tf.ready();
+  registerWasmTrainingKernels();
+});
+
+function wasmDataIds(): number {
+  return (tf.engine().findBackend('wasm') as unknown as { numDataIds(): number }).numDataIds();
+}
+
+describe('buffer-sharing Identity and Cast on wasm', () => {
+  it('clone shares the buffer and outlives its source', () => {
+    const before = wasmDataIds();
+    const x = tf.tensor2d([1, -2, 3, 4.5, 5, 6], [2, 3]);
+    const y = tf.clone(x);
+    const z = tf.cast(x, 'float32');
+    expect(wasmDataIds()).toBe(before + 1);
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1, -2, 3, 4.5, 5, 6]);
+    expect(y.shape).toEqual([2, 3]);
+    z.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1, -2, 3, 4.5, 5, 6]);
+    y.dispose();
+    expect(wasmDataIds()).toBe(before);
+  });
+
+  it('casts between dtypes still convert', () => {
+    const before = wasmDataIds();
+    const x = tf.tensor1d([1.7, -2.2, 0]);
+    const i = tf.cast(x, 'int32');
+    const b = tf.cast(x, 'bool');
+    expect(i.dtype).toBe('int32');
+    expect(Array.from(i.dataSync())).toEqual([1, -2, 0]);
+    expect(Array.from(b.dataSync())).toEqual([1, 1, 0]);
+    tf.dispose([x, i, b]);
+    expect(wasmDataIds()).toBe(before);
+  });
+
+  it('gradients through clone and moments are unchanged', () => {
+    const before = wasmDataIds();
+    const x = tf.tensor2d([1, 2, 3, 4, 5, 7], [3, 2]);
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.moments(tf.clone(t), 0).variance, tf.tensor1d([1, 2]))));
+    const dx = g(x);
+    // d var / dx_i = 2 (x_i − mean) / n, per column.
+    const expected = [1, 2, 3, 4, 5, 7].map((v, k) => {
+      const col = k % 2;
+      const mean = col === 0 ? 3 : 13 / 3;
+      return ((col === 0 ? 1 : 2) * 2 * (v - mean)) / 3;
+    });
+    Array.from(dx.dataSync()).forEach((v, k) => expect(v).toBeCloseTo(expected[k] as number, 5));
+    tf.dispose([x, dx]);
+    expect(wasmDataIds()).toBe(before);
+  });
+});
