@@ -30,6 +30,8 @@ export const TrialStarted = z.object({
   parameterCount: z.number().int().min(0),
   /** Last completed epoch restored from a checkpoint (0 = fresh start). */
   resumedFromEpoch: z.number().int().min(0),
+  /** Dataset root URL (the TrialSpec's `dataset`): where the evaluator reads sample images. */
+  dataset: z.string().optional(),
 });
 
 export const TrialEpoch = z.object({

@@ -6,3 +6,4 @@ export * from './ids.js';
 export * from './trial.js';
 export * from './events.js';
 export * from './sweep.js';
+export * from './report.js';

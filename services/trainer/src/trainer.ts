@@ -206,6 +206,7 @@ async function train(
       trainImages: train.count,
       parameterCount: model.countParams(),
       resumedFromEpoch: state.completedEpochs,
+      dataset: spec.dataset,
     });
 
     const bestCheckpoint = () =>

@@ -31,13 +31,16 @@ describe('buffer-sharing Identity and Cast on wasm', () => {
 
   it('casts between dtypes still convert', () => {
     const before = wasmDataIds();
-    const x = tf.tensor1d([1.7, -2.2, 0]);
+    const x = tf.tensor1d([1.7, -2.2, 0, 0.5]);
     const i = tf.cast(x, 'int32');
     const b = tf.cast(x, 'bool');
     expect(i.dtype).toBe('int32');
-    expect(Array.from(i.dataSync())).toEqual([1, -2, 0]);
-    expect(Array.from(b.dataSync())).toEqual([1, 1, 0]);
-    tf.dispose([x, i, b]);
+    expect(Array.from(i.dataSync())).toEqual([1, -2, 0, 0]);
+    expect(Array.from(b.dataSync())).toEqual([1, 1, 0, 1]);
+    const xi = tf.tensor1d([3, 0, -1], 'int32');
+    const ib = tf.cast(xi, 'bool');
+    expect(Array.from(ib.dataSync())).toEqual([1, 0, 1]);
+    tf.dispose([x, i, b, xi, ib]);
     expect(wasmDataIds()).toBe(before);
   });
 

@@ -16,10 +16,20 @@ export function makeIdentityWasm(stock: KernelConfig) {
   };
 }
 
-/** Cast to the input's own dtype (tf.moments casts its float32 input to float32) shares instead of copying. */
+/**
+ * Cast to the input's own dtype (tf.moments casts its float32 input to float32) shares instead of copying. Cast to
+ * bool tests x ≠ 0: the stock kernel truncates into a Uint8Array (−2 became 254, 0.5 became 0).
+ */
 export function makeCastWasm(stock: KernelConfig) {
   return (args: WasmKernelArgs<CastAttrs>): TensorInfo => {
     const x = input(args, 'x');
+    if (args.attrs.dtype === 'bool' && (x.dtype === 'float32' || x.dtype === 'int32')) {
+      const out = args.backend.makeOutput(x.shape.slice(), 'bool');
+      const src = args.backend.typedArrayFromHeap(x);
+      const dst = args.backend.typedArrayFromHeap(out);
+      for (let i = 0; i < src.length; i++) dst[i] = src[i] !== 0 ? 1 : 0;
+      return out;
+    }
     if (x.dtype !== args.attrs.dtype || x.dtype === 'string' || x.dtype === 'complex64') {
       return stock.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
     }

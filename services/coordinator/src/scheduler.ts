@@ -1,0 +1,316 @@
+import { createHash } from 'node:crypto';
+import { countTrials, expandTrials, keys, SweepSpec, TrialSpec, type TrialEvent } from '@fersweep/contracts';
+import { MessagingError, type Bus, type Subscription } from '@fersweep/messaging';
+import type { Logger } from '@fersweep/observability';
+import type { ObjectStore } from '@fersweep/storage';
+import type { LaunchStatus, Launcher } from './launchers/types.js';
+import { SweepState, TERMINAL_TRIAL, type SweepRecord, type TrialRecord } from './state.js';
+
+/** A submission the scheduler refuses, with a stable code for the API's problem+json. */
+export class SweepError extends Error {
+  override readonly name = 'SweepError';
+  constructor(
+    readonly code: 'InvalidSpec' | 'TooManyTrials' | 'Conflict' | 'NotFound',
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface SchedulerDeps {
+  state: SweepState;
+  launcher: Launcher;
+  /** The artifact root (FERSWEEP_STORE): trials write under sweeps/<id>/ there. */
+  store: ObjectStore;
+  logger: Logger;
+  /** Trial events (to show last-epoch metrics and model URLs in sweep status). */
+  bus?: Bus;
+  maxTrials: number;
+  /** Turns a spec's dataset URL into one a trainer can open (e.g. resolves relative file:// paths). */
+  resolveDataset?: (url: string) => string;
+}
+
+export interface SubmitResult {
+  sweep: SweepRecord;
+  trials: TrialRecord[];
+  created: boolean;
+}
+
+/** Canonical JSON (sorted keys) so that equal specs hash equally whatever their key order. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/**
+ * Expands sweeps into trials, launches them (at most `parallelism` per sweep at once), follows
+ * the launcher's status, derives sweep phases, and on start adopts what the launcher already runs
+ * — a restarted coordinator continues its sweeps without duplicating a trial.
+ */
+export class Scheduler {
+  private unwatch?: () => void;
+  private events?: Subscription;
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(private readonly deps: SchedulerDeps) {}
+
+  /** Serialises state changes: launcher callbacks, API calls and event handling never interleave. */
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(task, task);
+    this.queue = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    return next;
+  }
+
+  async start(): Promise<void> {
+    this.unwatch = await this.deps.launcher.watch(
+      (s) =>
+        void this.serial(() => this.onStatus(s)).catch((err: unknown) =>
+          this.deps.logger.error('status update failed', { error: String(err) }),
+        ),
+    );
+    if (this.deps.bus) {
+      this.events = await this.deps.bus.consume({
+        durable: 'fersweep-coordinator',
+        handler: async (d) => {
+          if (d.event) await this.serial(() => this.onEvent(d.event!));
+        },
+      });
+    }
+    await this.serial(() => this.reconcile());
+  }
+
+  async stop(): Promise<void> {
+    this.unwatch?.();
+    await this.events?.stop();
+    await this.queue;
+  }
+
+  /** Validates, expands and records a sweep, then schedules it. Idempotent by name (and Idempotency-Key). */
+  submit(input: unknown, idempotencyKey?: string): Promise<SubmitResult> {
+    return this.serial(async () => {
+      const parsed = SweepSpec.safeParse(input);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        const field = issue.path.join('.');
+        throw new SweepError('InvalidSpec', `${field || '(root)'}: ${issue.message}`, field);
+      }
+      const spec = parsed.data;
+      const n = countTrials(spec);
+      if (n > this.deps.maxTrials) {
+        throw new SweepError(
+          'TooManyTrials',
+          `the sweep expands to ${n} trials, more than the ${this.deps.maxTrials} allowed (FERSWEEP_MAX_TRIALS)`,
+          'spec.search',
+        );
+      }
+      const id = spec.metadata.name;
+      const specHash = createHash('sha256').update(canonical(spec)).digest('hex');
+      const existing = await this.deps.state.getSweep(id);
+      if (existing) {
+        if (existing.specHash === specHash || (idempotencyKey && existing.idempotencyKey === idempotencyKey)) {
+          return { sweep: existing, trials: await this.deps.state.trials(existing), created: false };
+        }
+        throw new SweepError(
+          'Conflict',
+          `sweep '${id}' exists with a different spec: choose another metadata.name or delete it first`,
+          'metadata.name',
+        );
+      }
+      const now = new Date().toISOString();
+      const output = this.deps.store.url;
+      const dataset = this.deps.resolveDataset ? this.deps.resolveDataset(spec.spec.dataset) : spec.spec.dataset;
+      const trials: TrialRecord[] = expandTrials(spec).map((p) => ({
+        sweep: id,
+        trial: p.trial,
+        variant: p.variant,
+        phase: 'Pending',
+        failures: 0,
+        attempts: 0,
+        preemptions: 0,
+        spec: TrialSpec.parse({
+          sweep: id,
+          trial: p.trial,
+          variant: p.variant,
+          model: p.model,
+          params: p.params,
+          dataset,
+          output,
+          epochs: p.epochs,
+          batchSize: p.batchSize,
+          seed: p.seed,
+          ...(spec.spec.augmentation ? { augmentation: spec.spec.augmentation } : {}),
+          ...(spec.spec.earlyStopping ? { earlyStopping: spec.spec.earlyStopping } : {}),
+          ...(spec.spec.reduceLrOnPlateau ? { reduceLrOnPlateau: spec.spec.reduceLrOnPlateau } : {}),
+          ...(spec.spec.maxTrainImages ? { maxTrainImages: spec.spec.maxTrainImages } : {}),
+          evaluate: spec.spec.evaluate,
+        }),
+        updatedAt: now,
+      }));
+      const sweep: SweepRecord = {
+        id,
+        spec,
+        specHash,
+        phase: 'Pending',
+        trialIds: trials.map((t) => t.trial),
+        createdAt: now,
+        updatedAt: now,
+        ...(idempotencyKey ? { idempotencyKey } : {}),
+      };
+      await this.deps.store.put(keys.sweepSpec(id), JSON.stringify(spec, null, 2), { contentType: 'application/json' });
+      try {
+        await this.deps.state.createSweep(sweep, trials);
+      } catch (err) {
+        if (err instanceof MessagingError && err.code === 'Exists')
+          throw new SweepError('Conflict', `sweep '${id}' was just created by another request`, 'metadata.name');
+        throw err;
+      }
+      this.deps.logger.info('sweep submitted', { sweep: id, trials: trials.length });
+      await this.schedule(id);
+      const stored = (await this.deps.state.getSweep(id))!;
+      return { sweep: stored, trials: await this.deps.state.trials(stored), created: true };
+    });
+  }
+
+  /** Cancels a sweep: stops and deletes its running trials; pending ones never start. */
+  cancel(id: string): Promise<SweepRecord> {
+    return this.serial(async () => {
+      const sweep = await this.deps.state.getSweep(id);
+      if (!sweep) throw new SweepError('NotFound', `no sweep '${id}'`);
+      if (['Succeeded', 'Failed', 'Cancelled'].includes(sweep.phase)) return sweep;
+      await this.deps.state.updateSweep(id, (s) => ({
+        ...s,
+        phase: 'Cancelled',
+        finishedAt: new Date().toISOString(),
+      }));
+      for (const t of await this.deps.state.trials(sweep)) {
+        if (TERMINAL_TRIAL.includes(t.phase)) continue;
+        await this.deps.state.updateTrial(id, t.trial, (r) => ({
+          ...r,
+          phase: 'Cancelled',
+          finishedAt: new Date().toISOString(),
+        }));
+        if (t.phase !== 'Pending') await this.deps.launcher.cancel(id, t.trial);
+      }
+      this.deps.logger.info('sweep cancelled', { sweep: id });
+      return (await this.deps.state.getSweep(id))!;
+    });
+  }
+
+  /** Launches the next Pending trials of a sweep up to its parallelism, and derives its phase. */
+  private async schedule(id: string): Promise<void> {
+    const sweep = await this.deps.state.getSweep(id);
+    if (!sweep || sweep.phase === 'Cancelled') return;
+    const trials = await this.deps.state.trials(sweep);
+    const active = trials.filter((t) => t.phase === 'Queued' || t.phase === 'Running').length;
+    let free = sweep.spec.spec.parallelism - active;
+    for (const t of trials) {
+      if (free <= 0) break;
+      if (t.phase !== 'Pending') continue;
+      await this.deps.state.updateTrial(id, t.trial, (r) => ({ ...r, phase: 'Queued' }));
+      await this.deps.launcher.launch(t.spec, {
+        retries: sweep.spec.spec.retries,
+        deadlineSeconds: sweep.spec.spec.deadlineSeconds,
+        resources: sweep.spec.spec.resources,
+        ...(sweep.spec.spec.queueName ? { queueName: sweep.spec.spec.queueName } : {}),
+      });
+      free--;
+    }
+    await this.derivePhase(id);
+  }
+
+  private async derivePhase(id: string): Promise<void> {
+    const sweep = await this.deps.state.getSweep(id);
+    if (!sweep || sweep.phase === 'Cancelled') return;
+    const trials = await this.deps.state.trials(sweep);
+    const allDone = trials.every((t) => TERMINAL_TRIAL.includes(t.phase));
+    const phase = allDone
+      ? trials.every((t) => t.phase === 'Succeeded')
+        ? 'Succeeded'
+        : 'Failed'
+      : trials.some((t) => t.phase !== 'Pending')
+        ? 'Running'
+        : 'Pending';
+    if (phase !== sweep.phase) {
+      await this.deps.state.updateSweep(id, (s) => ({
+        ...s,
+        phase,
+        ...(allDone ? { finishedAt: new Date().toISOString() } : {}),
+      }));
+      this.deps.logger.info('sweep phase', { sweep: id, phase });
+    }
+  }
+
+  private async onStatus(s: LaunchStatus): Promise<void> {
+    const updated = await this.deps.state.updateTrial(s.sweep, s.trial, (t) => {
+      if (TERMINAL_TRIAL.includes(t.phase)) return undefined; // cancelled or done: a late status changes nothing
+      const phase = s.phase === 'Pending' ? 'Queued' : s.phase;
+      return {
+        ...t,
+        phase,
+        attempts: s.attempts,
+        failures: s.failures,
+        preemptions: s.preemptions,
+        ...(s.exitCode !== undefined ? { exitCode: s.exitCode } : {}),
+        ...(s.message || s.reason ? { message: [s.reason, s.message].filter(Boolean).join(': ') } : {}),
+        ...(phase === 'Running' && !t.startedAt ? { startedAt: new Date().toISOString() } : {}),
+        ...(TERMINAL_TRIAL.includes(phase) ? { finishedAt: new Date().toISOString() } : {}),
+      };
+    });
+    if (updated) await this.schedule(s.sweep);
+  }
+
+  private async onEvent(e: TrialEvent): Promise<void> {
+    if (e.type === 'trial.epoch') {
+      await this.deps.state.updateTrial(e.sweep, e.trial, (t) =>
+        t.lastEpoch && t.lastEpoch.epoch >= e.epoch
+          ? undefined
+          : {
+              ...t,
+              lastEpoch: {
+                epoch: e.epoch,
+                loss: e.loss,
+                accuracy: e.accuracy,
+                valLoss: e.valLoss,
+                valAccuracy: e.valAccuracy,
+              },
+            },
+      );
+    } else if (e.type === 'trial.completed') {
+      await this.deps.state.updateTrial(e.sweep, e.trial, (t) => ({ ...t, modelUri: e.modelUri }));
+    }
+  }
+
+  /** After a (re)start: adopt what the launcher runs, relaunch Queued/Running trials it does not know. */
+  private async reconcile(): Promise<void> {
+    const known = new Map((await this.deps.launcher.list()).map((s) => [`${s.sweep}/${s.trial}`, s]));
+    for (const sweep of await this.deps.state.listSweeps()) {
+      if (['Succeeded', 'Failed', 'Cancelled'].includes(sweep.phase)) continue;
+      for (const t of await this.deps.state.trials(sweep)) {
+        const s = known.get(`${sweep.id}/${t.trial}`);
+        if (s) await this.onStatus(s);
+        else if (t.phase === 'Queued' || t.phase === 'Running') {
+          await this.deps.state.updateTrial(sweep.id, t.trial, (r) => ({ ...r, phase: 'Pending' }));
+        }
+      }
+      await this.schedule(sweep.id);
+    }
+  }
+
+  get state(): SweepState {
+    return this.deps.state;
+  }
+
+  logs(sweep: string, trial: string): Promise<string> {
+    return this.deps.launcher.logs(sweep, trial);
+  }
+}

@@ -1,0 +1,181 @@
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { SweepSpec, TrialSpec } from '@fersweep/contracts';
+import {
+  createMemoryKv,
+  MessagingError,
+  type KeyValueStore,
+  type KvWatch,
+  type KvWatchOptions,
+} from '@fersweep/messaging';
+
+export const TrialPhase = z.enum(['Pending', 'Queued', 'Running', 'Succeeded', 'Failed', 'Cancelled']);
+export type TrialPhase = z.infer<typeof TrialPhase>;
+export const SweepPhase = z.enum(['Pending', 'Running', 'Succeeded', 'Failed', 'Cancelled']);
+export type SweepPhase = z.infer<typeof SweepPhase>;
+export const TERMINAL_TRIAL: readonly TrialPhase[] = ['Succeeded', 'Failed', 'Cancelled'];
+
+export const TrialRecord = z.object({
+  sweep: z.string(),
+  trial: z.string(),
+  variant: z.string(),
+  phase: TrialPhase,
+  /** Failed attempts that count against `retries` (preemptions do not). */
+  failures: z.number().int().min(0),
+  /** Attempts started, preempted ones included. */
+  attempts: z.number().int().min(0),
+  preemptions: z.number().int().min(0),
+  spec: TrialSpec,
+  message: z.string().optional(),
+  exitCode: z.number().int().optional(),
+  lastEpoch: z
+    .object({ epoch: z.number(), loss: z.number(), accuracy: z.number(), valLoss: z.number(), valAccuracy: z.number() })
+    .optional(),
+  modelUri: z.string().optional(),
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  updatedAt: z.string(),
+});
+export type TrialRecord = z.infer<typeof TrialRecord>;
+
+export const SweepRecord = z.object({
+  id: z.string(),
+  spec: SweepSpec,
+  /** sha256 of the canonical spec: resubmission with the same hash is idempotent. */
+  specHash: z.string(),
+  phase: SweepPhase,
+  trialIds: z.array(z.string()),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  finishedAt: z.string().optional(),
+  idempotencyKey: z.string().optional(),
+});
+export type SweepRecord = z.infer<typeof SweepRecord>;
+
+const enc = (v: unknown) => JSON.stringify(v);
+const dec = <T>(schema: z.ZodType<T>, bytes: Uint8Array) =>
+  schema.parse(JSON.parse(Buffer.from(bytes).toString('utf8')));
+
+/**
+ * Sweeps and trials in a key-value store (NATS JetStream KV on a cluster, a file-backed one in
+ * embedded mode): `sweeps.<id>`, `trials.<sweep>.<trial>`. Updates are compare-and-set with retry,
+ * so concurrent writers (a watch callback and an API call) never lose each other's change.
+ */
+export class SweepState {
+  constructor(readonly kv: KeyValueStore) {}
+
+  async getSweep(id: string): Promise<SweepRecord | undefined> {
+    const e = await this.kv.get(`sweeps.${id}`);
+    return e && dec(SweepRecord, e.value);
+  }
+
+  /** Creates the sweep and its trials; MessagingError 'Exists' when the sweep id is taken. */
+  async createSweep(sweep: SweepRecord, trials: TrialRecord[]): Promise<void> {
+    // Trials first: a sweep record that exists always has its trials.
+    for (const t of trials) await this.kv.put(`trials.${t.sweep}.${t.trial}`, enc(t));
+    await this.kv.create(`sweeps.${sweep.id}`, enc(sweep));
+  }
+
+  async listSweeps(): Promise<SweepRecord[]> {
+    const out: SweepRecord[] = [];
+    for await (const key of this.kv.keys('sweeps.')) {
+      const s = await this.getSweep(key.slice('sweeps.'.length));
+      if (s) out.push(s);
+    }
+    return out.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+  }
+
+  async getTrial(sweep: string, trial: string): Promise<TrialRecord | undefined> {
+    const e = await this.kv.get(`trials.${sweep}.${trial}`);
+    return e && dec(TrialRecord, e.value);
+  }
+
+  async trials(sweep: SweepRecord): Promise<TrialRecord[]> {
+    const out: TrialRecord[] = [];
+    for (const id of sweep.trialIds) {
+      const t = await this.getTrial(sweep.id, id);
+      if (t) out.push(t);
+    }
+    return out;
+  }
+
+  updateSweep(id: string, change: (s: SweepRecord) => SweepRecord | undefined): Promise<SweepRecord | undefined> {
+    return this.cas(`sweeps.${id}`, SweepRecord, change);
+  }
+
+  updateTrial(
+    sweep: string,
+    trial: string,
+    change: (t: TrialRecord) => TrialRecord | undefined,
+  ): Promise<TrialRecord | undefined> {
+    return this.cas(`trials.${sweep}.${trial}`, TrialRecord, change);
+  }
+
+  /** Read-modify-write with compare-and-set; `change` returning undefined means "no change". */
+  private async cas<T extends { updatedAt: string }>(
+    key: string,
+    schema: z.ZodType<T>,
+    change: (v: T) => T | undefined,
+  ): Promise<T | undefined> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const e = await this.kv.get(key);
+      if (!e) return undefined;
+      const current = dec(schema, e.value);
+      const next = change(current);
+      if (!next) return current;
+      try {
+        await this.kv.update(key, enc({ ...next, updatedAt: new Date().toISOString() }), e.revision);
+        return next;
+      } catch (err) {
+        if (!(err instanceof MessagingError && err.code === 'WrongRevision')) throw err;
+      }
+    }
+    throw new Error(`could not update ${key}: too many concurrent writers`);
+  }
+}
+
+/**
+ * Embedded mode's state store: the in-process KV, written through to one JSON file per key under
+ * `dir` (atomic rename), reloaded at open — so `fersweep run` survives Ctrl-C and resumes. One
+ * process owns the directory at a time.
+ */
+export async function openFileKv(dir: string, bucket = 'fersweep'): Promise<KeyValueStore> {
+  await mkdir(dir, { recursive: true });
+  const mem = createMemoryKv(bucket);
+  for (const f of await readdir(dir)) {
+    if (!f.endsWith('.json')) continue;
+    await mem.put(decodeURIComponent(f.slice(0, -5)), await readFile(join(dir, f)));
+  }
+  const file = (key: string) => join(dir, `${encodeURIComponent(key)}.json`);
+  const persist = async (key: string, value: Uint8Array | string) => {
+    const tmp = `${file(key)}.tmp-${process.pid}`;
+    await writeFile(tmp, value);
+    await rename(tmp, file(key));
+  };
+  return {
+    bucket,
+    get: (key) => mem.get(key),
+    keys: (prefix) => mem.keys(prefix),
+    watch: (options?: KvWatchOptions): Promise<KvWatch> => mem.watch(options),
+    async put(key, value) {
+      const rev = await mem.put(key, value);
+      await persist(key, value);
+      return rev;
+    },
+    async create(key, value) {
+      const rev = await mem.create(key, value);
+      await persist(key, value);
+      return rev;
+    },
+    async update(key, value, revision) {
+      const rev = await mem.update(key, value, revision);
+      await persist(key, value);
+      return rev;
+    },
+    async delete(key) {
+      await mem.delete(key);
+      await rm(file(key), { force: true });
+    },
+  };
+}
