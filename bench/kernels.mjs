@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../packages/models/dist/index.js';
 import {
+  conv2DFilterStrategies,
   depthwiseFilterStrategies,
   depthwiseInputStrategies,
 } from '../packages/models/dist/runtime/wasm-kernels/strategies.js';
@@ -115,10 +116,15 @@ for (const kernel of ['Conv2DBackpropFilter', 'Conv2DBackpropInput']) {
     };
     const inputs = kernel === 'Conv2DBackpropFilter' ? { x, dy } : { dy, filter: w };
     const run = () => tf.engine().runKernel(kernel, inputs, attrs);
-    report(kernel, `${tag} ${hw}px ${ci}→${co} k${k}/${s}`, flops, {
-      stock: stockOrNull(kernel, () => time(run)),
-      supplied: time(run),
-    });
+    const variants = { stock: stockOrNull(kernel, () => time(run)), supplied: time(run) };
+    if (kernel === 'Conv2DBackpropFilter') {
+      for (const [name, fn] of Object.entries(conv2DFilterStrategies)) {
+        if (name.startsWith('gemm') && (s !== 1 || k === 1)) continue;
+        if (name === 'gemm-blocks') continue;
+        variants[name] = withKernel(kernel, fn, () => time(run));
+      }
+    }
+    report(kernel, `${tag} ${hw}px ${ci}→${co} k${k}/${s}`, flops, variants);
     tf.dispose([x, w, dy]);
   }
 }

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { datasetCommand, type Io } from './commands/dataset.js';
+import { serveCommand } from './commands/serve.js';
 import { trainCommand } from './commands/train.js';
 import { reportError } from './errors.js';
 
@@ -18,6 +19,7 @@ export function buildProgram(io: Io, setExitCode: (code: number) => void = () =>
     .exitOverride();
   program.addCommand(datasetCommand(io));
   program.addCommand(trainCommand(setExitCode));
+  program.addCommand(serveCommand());
   for (const sub of program.commands) sub.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
   for (const sub of program.commands.flatMap((c) => c.commands))
     sub.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });

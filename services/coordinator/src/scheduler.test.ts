@@ -165,7 +165,9 @@ describe('Scheduler with the local launcher', () => {
     await launcher.close(); // the coordinator dies: its child is stopped
     await setup(kvDir, 1);
     await until(async () => (await phase('restart')) === 'Succeeded');
-    const attempts = await Promise.all(['a', 'b', 'c'].map((t) => readFile(join(dir, `${t}.attempts`), 'utf8')));
+    const attempts = await Promise.all(
+      ['a', 'b', 'c'].map((t) => readFile(join(dir, `restart-${t}.attempts`), 'utf8')),
+    );
     expect(attempts[0]).toBe('1'); // finished before the restart: never run again
   });
 });

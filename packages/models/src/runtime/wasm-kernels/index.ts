@@ -1,7 +1,9 @@
 import {
+  Add,
   BatchMatMul,
   Cast,
   ClipByValue,
+  Concat,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
   DepthwiseConv2dNativeBackpropFilter,
@@ -12,9 +14,12 @@ import {
   Identity,
   MaxPoolGrad,
   Mean,
+  Multiply,
+  RealDiv,
   registerGradient,
   registerKernel,
   Relu,
+  Sub,
   Sum,
   unregisterGradient,
   unregisterKernel,
@@ -24,13 +29,14 @@ import {
 } from '@tensorflow/tfjs-core';
 import { makeBatchMatMulWasm } from './batch-mat-mul.js';
 import { batchNormGradConfig } from './batch-norm-grad.js';
+import { makeChannelBinaryWasm, makeFusedBatchNormWasm } from './channel-ops.js';
 import { conv2DBackpropFilterWasm, makeConv2DBackpropInputWasm } from './conv2d-backprop.js';
 import { depthwiseBackpropFilterStrategy } from './depthwise-filter.js';
 import { depthwiseBackpropInputWasm, makeDepthwiseBackpropFilterWasm } from './depthwise-backprop.js';
 import { MASKED_GRAD, maskedGradConfigs, maskedGradWasm } from './masked-grad.js';
 import { maxPoolGradWasm } from './max-pool-grad.js';
 import { makeMeanWasm, makeSumWasm } from './reductions.js';
-import { makeCastWasm, makeIdentityWasm } from './share.js';
+import { makeCastWasm, makeConcatWasm, makeIdentityWasm } from './share.js';
 
 /** Names of the kernels (and the one gradient) {@link registerWasmTrainingKernels} supplies. */
 export const SUPPLIED_WASM_KERNELS = [
@@ -44,6 +50,12 @@ export const SUPPLIED_WASM_KERNELS = [
   Mean,
   Identity,
   Cast,
+  Concat,
+  Multiply,
+  Add,
+  Sub,
+  RealDiv,
+  FusedBatchNorm,
   MASKED_GRAD,
 ] as const;
 
@@ -80,7 +92,8 @@ function replace(kernelName: string, kernelFunc: KernelFunc): void {
  * Registers correct, fast training kernels on tfjs' wasm backend (tfjs 4.22 lacks or breaks them):
  * Conv2D/DepthwiseConv2dNative backprop (filter and input), MaxPoolGrad (negative maxima), BatchMatMul with
  * transposes, Sum/Mean over leading axes (BatchNorm statistics), Identity and same-dtype Cast that share their
- * input's buffer instead of copying it (tfjs clones every tensor a gradient saves), a FusedBatchNorm gradient without `tile`, and
+ * input's buffer instead of copying it (tfjs clones every tensor a gradient saves), SIMD per-channel/scalar
+ * broadcasts for Multiply/Add/Sub/RealDiv and a one-pass FusedBatchNorm, a FusedBatchNorm gradient without `tile`, and
  * one-pass ClipByValue (ReLU6) and Relu gradients. Idempotent; call before the first training step.
  * Gradients are global to tfjs (not per backend): the BatchNorm one is correct on every backend, the other two
  * use their fused kernel only while wasm is the active backend and tfjs-core's composition otherwise.
@@ -114,6 +127,11 @@ export function registerWasmTrainingKernels(): void {
   replace(MASKED_GRAD, asKernelFunc(maskedGradWasm));
   replace(Identity, asKernelFunc(makeIdentityWasm(stock(Identity))));
   replace(Cast, asKernelFunc(makeCastWasm(stock(Cast))));
+  replace(Concat, asKernelFunc(makeConcatWasm(stock(Concat))));
+  for (const name of [Multiply, Add, Sub, RealDiv] as const) {
+    replace(name, asKernelFunc(makeChannelBinaryWasm(name, stock(name))));
+  }
+  replace(FusedBatchNorm, asKernelFunc(makeFusedBatchNormWasm(stock(FusedBatchNorm))));
   for (const g of gradients) {
     if (saved.gradients.get(g.kernelName) !== undefined) unregisterGradient(g.kernelName);
     registerGradient(g);

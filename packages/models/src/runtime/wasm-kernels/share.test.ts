@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { randomArray, runOn } from '../testing/compare.js';
 import { registerWasmTrainingKernels } from './index.js';
 
 beforeAll(async () => {
@@ -58,5 +59,28 @@ describe('buffer-sharing Identity and Cast on wasm', () => {
     Array.from(dx.dataSync()).forEach((v, k) => expect(v).toBeCloseTo(expected[k] as number, 5));
     tf.dispose([x, dx]);
     expect(wasmDataIds()).toBe(before);
+  });
+});
+
+describe('Concat on wasm matches cpu', () => {
+  it.each([
+    ['last axis, inner 1 (gray→RGB)', [2, 3, 4, 1], [2, 3, 4, 1], -1],
+    ['last axis, mixed widths', [2, 3, 20], [2, 3, 5], 2],
+    ['middle axis', [2, 3, 4], [2, 6, 4], 1],
+    ['first axis', [2, 3], [4, 3], 0],
+  ] as const)('%s', async (_, sa, sb, axis) => {
+    const size = (s: readonly number[]) => s.reduce((x, y) => x * y, 1);
+    const av = randomArray(size(sa), 31);
+    const bv = randomArray(size(sb), 32);
+    const f = () => {
+      const a = tf.tensor(av, [...sa]);
+      const b = tf.tensor(bv, [...sb]);
+      return [tf.concat([a, b, a], axis), tf.concat([tf.cast(a, 'int32'), tf.cast(a, 'int32')], axis)];
+    };
+    const cpu = await runOn('cpu', f);
+    const buffers = wasmDataIds();
+    const wasm = await runOn('wasm', f);
+    expect(wasmDataIds()).toBe(buffers);
+    cpu.forEach((c, i) => expect(Array.from(wasm[i] as Float32Array)).toEqual(Array.from(c)));
   });
 });

@@ -1,5 +1,11 @@
 import type { KernelFunc } from '@tensorflow/tfjs-core';
 import {
+  conv2DBackpropFilterConv,
+  conv2DBackpropFilterGemm,
+  conv2DBackpropFilterGemmBlocked,
+  makeConv2DBackpropFilterWasm,
+} from './conv2d-backprop.js';
+import {
   depthwiseBackpropFilterLoop,
   depthwiseBackpropInputLoop,
   depthwiseBackpropInputXnn,
@@ -21,4 +27,13 @@ export const depthwiseFilterStrategies: Record<string, KernelFunc> = {
 export const depthwiseInputStrategies: Record<string, KernelFunc> = {
   loop: makeDepthwiseBackpropInputWasm(depthwiseBackpropInputLoop) as unknown as KernelFunc,
   xnn: makeDepthwiseBackpropInputWasm(depthwiseBackpropInputXnn) as unknown as KernelFunc,
+};
+
+/** Conv2DBackpropFilter strategies; the gemm ones take stride-1 convs only. `gemm-blocks` uses tiny blocks. */
+export const conv2DFilterStrategies: Record<string, KernelFunc> = {
+  conv: makeConv2DBackpropFilterWasm(conv2DBackpropFilterConv) as unknown as KernelFunc,
+  gemm: makeConv2DBackpropFilterWasm(conv2DBackpropFilterGemm) as unknown as KernelFunc,
+  'gemm-blocks': makeConv2DBackpropFilterWasm((backend, x, dy, info) =>
+    conv2DBackpropFilterGemmBlocked(backend, x, dy, info, 200),
+  ) as unknown as KernelFunc,
 };

@@ -1,0 +1,41 @@
+import { Command, InvalidArgumentError } from 'commander';
+
+const portArg = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError(`--port must be an integer 0–65535, got '${v}'`);
+  return n;
+};
+
+/** Runs a service until SIGTERM/SIGINT, then its shutdown sequence. */
+async function serveUntilSignal(stop: () => Promise<void>): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const onSignal = () => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      resolve();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  await stop();
+}
+
+/** `fersweep serve coordinator|evaluator`: the services' container commands. */
+export function serveCommand(): Command {
+  const serve = new Command('serve').description(
+    'run a fersweep service (configuration from the environment: see README)',
+  );
+  serve
+    .command('coordinator')
+    .description(
+      'the sweeps API and scheduler (FERSWEEP_PORT, FERSWEEP_STORE, NATS_URL, FERSWEEP_LAUNCHER, FERSWEEP_API_TOKENS, …)',
+    )
+    .option('--port <port>', 'listen port (default FERSWEEP_PORT or 8080)', portArg)
+    .action(async (flags: { port?: number }) => {
+      const { startCoordinator } = await import('@fersweep/coordinator');
+      const c = await startCoordinator({ ...(flags.port !== undefined ? { port: flags.port } : {}) });
+      await serveUntilSignal(() => c.stop());
+    });
+  return serve;
+}

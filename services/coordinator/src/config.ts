@@ -1,0 +1,68 @@
+import { cpus } from 'node:os';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { z } from 'zod';
+
+/** Thrown for a bad environment variable: the message names it and what it accepts. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'InvalidConfig';
+}
+
+const Port = z.coerce.number().int().min(0).max(65535);
+const List = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean),
+);
+
+/**
+ * The coordinator's configuration, one env variable each (names shared with the other services).
+ * Parsed once at start; a bad value exits non-zero naming the variable.
+ */
+export const CoordinatorConfig = z.object({
+  /** Listen port (default 8080; `--port` wins). */
+  FERSWEEP_PORT: Port.default(8080),
+  /** Artifact root: s3://bucket/prefix or file:///abs/path (default ./fersweep-data). */
+  FERSWEEP_STORE: z.string().min(1).optional(),
+  /** NATS server; unset = embedded mode (in-process bus, file-backed state). */
+  NATS_URL: z.string().min(1).optional(),
+  /** Where trials run: child processes here, or one Kubernetes Job each. */
+  FERSWEEP_LAUNCHER: z.enum(['local', 'kubernetes']).default('local'),
+  /** Accepted API bearer tokens, comma-separated; unset = auth off (refused with the kubernetes launcher). */
+  FERSWEEP_API_TOKENS: List.optional(),
+  /** Namespace of the trial Jobs. */
+  FERSWEEP_NAMESPACE: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
+    .default('default'),
+  /** Trainer image of the Jobs. */
+  FERSWEEP_TRAINER_IMAGE: z.string().min(1).default('ghcr.io/fersweep/fersweep:0.1.0'),
+  /** Largest sweep (in trials) the API accepts. */
+  FERSWEEP_MAX_TRIALS: z.coerce.number().int().min(1).default(1000),
+  /** Local launcher: trainer processes at once (each trains on one core with wasm). */
+  FERSWEEP_MAX_LOCAL_TRAINERS: z.coerce.number().int().min(1).default(Math.max(1, cpus().length)),
+  /** Embedded mode: where sweep state is kept between runs. */
+  FERSWEEP_STATE_DIR: z.string().optional(),
+  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+});
+export type CoordinatorConfig = z.infer<typeof CoordinatorConfig> & { storeUrl: string; stateDir: string };
+
+/** Parses the environment; ConfigError naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): CoordinatorConfig {
+  const r = CoordinatorConfig.safeParse(env);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const name = String(issue.path[0]);
+    throw new ConfigError(`${name}=${JSON.stringify(env[name] ?? '')} is invalid: ${issue.message}`);
+  }
+  const c = r.data;
+  if (c.FERSWEEP_LAUNCHER === 'kubernetes' && !c.FERSWEEP_API_TOKENS?.length) {
+    throw new ConfigError(
+      'FERSWEEP_API_TOKENS is required with FERSWEEP_LAUNCHER=kubernetes: an unauthenticated API would let anyone start GPU Jobs',
+    );
+  }
+  const storeUrl = c.FERSWEEP_STORE ?? pathToFileURL(resolve(cwd, 'fersweep-data')).href;
+  return { ...c, storeUrl, stateDir: c.FERSWEEP_STATE_DIR ?? resolve(cwd, 'fersweep-data', '.state') };
+}

@@ -1,0 +1,126 @@
+import { describe, expect, it } from '@jest/globals';
+import { Job } from 'kubernetes-models/batch/v1/Job';
+import { ResourcesSpec, TrialSpec } from '@fersweep/contracts';
+import { buildJob, jobName, jobStatus, labelValue } from './job.js';
+
+const spec = TrialSpec.parse({
+  sweep: 'cnn-vs-mobilenetv2',
+  trial: 'mobilenetv2-03',
+  variant: 'mobilenetv2',
+  model: 'mobilenetv2',
+  params: { alpha: 1 },
+  dataset: 's3://fersweep/datasets/fer2013',
+  output: 's3://fersweep',
+  epochs: 100,
+});
+const options = {
+  retries: 3,
+  deadlineSeconds: 86_400,
+  resources: ResourcesSpec.parse({ gpu: 1, nodeSelector: { pool: 'gpu' } }),
+};
+const template = {
+  namespace: 'ml',
+  image: 'ghcr.io/fersweep/fersweep:0.1.0',
+  configMapName: 'fersweep-trainer',
+  secretName: 'fersweep-s3',
+};
+
+describe('buildJob', () => {
+  const job = buildJob(spec, options, template);
+
+  it('is a valid batch/v1 Job by the Kubernetes schema', () => {
+    expect(() => new Job(job as ConstructorParameters<typeof Job>[0]).validate()).not.toThrow();
+  });
+
+  it('fails at once on permanent exit codes, ignores disruptions, and retries the rest up to `retries`', () => {
+    expect(job.spec?.backoffLimit).toBe(3);
+    expect(job.spec?.template.spec?.restartPolicy).toBe('Never');
+    expect(job.spec?.podFailurePolicy?.rules).toEqual([
+      { action: 'FailJob', onExitCodes: { containerName: 'trainer', operator: 'In', values: [42, 43] } },
+      { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+    ]);
+    expect(job.spec?.activeDeadlineSeconds).toBe(86_400);
+  });
+
+  it('runs non-root with a read-only root filesystem, no privilege escalation and no capabilities', () => {
+    const pod = job.spec!.template.spec!;
+    const c = pod.containers[0]!;
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(c.securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+    });
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(c.resources?.limits).toMatchObject({ 'nvidia.com/gpu': '1' });
+    expect(pod.nodeSelector).toEqual({ pool: 'gpu' });
+  });
+
+  it('takes S3 and NATS settings by reference and passes the trial as one argument', () => {
+    const c = job.spec!.template.spec!.containers[0]!;
+    expect(c.envFrom).toEqual([{ configMapRef: { name: 'fersweep-trainer' } }, { secretRef: { name: 'fersweep-s3' } }]);
+    expect(JSON.stringify(c.env)).not.toMatch(/SECRET|PASSWORD/);
+    expect(c.command).toEqual(['fersweep']);
+    expect(TrialSpec.parse(JSON.parse(c.args![2]!))).toEqual(spec);
+  });
+
+  it('labels for selection and Kueue', () => {
+    expect(job.metadata?.labels).toMatchObject({
+      'fersweep.io/sweep': 'cnn-vs-mobilenetv2',
+      'fersweep.io/trial': 'mobilenetv2-03',
+      'app.kubernetes.io/managed-by': 'fersweep-coordinator',
+    });
+    const queued = buildJob(spec, { ...options, queueName: 'gpu-queue' }, template);
+    expect(queued.spec?.suspend).toBe(true);
+    expect(queued.metadata?.labels?.['kueue.x-k8s.io/queue-name']).toBe('gpu-queue');
+  });
+});
+
+describe('names', () => {
+  it('are deterministic DNS-1123 labels of at most 63 characters', () => {
+    expect(jobName('s', 't')).toBe('fs-s-t');
+    const long = jobName('a'.repeat(40), 'b'.repeat(40));
+    expect(long.length).toBeLessThanOrEqual(63);
+    expect(long).toMatch(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/);
+    expect(jobName('a'.repeat(40), 'b'.repeat(40))).toBe(long);
+    expect(jobName('a'.repeat(40), 'b'.repeat(39) + 'c')).not.toBe(long);
+  });
+  it('sanitise label values that the API would refuse', () => {
+    expect(labelValue('ok-value_1.2')).toBe('ok-value_1.2');
+    const v = labelValue('bad value; rm -rf / $(x)');
+    expect(v).toMatch(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/);
+    expect(labelValue('x'.repeat(80)).length).toBeLessThanOrEqual(63);
+  });
+});
+
+describe('jobStatus', () => {
+  const base = buildJob(spec, options, template);
+  it('maps conditions and counters', () => {
+    expect(jobStatus({ ...base, status: { active: 1, failed: 1 } })).toMatchObject({
+      phase: 'Running',
+      attempts: 2,
+      failures: 1,
+    });
+    expect(
+      jobStatus({ ...base, status: { succeeded: 1, conditions: [{ type: 'Complete', status: 'True' }] } }),
+    ).toMatchObject({ phase: 'Succeeded' });
+    expect(
+      jobStatus({
+        ...base,
+        status: {
+          failed: 1,
+          conditions: [
+            {
+              type: 'Failed',
+              status: 'True',
+              reason: 'PodFailurePolicy',
+              message: 'Container trainer for pod ml/x failed with exit code 42 matching FailJob rule at index 0',
+            },
+          ],
+        },
+      }),
+    ).toMatchObject({ phase: 'Failed', reason: 'PermanentError', exitCode: 42 });
+    expect(jobStatus({ metadata: { name: 'other' } })).toBeUndefined();
+  });
+});

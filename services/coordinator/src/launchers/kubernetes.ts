@@ -1,0 +1,160 @@
+import * as k8s from '@kubernetes/client-node';
+import type { TrialSpec } from '@fersweep/contracts';
+import type { Logger } from '@fersweep/observability';
+import { buildJob, CONTAINER, jobName, jobStatus, LABELS, MANAGED_BY, type JobTemplate } from './job.js';
+import type { LaunchOptions, LaunchStatus, Launcher } from './types.js';
+
+export interface KubernetesLauncherOptions extends JobTemplate {
+  kubeConfig: k8s.KubeConfig;
+  logger: Logger;
+}
+
+const isStatus = (err: unknown, code: number) => err instanceof k8s.ApiException && err.code === code;
+
+/**
+ * One batch/v1 Job per trial through @kubernetes/client-node. Status follows an informer (list +
+ * watch from the list's resourceVersion, relisting on 410 Gone), never polling. Creating a Job that
+ * already exists adopts it, so a restarted coordinator never duplicates a trial.
+ */
+export class KubernetesLauncher implements Launcher {
+  readonly kind = 'kubernetes' as const;
+  private readonly batch: k8s.BatchV1Api;
+  private readonly core: k8s.CoreV1Api;
+  private informer?: k8s.Informer<k8s.V1Job> & k8s.ObjectCache<k8s.V1Job>;
+  private readonly watchers = new Set<(s: LaunchStatus) => void>();
+  private readonly selector = `${LABELS.managedBy}=${MANAGED_BY}`;
+  private stopped = false;
+
+  constructor(private readonly options: KubernetesLauncherOptions) {
+    this.batch = options.kubeConfig.makeApiClient(k8s.BatchV1Api);
+    this.core = options.kubeConfig.makeApiClient(k8s.CoreV1Api);
+  }
+
+  /** In-cluster service account when running in a pod, else KUBECONFIG / ~/.kube/config. */
+  static async fromEnvironment(o: {
+    namespace: string;
+    image: string;
+    logger: Logger;
+    env: NodeJS.ProcessEnv;
+  }): Promise<KubernetesLauncher> {
+    const kc = new k8s.KubeConfig();
+    if (o.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
+    else kc.loadFromDefault();
+    return new KubernetesLauncher({
+      kubeConfig: kc,
+      logger: o.logger,
+      namespace: o.namespace,
+      image: o.image,
+      ...(o.env.FERSWEEP_TRAINER_CONFIGMAP
+        ? { configMapName: o.env.FERSWEEP_TRAINER_CONFIGMAP }
+        : { configMapName: 'fersweep-trainer' }),
+      ...(o.env.FERSWEEP_TRAINER_SECRET
+        ? { secretName: o.env.FERSWEEP_TRAINER_SECRET }
+        : { secretName: 'fersweep-s3' }),
+      ...(o.env.FERSWEEP_TRAINER_SERVICE_ACCOUNT ? { serviceAccountName: o.env.FERSWEEP_TRAINER_SERVICE_ACCOUNT } : {}),
+    });
+  }
+
+  async launch(spec: TrialSpec, options: LaunchOptions): Promise<void> {
+    const body = buildJob(spec, options, this.options);
+    try {
+      await this.batch.createNamespacedJob({ namespace: this.options.namespace, body });
+      this.options.logger.info('job created', { sweep: spec.sweep, trial: spec.trial, job: body.metadata?.name });
+    } catch (err) {
+      if (isStatus(err, 409)) {
+        this.options.logger.info('job exists: adopting it', {
+          sweep: spec.sweep,
+          trial: spec.trial,
+          job: body.metadata?.name,
+        });
+        return;
+      }
+      throw err;
+    }
+  }
+
+  async cancel(sweep: string, trial: string): Promise<void> {
+    try {
+      await this.batch.deleteNamespacedJob({
+        name: jobName(sweep, trial),
+        namespace: this.options.namespace,
+        propagationPolicy: 'Background',
+      });
+    } catch (err) {
+      if (!isStatus(err, 404)) throw err;
+    }
+  }
+
+  async list(): Promise<LaunchStatus[]> {
+    const out: LaunchStatus[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.batch.listNamespacedJob({
+        namespace: this.options.namespace,
+        labelSelector: this.selector,
+        limit: 500,
+        ...(token ? { _continue: token } : {}),
+      });
+      for (const job of page.items) {
+        const s = jobStatus(job);
+        if (s) out.push(s);
+      }
+      token = page.metadata?._continue || undefined;
+    } while (token);
+    return out;
+  }
+
+  async watch(onStatus: (s: LaunchStatus) => void): Promise<() => void> {
+    this.watchers.add(onStatus);
+    if (!this.informer) {
+      const ns = this.options.namespace;
+      const informer = k8s.makeInformer<k8s.V1Job>(
+        this.options.kubeConfig,
+        `/apis/batch/v1/namespaces/${ns}/jobs`,
+        () => this.batch.listNamespacedJob({ namespace: ns, labelSelector: this.selector }),
+        this.selector,
+      );
+      const emit = (job: k8s.V1Job) => {
+        const s = jobStatus(job);
+        if (s) for (const w of this.watchers) w(s);
+      };
+      informer.on('add', emit);
+      informer.on('update', emit);
+      informer.on('error', (err: unknown) => {
+        if (this.stopped) return;
+        this.options.logger.warn('job watch interrupted: restarting it', {
+          error: err instanceof Error ? err.message : String(err),
+        });
+        setTimeout(() => void (this.stopped ? undefined : informer.start().catch(() => undefined)), 1000).unref();
+      });
+      this.informer = informer;
+      await informer.start();
+    }
+    return () => this.watchers.delete(onStatus);
+  }
+
+  async logs(sweep: string, trial: string): Promise<string> {
+    const pods = await this.core.listNamespacedPod({
+      namespace: this.options.namespace,
+      labelSelector: `job-name=${jobName(sweep, trial)}`,
+    });
+    const latest = pods.items
+      .sort((a, b) =>
+        String(a.metadata?.creationTimestamp ?? '').localeCompare(String(b.metadata?.creationTimestamp ?? '')),
+      )
+      .pop();
+    if (!latest?.metadata?.name) return '';
+    return this.core.readNamespacedPodLog({
+      name: latest.metadata.name,
+      namespace: this.options.namespace,
+      container: CONTAINER,
+      tailLines: 2000,
+    });
+  }
+
+  async close(): Promise<void> {
+    // Jobs outlive the coordinator on purpose: a restarted one adopts them.
+    this.stopped = true;
+    await this.informer?.stop();
+  }
+}

@@ -1,0 +1,112 @@
+import type { Server } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { connectNatsBus, createMemoryBus, openNatsKv, type Bus, type NatsBus } from '@fersweep/messaging';
+import { createLogger, createRegistry, type Logger } from '@fersweep/observability';
+import { openStore } from '@fersweep/storage';
+import { createApp } from './app.js';
+import { loadConfig, type CoordinatorConfig } from './config.js';
+import { LocalLauncher } from './launchers/local.js';
+import type { Launcher } from './launchers/types.js';
+import { Scheduler } from './scheduler.js';
+import { openFileKv, SweepState } from './state.js';
+
+export interface Coordinator {
+  url: string;
+  scheduler: Scheduler;
+  bus: Bus;
+  /** The shutdown sequence: readiness fails → stop accepting → stop scheduling → drain NATS → exit. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  env?: NodeJS.ProcessEnv;
+  port?: number;
+  host?: string;
+  logger?: Logger;
+  /** The trainer command for the local launcher (default: this installation's `fersweep train`). */
+  trainerCommand?: string[];
+  /** Use this launcher instead of the configured one (tests). */
+  launcher?: Launcher;
+}
+
+function defaultTrainerCommand(): string[] {
+  const bin = fileURLToPath(new URL('../../../bin/fersweep.js', import.meta.url));
+  return [process.execPath, bin, 'train'];
+}
+
+/**
+ * Wires the coordinator from its configuration: store, bus and state (NATS or embedded), the
+ * launcher, the scheduler and the HTTP API. No logic of its own.
+ */
+export async function startCoordinator(options: StartOptions = {}): Promise<Coordinator> {
+  const config: CoordinatorConfig = loadConfig(options.env ?? process.env);
+  const logger = options.logger ?? createLogger({ service: 'coordinator', level: config.LOG_LEVEL });
+  const store = openStore(config.storeUrl);
+  let bus: Bus;
+  let state: SweepState;
+  if (config.NATS_URL) {
+    const nats: NatsBus = await connectNatsBus({ url: config.NATS_URL, name: 'fersweep-coordinator', logger });
+    bus = nats;
+    state = new SweepState(await openNatsKv(nats.connection, 'fersweep-coordinator'));
+  } else {
+    bus = createMemoryBus();
+    state = new SweepState(await openFileKv(config.stateDir));
+    logger.info('embedded mode: in-process bus, state in a local folder', { stateDir: config.stateDir });
+  }
+  if (!config.FERSWEEP_API_TOKENS?.length)
+    logger.warn('FERSWEEP_API_TOKENS is not set: the API accepts requests WITHOUT authentication');
+
+  let launcher = options.launcher;
+  if (!launcher) {
+    if (config.FERSWEEP_LAUNCHER === 'kubernetes') {
+      const { KubernetesLauncher } = await import('./launchers/kubernetes.js');
+      launcher = await KubernetesLauncher.fromEnvironment({
+        namespace: config.FERSWEEP_NAMESPACE,
+        image: config.FERSWEEP_TRAINER_IMAGE,
+        logger,
+        env: options.env ?? process.env,
+      });
+    } else {
+      launcher = new LocalLauncher({
+        command: options.trainerCommand ?? defaultTrainerCommand(),
+        maxConcurrent: config.FERSWEEP_MAX_LOCAL_TRAINERS,
+        logger,
+        env: { ...(options.env ?? process.env), ...(config.NATS_URL ? { NATS_URL: config.NATS_URL } : {}) },
+        ...(config.NATS_URL ? {} : { bus }),
+      });
+    }
+  }
+  const scheduler = new Scheduler({
+    state,
+    launcher,
+    store,
+    logger,
+    bus,
+    maxTrials: config.FERSWEEP_MAX_TRIALS,
+    resolveDataset: (url) =>
+      url.startsWith('file://./') || url.startsWith('file://../') ? `file://${process.cwd()}/${url.slice(7)}` : url,
+  });
+  await scheduler.start();
+
+  let ready = true;
+  const registry = createRegistry({ service: 'coordinator' });
+  const app = createApp({ scheduler, logger, registry, tokens: config.FERSWEEP_API_TOKENS ?? [], ready: () => ready });
+  const server: Server = app.listen(options.port ?? config.FERSWEEP_PORT, options.host ?? '0.0.0.0');
+  await new Promise<void>((resolveListen, reject) => server.once('listening', resolveListen).once('error', reject));
+  const addr = server.address();
+  const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  logger.info('coordinator listening', { url, launcher: launcher.kind, store: store.url });
+
+  return {
+    url,
+    scheduler,
+    bus,
+    async stop() {
+      ready = false;
+      await new Promise<void>((r) => server.close(() => r()));
+      await scheduler.stop();
+      await launcher.close();
+      await bus.close();
+    },
+  };
+}

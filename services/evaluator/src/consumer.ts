@@ -1,0 +1,209 @@
+/**
+ * The durable consumer of trial events. Each delivery is validated and applied to its sweep at once;
+ * deliveries are then acked in batches, only after `commit` has made their effect durable (the
+ * trial files, and the report when the sweep has ended). A crash before the commit loses nothing:
+ * the unacked events come back after ack_wait and are applied again; a crash between commit and
+ * ack counts nothing twice: the committed events dedupe the redeliveries.
+ *
+ * Bounded: at most `maxInFlight` deliveries outstanding (JetStream max_ack_pending), a commit every
+ * `batchSize` deliveries or `flushIntervalMs`, whichever comes first, consumption paused while a
+ * full batch commits.
+ */
+import { NATS, type SweepId } from '@fersweep/contracts';
+import type { Bus, Delivery, Subscription } from '@fersweep/messaging';
+import type { Logger } from '@fersweep/observability';
+import type { EvaluatorMetrics } from './metrics.js';
+import { eachLimited, type SweepEntry } from './sweeps.js';
+
+/** Options of {@link EventConsumer}. */
+export interface EventConsumerOptions {
+  bus: Bus;
+  metrics: EvaluatorMetrics;
+  logger: Logger;
+  /** The sweep an event belongs to, loaded (or created) on first use. */
+  open: (sweep: SweepId) => Promise<SweepEntry>;
+  /**
+   * Makes the effect of the applied events of these sweeps durable; resolves to the ids of the
+   * sweeps it could not commit (their deliveries are nak'ed and come back).
+   */
+  commit: (entries: SweepEntry[]) => Promise<Set<string>>;
+  /** Durable consumer name. Default `fersweep-evaluator`. */
+  durable?: string;
+  /** Subject filter. Default every trial event. */
+  filter?: string;
+  /** Deliveries outstanding at most (max_ack_pending). Default 64. */
+  maxInFlight?: number;
+  /** Deliveries per commit. Default 32 (below maxInFlight, or delivery would stall). */
+  batchSize?: number;
+  /** Longest wait before a partial batch is committed. Default 100 ms. */
+  flushIntervalMs?: number;
+  /** How long a delivery may stay unacked before it is redelivered. Default 30 s. */
+  ackWaitMs?: number;
+  /** Delay before a delivery whose commit failed comes back. Default 2 s. */
+  retryDelayMs?: number;
+}
+
+interface Pending {
+  delivery: Delivery;
+  sweep: string | undefined;
+}
+
+const LOGGED_INVALID_LIMIT = 10_000;
+
+/** Consumes trial events into sweeps; `start()` subscribes, `stop()` commits what was applied and stops. */
+export class EventConsumer {
+  readonly #o: EventConsumerOptions;
+  readonly #batchSize: number;
+  #subscription: Subscription | undefined;
+  #loop: Promise<void> | undefined;
+  #pending: Pending[] = [];
+  #touched = new Map<string, SweepEntry>();
+  #timer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> = Promise.resolve();
+  #loggedInvalid = new Set<string>();
+
+  constructor(options: EventConsumerOptions) {
+    this.#o = options;
+    this.#batchSize = Math.max(1, Math.min(options.batchSize ?? 32, (options.maxInFlight ?? 64) - 1));
+  }
+
+  /** Whether the subscription is open. */
+  get running(): boolean {
+    return this.#subscription !== undefined;
+  }
+
+  /** Opens the durable subscription and starts consuming in the background. */
+  async start(): Promise<void> {
+    if (this.#subscription) return;
+    const subscription = await this.#o.bus.consume({
+      durable: this.#o.durable ?? 'fersweep-evaluator',
+      filter: this.#o.filter ?? NATS.trialSubjects,
+      maxInFlight: this.#o.maxInFlight ?? 64,
+      ...(this.#o.ackWaitMs !== undefined ? { ackWaitMs: this.#o.ackWaitMs } : {}),
+    });
+    this.#subscription = subscription;
+    this.#loop = this.#run(subscription);
+  }
+
+  async #run(subscription: Subscription): Promise<void> {
+    try {
+      for await (const delivery of subscription) {
+        await this.#handle(delivery);
+        if (this.#pending.length >= this.#batchSize) await this.flush();
+        else this.#schedule();
+      }
+    } catch (err) {
+      this.#o.logger.error(`trial event consumer stopped: ${(err as Error).message}`, { error: err });
+    }
+  }
+
+  /** Consumer lag: events not yet delivered plus deliveries not yet acked; undefined when stopped. */
+  async lag(): Promise<number | undefined> {
+    return this.#subscription?.pending();
+  }
+
+  /** Stops consuming, then commits and acks what was applied. Idempotent. */
+  async stop(): Promise<void> {
+    const subscription = this.#subscription;
+    if (!subscription) return;
+    await subscription.stop();
+    await this.#loop;
+    this.#subscription = undefined;
+    await this.flush();
+  }
+
+  #schedule(): void {
+    if (this.#timer || this.#pending.length === 0) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.flush();
+    }, this.#o.flushIntervalMs ?? 100);
+  }
+
+  async #handle(delivery: Delivery): Promise<void> {
+    const { metrics, logger } = this.#o;
+    if (delivery.error) {
+      this.#invalid(delivery, delivery.error.message);
+      return;
+    }
+    const event = delivery.event;
+    metrics.consumed.inc({ type: event.type });
+    let entry: SweepEntry;
+    try {
+      entry = await this.#o.open(event.sweep);
+    } catch (err) {
+      logger.warn(`cannot load sweep ${event.sweep} for event ${event.id}: ${(err as Error).message}; it comes back`, {
+        sweep: event.sweep,
+        trial: event.trial,
+        id: event.id,
+      });
+      await delivery.nak(this.#o.retryDelayMs ?? 2_000).catch(() => undefined);
+      return;
+    }
+    const result = entry.aggregator.apply(event);
+    if (result.invalid) {
+      this.#invalid(delivery, result.invalid);
+      return;
+    }
+    if (result.duplicate) {
+      metrics.duplicates.inc({ type: event.type });
+      logger.debug(`duplicate event ${event.id}`, {
+        sweep: event.sweep,
+        trial: event.trial,
+        id: event.id,
+        redelivered: delivery.redelivered,
+      });
+    }
+    if (result.changed) entry.dirty.add(event.trial);
+    this.#touched.set(event.sweep, entry);
+    this.#pending.push({ delivery, sweep: event.sweep });
+  }
+
+  /** Counted, logged once (subject and id), acked and dropped: a bad message never stops the consumer. */
+  #invalid(delivery: Delivery, problem: string): void {
+    this.#o.metrics.invalid.inc();
+    if (!this.#loggedInvalid.has(delivery.id)) {
+      if (this.#loggedInvalid.size >= LOGGED_INVALID_LIMIT) this.#loggedInvalid.clear();
+      this.#loggedInvalid.add(delivery.id);
+      this.#o.logger.warn(`dropping invalid trial event ${delivery.id} on ${delivery.subject}: ${problem}`, {
+        subject: delivery.subject,
+        id: delivery.id,
+        seq: delivery.seq,
+      });
+    }
+    this.#pending.push({ delivery, sweep: undefined });
+  }
+
+  /** Commits the sweeps touched so far and settles their deliveries; serialized. */
+  flush(): Promise<void> {
+    this.#flushing = this.#flushing.then(() => this.#flush());
+    return this.#flushing;
+  }
+
+  async #flush(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#pending.length === 0 && this.#touched.size === 0) return;
+    const batch = this.#pending;
+    const touched = [...this.#touched.values()];
+    this.#pending = [];
+    this.#touched = new Map();
+    let failed: Set<string>;
+    try {
+      failed = await this.#o.commit(touched);
+    } catch (err) {
+      this.#o.logger.error(`commit failed: ${(err as Error).message}`, { error: err });
+      failed = new Set(touched.map((e) => e.aggregator.sweep));
+    }
+    await eachLimited(batch, 16, async ({ delivery, sweep }) => {
+      try {
+        if (sweep !== undefined && failed.has(sweep)) await delivery.nak(this.#o.retryDelayMs ?? 2_000);
+        else await delivery.ack();
+      } catch (err) {
+        // It comes back after ack_wait and is deduped.
+        this.#o.logger.warn(`cannot settle ${delivery.id}: ${(err as Error).message}`, { id: delivery.id });
+      }
+    }).catch(() => undefined);
+    if (this.#pending.length > 0) this.#schedule();
+  }
+}
