@@ -57,7 +57,13 @@ export const EpochRecord = z.object({
 export type EpochRecord = z.infer<typeof EpochRecord>;
 
 /** The four numbers of one epoch (best or final). */
-export const EpochMetrics = EpochRecord.pick({ epoch: true, loss: true, accuracy: true, valLoss: true, valAccuracy: true });
+export const EpochMetrics = EpochRecord.pick({
+  epoch: true,
+  loss: true,
+  accuracy: true,
+  valLoss: true,
+  valAccuracy: true,
+});
 export type EpochMetrics = z.infer<typeof EpochMetrics>;
 
 /** Over-fitting at the final epoch: train accuracy − val accuracy, val loss − train loss. */

@@ -3,6 +3,7 @@
  * delete with defaulting, validation, optimistic concurrency, dry-run, graceful deletion,
  * finalizers and propagation policies. The HTTP layer (http.ts) and the controllers both use it.
  */
+import { randomUUID } from 'node:crypto';
 import { defaultJob, defaultPod, type DefaultingOptions } from './defaults.js';
 import { generateName } from './names.js';
 import { PATCH_TYPES, PatchTestFailed, applyJsonPatch, applyMergePatch, applyStrategicMergePatch } from './patch.js';
@@ -120,7 +121,7 @@ export class ApiServer {
     if (resource === 'jobs' || resource === 'pods') delete (obj as { status?: unknown }).status;
     if (resource === 'secrets') mergeStringData(obj as Secret);
     this.fail(resource, name, validateSchema(resource, obj));
-    obj.metadata.uid = crypto.randomUUID();
+    obj.metadata.uid = randomUUID();
     if (resource === 'jobs') defaultJob(obj as Job, this.defaulting);
     if (resource === 'pods') defaultPod(obj as Pod, this.defaulting);
     if (resource === 'secrets') (obj as Secret).type ??= 'Opaque';

@@ -327,7 +327,10 @@ export class SweepAggregator {
     // Without trial.completed, the epoch with the highest val accuracy (the earliest of equals).
     const best =
       reported ??
-      history.reduce<EpochRecord | undefined>((b, h) => (b === undefined || h.valAccuracy > b.valAccuracy ? h : b), undefined);
+      history.reduce<EpochRecord | undefined>(
+        (b, h) => (b === undefined || h.valAccuracy > b.valAccuracy ? h : b),
+        undefined,
+      );
     const times = events.map((e) => e.time).sort();
     const variant =
       started?.variant ?? plan?.variant ?? [...events].sort((a, b) => (a.id < b.id ? -1 : 1))[0]?.variant ?? id;
@@ -347,7 +350,9 @@ export class SweepAggregator {
       history,
       bestEpoch: best ? pickEpoch(best) : null,
       final: last ? pickEpoch(last) : null,
-      gap: last ? { epoch: last.epoch, accuracy: last.accuracy - last.valAccuracy, loss: last.valLoss - last.loss } : null,
+      gap: last
+        ? { epoch: last.epoch, accuracy: last.accuracy - last.valAccuracy, loss: last.valLoss - last.loss }
+        : null,
       splits,
       test: splits.test ?? null,
       stoppedEarly: completed?.stoppedEarly ?? null,

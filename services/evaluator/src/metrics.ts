@@ -35,7 +35,12 @@ const TRIAL = ['sweep', 'trial', 'variant'] as const;
 /** Registers every evaluator metric on `registry` (never the global one). */
 export function createEvaluatorMetrics(registry: Registry, source: MetricsSource): EvaluatorMetrics {
   const registers = [registry];
-  const perTrial = <L extends string>(name: string, help: string, extra: readonly L[], fill: (g: Gauge<L | (typeof TRIAL)[number]>, s: SweepSnapshot) => void) => {
+  const perTrial = <L extends string>(
+    name: string,
+    help: string,
+    extra: readonly L[],
+    fill: (g: Gauge<L | (typeof TRIAL)[number]>, s: SweepSnapshot) => void,
+  ) => {
     const gauge: Gauge<L | (typeof TRIAL)[number]> = new Gauge({
       name,
       help,
@@ -53,7 +58,8 @@ export function createEvaluatorMetrics(registry: Registry, source: MetricsSource
     for (const t of s.trials) if (t.final) g.set({ sweep: s.sweep, trial: t.trial, variant: t.variant }, t.final.epoch);
   });
   perTrial('fersweep_trial_epochs_planned', 'Epochs a trial was asked to train.', [], (g, s) => {
-    for (const t of s.trials) if (t.epochs !== null) g.set({ sweep: s.sweep, trial: t.trial, variant: t.variant }, t.epochs);
+    for (const t of s.trials)
+      if (t.epochs !== null) g.set({ sweep: s.sweep, trial: t.trial, variant: t.variant }, t.epochs);
   });
   perTrial('fersweep_trial_loss', 'Loss of the latest epoch (split: train or val).', ['split'], (g, s) => {
     for (const t of s.trials) {
@@ -63,14 +69,19 @@ export function createEvaluatorMetrics(registry: Registry, source: MetricsSource
       g.set({ ...l, split: 'val' }, t.final.valLoss);
     }
   });
-  perTrial('fersweep_trial_accuracy_ratio', 'Accuracy of the latest epoch (split: train or val).', ['split'], (g, s) => {
-    for (const t of s.trials) {
-      if (!t.final) continue;
-      const l = { sweep: s.sweep, trial: t.trial, variant: t.variant };
-      g.set({ ...l, split: 'train' }, t.final.accuracy);
-      g.set({ ...l, split: 'val' }, t.final.valAccuracy);
-    }
-  });
+  perTrial(
+    'fersweep_trial_accuracy_ratio',
+    'Accuracy of the latest epoch (split: train or val).',
+    ['split'],
+    (g, s) => {
+      for (const t of s.trials) {
+        if (!t.final) continue;
+        const l = { sweep: s.sweep, trial: t.trial, variant: t.variant };
+        g.set({ ...l, split: 'train' }, t.final.accuracy);
+        g.set({ ...l, split: 'val' }, t.final.valAccuracy);
+      }
+    },
+  );
   perTrial('fersweep_trial_images_per_second', 'Training throughput of the latest epoch.', [], (g, s) => {
     for (const t of s.trials) {
       const last = t.history[t.history.length - 1];
@@ -79,15 +90,25 @@ export function createEvaluatorMetrics(registry: Registry, source: MetricsSource
   });
 
   type Split = NonNullable<SweepSnapshot['trials'][number]['splits']['test']>;
-  const eachSplit = (s: SweepSnapshot, fn: (labels: Record<'sweep' | 'trial' | 'variant' | 'split', string>, r: Split) => void) => {
+  const eachSplit = (
+    s: SweepSnapshot,
+    fn: (labels: Record<'sweep' | 'trial' | 'variant' | 'split', string>, r: Split) => void,
+  ) => {
     for (const t of s.trials)
-      for (const r of Object.values(t.splits)) if (r) fn({ sweep: s.sweep, trial: t.trial, variant: t.variant, split: r.split }, r);
+      for (const r of Object.values(t.splits))
+        if (r) fn({ sweep: s.sweep, trial: t.trial, variant: t.variant, split: r.split }, r);
   };
-  perTrial('fersweep_trial_evaluation_accuracy_ratio', 'Accuracy of the final model on an evaluated split.', ['split'], (g, s) =>
-    eachSplit(s, (l, r) => g.set(l, r.accuracy)),
+  perTrial(
+    'fersweep_trial_evaluation_accuracy_ratio',
+    'Accuracy of the final model on an evaluated split.',
+    ['split'],
+    (g, s) => eachSplit(s, (l, r) => g.set(l, r.accuracy)),
   );
-  perTrial('fersweep_trial_evaluation_macro_f1_ratio', 'Macro F1 of the final model on an evaluated split.', ['split'], (g, s) =>
-    eachSplit(s, (l, r) => g.set(l, r.macroF1)),
+  perTrial(
+    'fersweep_trial_evaluation_macro_f1_ratio',
+    'Macro F1 of the final model on an evaluated split.',
+    ['split'],
+    (g, s) => eachSplit(s, (l, r) => g.set(l, r.macroF1)),
   );
   perTrial(
     'fersweep_trial_evaluation_weighted_f1_ratio',
@@ -100,10 +121,14 @@ export function createEvaluatorMetrics(registry: Registry, source: MetricsSource
     ['recall', 'Recall'],
     ['f1', 'F1'],
   ] as const) {
-    perTrial(`fersweep_trial_class_${field}_ratio`, `${what} per class of the final model on an evaluated split.`, ['split', 'class'], (g, s) =>
-      eachSplit(s, (l, r) => {
-        for (const c of r.perClass) g.set({ ...l, class: c.class }, c[field]);
-      }),
+    perTrial(
+      `fersweep_trial_class_${field}_ratio`,
+      `${what} per class of the final model on an evaluated split.`,
+      ['split', 'class'],
+      (g, s) =>
+        eachSplit(s, (l, r) => {
+          for (const c of r.perClass) g.set({ ...l, class: c.class }, c[field]);
+        }),
     );
   }
   perTrial(
@@ -113,7 +138,9 @@ export function createEvaluatorMetrics(registry: Registry, source: MetricsSource
     (g, s) =>
       eachSplit(s, (l, r) =>
         r.confusionMatrix.forEach((row, t) =>
-          row.forEach((count, p) => g.set({ ...l, true: s.classes[t] ?? String(t), predicted: s.classes[p] ?? String(p) }, count)),
+          row.forEach((count, p) =>
+            g.set({ ...l, true: s.classes[t] ?? String(t), predicted: s.classes[p] ?? String(p) }, count),
+          ),
         ),
       ),
   );
@@ -153,7 +180,13 @@ export function createEvaluatorMetrics(registry: Registry, source: MetricsSource
     labelNames: ['type'],
     registers,
   });
-  for (const type of ['trial.started', 'trial.epoch', 'trial.evaluated', 'trial.completed', 'trial.failed'] satisfies TrialEventType[]) {
+  for (const type of [
+    'trial.started',
+    'trial.epoch',
+    'trial.evaluated',
+    'trial.completed',
+    'trial.failed',
+  ] satisfies TrialEventType[]) {
     consumed.inc({ type }, 0);
     duplicates.inc({ type }, 0);
   }

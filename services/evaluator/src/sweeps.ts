@@ -56,7 +56,11 @@ export interface SweepStatesOptions {
 const isNotFound = (err: unknown) => err instanceof StoreError && err.code === 'NotFound';
 
 /** Runs `fn` over `items`, at most `limit` at a time; rejects with the first failure after all settle. */
-export async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function eachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failure: { err: unknown } | undefined;
   const worker = async () => {

@@ -245,7 +245,10 @@ export function verdictOf(snapshot: SweepSnapshot, comparison: Comparison): Verd
     if (gains.length || losses.length)
       parts.push(
         `Per-class F1: ${best.trial} is ` +
-          [gains.length ? `better on ${list(gains.slice(0, 3))}` : '', losses.length ? `worse on ${list(losses.slice(0, 3))}` : '']
+          [
+            gains.length ? `better on ${list(gains.slice(0, 3))}` : '',
+            losses.length ? `worse on ${list(losses.slice(0, 3))}` : '',
+          ]
             .filter(Boolean)
             .join(', ') +
           '.',

@@ -140,7 +140,14 @@ export function confusionOption(report: SweepReport, trial: TrialReport): EChart
     },
     tooltip: { position: 'top' },
     grid: { left: 80, right: 20, top: 70, bottom: 90 },
-    xAxis: { type: 'category', data: classes, name: 'predicted', nameLocation: 'middle', nameGap: 28, splitArea: { show: true } },
+    xAxis: {
+      type: 'category',
+      data: classes,
+      name: 'predicted',
+      nameLocation: 'middle',
+      nameGap: 28,
+      splitArea: { show: true },
+    },
     yAxis: {
       type: 'category',
       data: classes,

@@ -109,10 +109,11 @@ function rankingTable(report: SweepReport, trials: TrialReport[]): string {
 
 function pairsTable(report: SweepReport): string {
   const { pairs, excluded, split } = report.comparison;
-  if (pairs.length === 0)
-    return `<p>No pair of trials evaluated on the same ${escapeHtml(split)} images yet.</p>`;
+  if (pairs.length === 0) return `<p>No pair of trials evaluated on the same ${escapeHtml(split)} images yet.</p>`;
   const rows = pairs.map(
-    (p) => `<tr><td class="text">${escapeHtml(p.a)}</td><td class="text">${escapeHtml(p.b)}</td><td>${signed(p.delta)}</td>
+    (
+      p,
+    ) => `<tr><td class="text">${escapeHtml(p.a)}</td><td class="text">${escapeHtml(p.b)}</td><td>${signed(p.delta)}</td>
 <td>${p.onlyACorrect}</td><td>${p.onlyBCorrect}</td><td>${formatP(p.mcnemarP)}</td><td>${formatP(p.mcnemarPAdjusted)}</td>
 <td class="${p.significant ? 'ok' : ''}">${p.significant ? 'yes' : 'no'}</td>
 <td class="text">${p.perClass.map((c) => `${escapeHtml(c.class)} ${signed(c.f1)}`).join(', ')}</td></tr>`,

@@ -15,7 +15,12 @@ export interface SampleImageSource {
    * PNG data URIs of the images at `positions` of `split` in the dataset at `url`, or undefined
    * when that dataset cannot be read or is not the one with manifest sha256 `sha256`.
    */
-  images(url: string, sha256: string | null, split: EvaluatedSplit, positions: number[]): Promise<Map<number, string> | undefined>;
+  images(
+    url: string,
+    sha256: string | null,
+    split: EvaluatedSplit,
+    positions: number[],
+  ): Promise<Map<number, string> | undefined>;
 }
 
 /** Options of {@link createSampleImageSource}. */
@@ -85,7 +90,10 @@ export function createSampleImageSource(options: SampleImageSourceOptions): Samp
         const ppi = data.height * data.width;
         for (const p of wanted) {
           if (p >= data.count) continue;
-          uris.set(`${url}\n${split}\n${p}`, await pngDataUri(data.images.subarray(p * ppi, (p + 1) * ppi), data.width, data.height));
+          uris.set(
+            `${url}\n${split}\n${p}`,
+            await pngDataUri(data.images.subarray(p * ppi, (p + 1) * ppi), data.width, data.height),
+          );
         }
       }
       const out = new Map<number, string>();

@@ -213,6 +213,9 @@ export const conv2DBackpropFilterAuto: Conv2DFilterStrategy = (backend, x, dy, i
   return gemm ? conv2DBackpropFilterGemm(backend, x, dy, info) : conv2DBackpropFilterConv(backend, x, dy, info);
 };
 
+/** Pointwise input gradients over at most this many pixels (N·H·W) run as a GEMM, larger ones as a conv. */
+const POINTWISE_GEMM_MAX_ROWS = 4096;
+
 /**
  * dx = stride-1 correlation of the (stride-dilated) dy with the spatially flipped filter whose in/out
  * channels are swapped, run as XNNPACK's forward conv2d.
@@ -233,6 +236,26 @@ export function makeConv2DBackpropInputWasm(stock: KernelConfig | undefined) {
       false,
       'channelsLast',
     );
+    const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
+    const pointwise =
+      info.filterHeight === 1 &&
+      info.filterWidth === 1 &&
+      info.strideHeight === 1 &&
+      info.strideWidth === 1 &&
+      info.padInfo.top === 0 &&
+      info.padInfo.left === 0;
+    if (pointwise && n * h * w <= POINTWISE_GEMM_MAX_ROWS) {
+      // dx = dy · Wᵀ as a GEMM: on small images (MobileNetV2's 2–6 px layers) 2–3× faster than the conv.
+      return withScope(backend, (s) => {
+        const wt = s.reshape(s.transpose(s.reshape(filter, [ci, co]), [1, 0]), [1, co, ci]);
+        const prod = s.run(
+          'BatchMatMul',
+          { a: s.reshape(dy, [1, n * h * w, co]), b: wt },
+          { transposeA: false, transposeB: false },
+        );
+        return s.reshape(prod, [n, h, w, ci]);
+      });
+    }
     const pad = backpropInputPadding(info);
     if (pad === null) {
       if (stock === undefined) throw new Error('Conv2DBackpropInput: padding larger than the filter is not supported');

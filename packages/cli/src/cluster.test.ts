@@ -1,0 +1,102 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { LocalLauncher, startCoordinator, type Coordinator } from '@fersweep/coordinator';
+import { createLogger } from '@fersweep/observability';
+import { run } from './main.js';
+
+// The coordinator's test stand-in for `fersweep train`: exits as the trial params say.
+const FAKE = fileURLToPath(new URL('../../../services/coordinator/src/fixtures/fake-trainer.mjs', import.meta.url));
+let dir: string;
+let coordinator: Coordinator;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fersweep-cli-cluster-'));
+  const logger = createLogger({ service: 'coordinator', silent: true });
+  coordinator = await startCoordinator({
+    env: { FERSWEEP_STORE: `file://${dir}/store`, FERSWEEP_STATE_DIR: join(dir, 'state'), FERSWEEP_API_TOKENS: 'tok' },
+    port: 0,
+    host: '127.0.0.1',
+    logger,
+    launcher: new LocalLauncher({ command: [process.execPath, FAKE], maxConcurrent: 4, logger, killGraceMs: 2000 }),
+  });
+  process.env.FERSWEEP_TOKEN = 'tok';
+});
+afterAll(async () => {
+  delete process.env.FERSWEEP_TOKEN;
+  await coordinator.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function cli(...argv: string[]) {
+  let out = '';
+  let err = '';
+  const code = await run(argv, { out: (s) => void (out += s), err: (s) => void (err += s) });
+  return { code, out, err };
+}
+
+const spec = (name: string, sleepMs: number) => ({
+  apiVersion: 'fersweep/v1',
+  kind: 'Sweep',
+  metadata: { name },
+  spec: {
+    dataset: 'file:///nowhere',
+    epochs: 2,
+    variants: [
+      { name: 'cnn', model: 'cnn', params: { stateDir: dir, sleepMs } },
+      { name: 'mnv2', model: 'mobilenetv2', params: { stateDir: dir, sleepMs } },
+    ],
+  },
+});
+
+describe('cluster verbs', () => {
+  it('submit --watch follows a sweep to Succeeded; status shows and lists it; logs prints the trainer log', async () => {
+    const file = join(dir, 'sweep.yaml');
+    await writeFile(file, stringify(spec('cli-one', 100)));
+    const api = ['--api', coordinator.url];
+    const sub = await cli('submit', file, ...api, '--watch');
+    expect(sub.err).toBe('');
+    expect(sub.code).toBe(0);
+    expect(sub.out).toMatch(/submitted: sweep cli-one with 2 trials/);
+    expect(sub.out).toMatch(/sweep cli-one: Succeeded/);
+    expect((await cli('submit', file, ...api)).out).toMatch(/already submitted: sweep cli-one/);
+
+    const status = await cli('status', 'cli-one', ...api);
+    expect(status.out).toMatch(/trial\s+model\s+phase\s+epoch\s+loss\s+val acc\s+attempts/);
+    expect(status.out).toMatch(/cnn\s+cnn\s+Succeeded/);
+    expect((await cli('status', ...api)).out).toMatch(/cli-one\s+Succeeded\s+2/);
+    expect((await cli('logs', 'cli-one', 'mnv2', ...api)).out).toMatch(/attempt 1 of mnv2/);
+  });
+
+  it('cancel stops a running sweep', async () => {
+    const file = join(dir, 'slow.json');
+    await writeFile(file, JSON.stringify(spec('cli-slow', 60_000)));
+    await cli('submit', file, '--api', coordinator.url);
+    const r = await cli('cancel', 'cli-slow', '--api', coordinator.url);
+    expect(r.out).toBe('sweep cli-slow: Cancelled\n');
+  });
+
+  it.each([
+    [['status', 'nope'], 1, /fersweep: error: no sweep 'nope'/],
+    [['submit', '/no/such/file.yaml'], 2, /cannot read \/no\/such\/file\.yaml: no such file/],
+    [['status', '--api', 'http://127.0.0.1:1'], 1, /cannot reach the coordinator at http:\/\/127\.0\.0\.1:1/],
+    [['status', '--api', 'ftp://x'], 2, /--api must be an http\(s\) URL/],
+  ])('%j fails with one clear line', async (argv, code, message) => {
+    const withApi = argv.includes('--api') ? argv : [...argv, '--api', coordinator.url];
+    const r = await cli(...withApi);
+    expect(r.code).toBe(code);
+    expect(r.err).toMatch(message);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('says when the token is refused', async () => {
+    process.env.FERSWEEP_TOKEN = 'wrong';
+    const r = await cli('status', '--api', coordinator.url);
+    process.env.FERSWEEP_TOKEN = 'tok';
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/refused the request: missing or invalid bearer token/);
+  });
+});

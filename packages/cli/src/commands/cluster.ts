@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { Command } from 'commander';
+import { apiClient, type ApiClient } from '../api.js';
+import { UsageError } from '../errors.js';
+import type { Io } from './dataset.js';
+import { isTerminal, sweepProgress, sweepTable } from '../sweep-view.js';
+import { table } from '../format.js';
+
+interface ApiFlags {
+  api?: string;
+}
+
+const client = (flags: ApiFlags): ApiClient =>
+  apiClient({
+    url: flags.api ?? process.env.FERSWEEP_API ?? 'http://127.0.0.1:8080',
+    ...(process.env.FERSWEEP_TOKEN ? { token: process.env.FERSWEEP_TOKEN } : {}),
+  });
+
+/** Follows a sweep until it ends: bars on a terminal, lines otherwise. Returns its final phase. */
+export async function watchSweep(api: ApiClient, id: string, io: Io, intervalMs = 2000): Promise<string> {
+  const view = sweepProgress();
+  try {
+    for (;;) {
+      const s = await api.get(id);
+      view.update(s);
+      if (isTerminal(s.phase)) {
+        view.stop();
+        io.out(`${sweepTable(s)}\n`);
+        return s.phase;
+      }
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  } finally {
+    view.stop();
+  }
+}
+
+/** submit / status / cancel / logs / report: the cluster verbs, all through the coordinator API. */
+export function clusterCommands(io: Io, setExitCode: (code: number) => void): Command[] {
+  const apiOption = [
+    '--api <url>',
+    'coordinator URL (default FERSWEEP_API or http://127.0.0.1:8080); token from FERSWEEP_TOKEN',
+  ] as const;
+
+  const submit = new Command('submit')
+    .description('submit a sweep spec (YAML or JSON) to the coordinator')
+    .argument('<spec>', 'sweep spec file (see examples/)')
+    .option(...apiOption)
+    .option('--watch', 'follow the sweep until it ends (exit 0 only if it succeeded)')
+    .action(async (path: string, flags: ApiFlags & { watch?: boolean }) => {
+      let text: string;
+      try {
+        text = await readFile(path, 'utf8');
+      } catch (err) {
+        throw new UsageError(
+          `cannot read ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+        );
+      }
+      const api = client(flags);
+      const type = /\.json$/i.test(path) || text.trimStart().startsWith('{') ? 'application/json' : 'application/yaml';
+      const { created, sweep } = await api.submit(text, type, randomUUID());
+      io.out(
+        `${created ? 'submitted' : 'already submitted'}: sweep ${sweep.id} with ${sweep.trialCount} trials (${sweep.phase})\n`,
+      );
+      if (flags.watch) setExitCode((await watchSweep(api, sweep.id, io)) === 'Succeeded' ? 0 : 1);
+    });
+
+  const status = new Command('status')
+    .description('list sweeps, or show one sweep with the progress of every trial')
+    .argument('[id]', 'sweep id')
+    .option(...apiOption)
+    .option('--watch', 'follow the sweep until it ends')
+    .action(async (id: string | undefined, flags: ApiFlags & { watch?: boolean }) => {
+      const api = client(flags);
+      if (!id) {
+        const all = await api.list();
+        io.out(
+          `${
+            all.length
+              ? table(
+                  all.map((s) => [s.id, s.phase, s.trialCount, s.createdAt]),
+                  ['sweep', 'phase', 'trials', 'created'],
+                )
+              : 'no sweeps'
+          }\n`,
+        );
+        return;
+      }
+      if (flags.watch) {
+        setExitCode((await watchSweep(api, id, io)) === 'Succeeded' ? 0 : 1);
+        return;
+      }
+      io.out(`${sweepTable(await api.get(id))}\n`);
+    });
+
+  const cancel = new Command('cancel')
+    .description('cancel a sweep: stops and deletes its running trials')
+    .argument('<id>', 'sweep id')
+    .option(...apiOption)
+    .action(async (id: string, flags: ApiFlags) => {
+      const s = await client(flags).cancel(id);
+      io.out(`sweep ${s.id}: ${s.phase}\n`);
+    });
+
+  const logs = new Command('logs')
+    .description("print a trial's trainer log (latest attempt)")
+    .argument('<id>', 'sweep id')
+    .argument('<trial>', 'trial id')
+    .option(...apiOption)
+    .action(async (id: string, trial: string, flags: ApiFlags) => {
+      io.out(await client(flags).logs(id, trial));
+    });
+
+  return [submit, status, cancel, logs];
+}

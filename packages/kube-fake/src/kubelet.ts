@@ -1,0 +1,719 @@
+/**
+ * The kubelet simulator: schedules every pod onto one fake node and runs each container's
+ * `command` + `args` as a local child process (the image is not pulled or used), with the
+ * container's environment resolved as the kubelet does (env, valueFrom secretKeyRef /
+ * configMapKeyRef / fieldRef / resourceFieldRef, envFrom, `$(VAR)` expansion). stdout and stderr
+ * become the container log. Pod status follows the real lifecycle (Pending → Running →
+ * Succeeded/Failed) with containerStatuses; graceful deletion sends SIGTERM to the container's
+ * process group, then SIGKILL after the pod's grace period.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { constants as osConstants, cpus, totalmem } from 'node:os';
+import { parseQuantity } from './quantity.js';
+import type { ObjectStore, StoreEvent } from './store.js';
+import type { ConfigMap, Container, ContainerStatus, Pod, PodCondition, PodStatus, Secret } from './types.js';
+import { clone, isObject, nowTime, nowTimeNano } from './types.js';
+import { qosClass } from './defaults.js';
+
+/** What a command mapping sees of the container it maps. */
+export interface CommandContext {
+  namespace: string;
+  pod: string;
+  container: string;
+  image: string;
+  /** The resolved container environment (what the process will get). */
+  env: Readonly<Record<string, string>>;
+}
+
+/** Options of the kubelet simulator. */
+export interface KubeletOptions {
+  /** Working directory of every process (a container's `workingDir` is an image path: ignored). */
+  cwd: string;
+  /** Environment every process starts from, before the container's own env. */
+  baseEnv: Record<string, string>;
+  /** Replaces argv[0] by name, e.g. `{ fersweep: [process.execPath, 'bin/fersweep.js'] }`. */
+  commands: Record<string, readonly string[]>;
+  /** Last word on the argv of every process (after `commands`). */
+  mapCommand?: (argv: readonly string[], ctx: CommandContext) => readonly string[];
+  /** Delay before restarting a container (restartPolicy OnFailure/Always); the real kubelet backs off from 10 s. */
+  restartDelayMs: number;
+  /** Name of the one fake node. */
+  nodeName: string;
+  /** Log bytes kept per container (oldest lines dropped beyond it). */
+  logLimitBytes: number;
+  /** Diagnostic output (off unless given). */
+  debug?: (message: string) => void;
+}
+
+/** One log line with the time the kubelet saw it. */
+export interface LogLine {
+  time: string;
+  text: string;
+}
+
+/** The log of one run of one container. */
+export class ContainerLog {
+  readonly lines: LogLine[] = [];
+  private size = 0;
+  private readonly partial = { stdout: '', stderr: '' };
+  private readonly listeners = new Set<(line: LogLine | null) => void>();
+  finished = false;
+
+  constructor(private readonly limit: number) {}
+
+  /** Appends process output; complete lines are timestamped and published. */
+  write(stream: 'stdout' | 'stderr', chunk: string): void {
+    const text = this.partial[stream] + chunk;
+    const parts = text.split('\n');
+    this.partial[stream] = parts.pop() ?? '';
+    for (const p of parts) this.push(`${p}\n`);
+  }
+
+  private push(text: string): void {
+    const line = { time: nowTimeNano(), text };
+    this.lines.push(line);
+    this.size += text.length;
+    while (this.size > this.limit && this.lines.length > 1) this.size -= this.lines.shift()?.text.length ?? 0;
+    for (const l of [...this.listeners]) l(line);
+  }
+
+  /** The process ended: flush unterminated lines and tell followers. */
+  finish(): void {
+    if (this.finished) return;
+    for (const s of ['stdout', 'stderr'] as const)
+      if (this.partial[s]) {
+        this.push(this.partial[s]);
+        this.partial[s] = '';
+      }
+    this.finished = true;
+    for (const l of [...this.listeners]) l(null);
+  }
+
+  /** Follows new lines (`null` = the container ended); returns the unsubscribe function. */
+  follow(listener: (line: LogLine | null) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** The whole log as text. */
+  text(): string {
+    return this.lines.map((l) => l.text).join('');
+  }
+}
+
+interface Termination {
+  exitCode: number;
+  signal?: number;
+  reason: string;
+  message?: string;
+  startedAt?: string;
+  finishedAt: string;
+  containerID?: string;
+}
+
+interface ContainerRun {
+  name: string;
+  child?: ChildProcess;
+  pid?: number;
+  startedAt?: string;
+  restartCount: number;
+  /** Final termination (no restart coming). */
+  exit?: Termination;
+  /** Previous termination when the container was restarted. */
+  last?: Termination;
+  /** Waiting state to report (ContainerCreating, CreateContainerConfigError, CrashLoopBackOff). */
+  waiting?: { reason: string; message?: string };
+  restartTimer?: NodeJS.Timeout;
+}
+
+interface PodRun {
+  uid: string;
+  namespace: string;
+  name: string;
+  containers: Map<string, ContainerRun>;
+  terminating: boolean;
+  grace: number;
+  killTimer?: NodeJS.Timeout;
+  /** Resolves when every process of the pod has exited. */
+  exited: Promise<void>;
+  markExited: () => void;
+}
+
+/** A process the kubelet runs, for inspection. */
+export interface RunningProcess {
+  namespace: string;
+  pod: string;
+  container: string;
+  pid: number;
+}
+
+const podKey = (ns: string, name: string) => `${ns}/${name}`;
+const isTerminal = (pod: Pod) => pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+
+/** Container env or an error the kubelet reports as CreateContainerConfigError. */
+type EnvResult = { env: Record<string, string> } | { error: string };
+
+/** `$(VAR)` expansion as the kubelet does it (`$$` escapes, unknown references stay). */
+export function expandVars(s: string, env: Readonly<Record<string, string>>): string {
+  return s.replace(/\$\$|\$\(([^)]*)\)/g, (m, name: string | undefined) => {
+    if (m === '$$') return '$';
+    return name !== undefined && Object.prototype.hasOwnProperty.call(env, name) ? (env[name] ?? '') : m;
+  });
+}
+
+/** The kubelet simulator (one node). */
+export class Kubelet {
+  private readonly runs = new Map<string, PodRun>();
+  /** Logs by pod key and container; kept after the pod is gone so tests can read them. */
+  private readonly logs = new Map<string, Map<string, { current: ContainerLog; previous?: ContainerLog }>>();
+  private stopped = false;
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly options: KubeletOptions,
+    private readonly enqueue: (key: string) => void,
+  ) {}
+
+  /** Store listener: which pods to look at again. */
+  onEvent(e: StoreEvent): void {
+    if (e.resource === 'pods') this.enqueue(`pod:${e.object.metadata.namespace ?? ''}/${e.object.metadata.name ?? ''}`);
+    else if (e.resource === 'secrets' || e.resource === 'configmaps') {
+      // A pod waiting on a missing Secret/ConfigMap starts once it appears.
+      const ns = e.object.metadata.namespace ?? '';
+      for (const pod of this.store.list<Pod>('pods', ns))
+        if (pod.status?.phase === 'Pending') this.enqueue(`pod:${ns}/${pod.metadata.name ?? ''}`);
+    }
+  }
+
+  /** The log of a container (current run, or the previous one), if it ever ran. */
+  log(namespace: string, pod: string, container: string, previous = false): ContainerLog | undefined {
+    const entry = this.logs.get(podKey(namespace, pod))?.get(container);
+    return previous ? entry?.previous : entry?.current;
+  }
+
+  /** Whether the container of that pod instance has started at least once. */
+  containerStarted(pod: Pod, container: string): boolean {
+    const run = this.runs.get(pod.metadata.uid ?? '');
+    if (run) return run.containers.get(container)?.startedAt !== undefined;
+    return this.logs.get(podKey(pod.metadata.namespace ?? '', pod.metadata.name ?? ''))?.has(container) ?? false;
+  }
+
+  /** Processes now running. */
+  processes(): RunningProcess[] {
+    const out: RunningProcess[] = [];
+    for (const run of this.runs.values())
+      for (const c of run.containers.values())
+        if (c.child && c.pid !== undefined) out.push({ namespace: run.namespace, pod: run.name, container: c.name, pid: c.pid });
+    return out;
+  }
+
+  /** Reconciles one pod (called from the work queue). */
+  sync(namespace: string, name: string): void {
+    if (this.stopped) return;
+    const pod = this.store.get<Pod>('pods', namespace, name);
+    const runsOfKey = [...this.runs.values()].filter((r) => r.namespace === namespace && r.name === name);
+    for (const r of runsOfKey)
+      if (!pod || r.uid !== pod.metadata.uid) {
+        // Force-deleted (or replaced by a new pod of the same name): stop what still runs.
+        this.terminate(r, r.grace);
+        if (this.liveCount(r) === 0) this.forget(r);
+      }
+    if (!pod) return;
+    const uid = pod.metadata.uid ?? '';
+    const run = this.runs.get(uid);
+
+    if (pod.metadata.deletionTimestamp) {
+      if (run && this.liveCount(run) > 0) {
+        this.terminate(run, pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30);
+        return;
+      }
+      if (run) for (const c of run.containers.values()) this.cancelRestart(run, c);
+      if (!isTerminal(pod)) this.writeStatus(pod, run, true);
+      return;
+    }
+    if (isTerminal(pod)) return;
+    if (!pod.spec?.nodeName) {
+      this.bind(pod);
+      return;
+    }
+    if (run) return;
+
+    // Start every container, or report why not.
+    const containers = pod.spec.containers;
+    const envs = new Map<string, Record<string, string>>();
+    for (const c of containers) {
+      const r = this.resolveEnv(pod, c);
+      if ('error' in r) {
+        this.writeWaiting(pod, c.name, 'CreateContainerConfigError', r.error);
+        return;
+      }
+      envs.set(c.name, r.env);
+    }
+    let markExited: () => void = () => undefined;
+    const exited = new Promise<void>((res) => (markExited = res));
+    const newRun: PodRun = {
+      uid,
+      namespace,
+      name,
+      containers: new Map(),
+      terminating: false,
+      grace: pod.spec.terminationGracePeriodSeconds ?? 30,
+      exited,
+      markExited,
+    };
+    this.runs.set(uid, newRun);
+    for (const c of containers) {
+      const cr: ContainerRun = { name: c.name, restartCount: 0 };
+      newRun.containers.set(c.name, cr);
+      this.start(pod, newRun, cr, c, envs.get(c.name) ?? {});
+    }
+    this.writeStatus(pod, newRun);
+  }
+
+  private liveCount(run: PodRun): number {
+    let n = 0;
+    for (const c of run.containers.values()) if (c.child) n++;
+    return n;
+  }
+
+  private forget(run: PodRun): void {
+    if (run.killTimer) clearTimeout(run.killTimer);
+    for (const c of run.containers.values()) if (c.restartTimer) clearTimeout(c.restartTimer);
+    this.runs.delete(run.uid);
+    run.markExited();
+  }
+
+  /** The scheduler's part: bind to the fake node (PodScheduled). */
+  private bind(pod: Pod): void {
+    const next = clone(pod);
+    if (!next.spec) return;
+    next.spec.nodeName = this.options.nodeName;
+    const status: PodStatus = next.status ?? {};
+    status.phase = 'Pending';
+    status.conditions = mergeConditions(status.conditions, [{ type: 'PodScheduled', status: 'True' }]);
+    status.qosClass ??= qosClass(next.spec);
+    next.status = status;
+    this.store.update('pods', next);
+  }
+
+  private writeWaiting(pod: Pod, container: string, reason: string, message: string): void {
+    const next = clone(pod);
+    const status: PodStatus = next.status ?? {};
+    const statuses = (next.spec?.containers ?? []).map((c): ContainerStatus => {
+      const waiting = c.name === container ? { reason, message } : { reason: 'ContainerCreating' };
+      return { name: c.name, image: c.image ?? '', imageID: '', ready: false, restartCount: 0, started: false, state: { waiting } };
+    });
+    status.containerStatuses = statuses;
+    status.conditions = mergeConditions(status.conditions, [
+      { type: 'PodReadyToStartContainers', status: 'True' },
+      { type: 'Initialized', status: 'True' },
+      { type: 'Ready', status: 'False', reason: 'ContainersNotReady', message: `containers with unready status: [${container}]` },
+      { type: 'ContainersReady', status: 'False', reason: 'ContainersNotReady', message: `containers with unready status: [${container}]` },
+    ]);
+    status.hostIP = '127.0.0.1';
+    status.hostIPs = [{ ip: '127.0.0.1' }];
+    status.startTime ??= nowTime();
+    if (JSON.stringify(status) === JSON.stringify(pod.status)) return;
+    next.status = status;
+    this.store.update('pods', next);
+  }
+
+  /** Resolves a container's environment; errors are what the kubelet reports for missing refs. */
+  private resolveEnv(pod: Pod, c: Container): EnvResult {
+    const ns = pod.metadata.namespace ?? '';
+    const env: Record<string, string> = { ...this.options.baseEnv, HOSTNAME: pod.metadata.name ?? '' };
+    const secret = (name: string) => this.store.get<Secret>('secrets', ns, name);
+    const configMap = (name: string) => this.store.get<ConfigMap>('configmaps', ns, name);
+    const decode = (v: string) => Buffer.from(v, 'base64').toString('utf8');
+    const valid = (k: string) => /^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(k);
+    for (const src of c.envFrom ?? []) {
+      const prefix = src.prefix ?? '';
+      if (src.configMapRef) {
+        const cm = configMap(src.configMapRef.name ?? '');
+        if (!cm) {
+          if (src.configMapRef.optional) continue;
+          return { error: `configmap "${src.configMapRef.name ?? ''}" not found` };
+        }
+        for (const [k, v] of Object.entries(cm.data ?? {})) if (valid(prefix + k)) env[prefix + k] = String(v);
+      } else if (src.secretRef) {
+        const s = secret(src.secretRef.name ?? '');
+        if (!s) {
+          if (src.secretRef.optional) continue;
+          return { error: `secret "${src.secretRef.name ?? ''}" not found` };
+        }
+        for (const [k, v] of Object.entries(s.data ?? {})) if (valid(prefix + k)) env[prefix + k] = decode(String(v));
+      }
+    }
+    for (const e of c.env ?? []) {
+      const vf = e.valueFrom;
+      if (!vf) {
+        env[e.name] = expandVars(e.value ?? '', env);
+        continue;
+      }
+      if (vf.secretKeyRef) {
+        const ref = vf.secretKeyRef;
+        const s = secret(ref.name ?? '');
+        if (!s) {
+          if (ref.optional) continue;
+          return { error: `secret "${ref.name ?? ''}" not found` };
+        }
+        const v = s.data?.[ref.key];
+        if (v === undefined) {
+          if (ref.optional) continue;
+          return { error: `couldn't find key ${ref.key} in Secret ${ns}/${ref.name ?? ''}` };
+        }
+        env[e.name] = decode(String(v));
+      } else if (vf.configMapKeyRef) {
+        const ref = vf.configMapKeyRef;
+        const cm = configMap(ref.name ?? '');
+        if (!cm) {
+          if (ref.optional) continue;
+          return { error: `configmap "${ref.name ?? ''}" not found` };
+        }
+        const v = cm.data?.[ref.key];
+        if (v === undefined) {
+          if (ref.optional) continue;
+          return { error: `couldn't find key ${ref.key} in ConfigMap ${ns}/${ref.name ?? ''}` };
+        }
+        env[e.name] = String(v);
+      } else if (vf.fieldRef) {
+        env[e.name] = fieldRefValue(pod, vf.fieldRef.fieldPath, this.options.nodeName);
+      } else if (vf.resourceFieldRef) {
+        const ref = vf.resourceFieldRef;
+        const target = ref.containerName ? pod.spec?.containers.find((x) => x.name === ref.containerName) : c;
+        env[e.name] = resourceFieldValue(target, ref.resource, ref.divisor);
+      }
+    }
+    return { env };
+  }
+
+  private argv(pod: Pod, c: Container, env: Record<string, string>): readonly string[] {
+    const argv = [...(c.command ?? []), ...(c.args ?? [])].map((a) => expandVars(a, env));
+    const head = argv[0];
+    const mapped = head !== undefined && this.options.commands[head] ? [...(this.options.commands[head] ?? []), ...argv.slice(1)] : argv;
+    const ctx: CommandContext = {
+      namespace: pod.metadata.namespace ?? '',
+      pod: pod.metadata.name ?? '',
+      container: c.name,
+      image: c.image ?? '',
+      env,
+    };
+    return this.options.mapCommand ? this.options.mapCommand(mapped, ctx) : mapped;
+  }
+
+  private start(pod: Pod, run: PodRun, cr: ContainerRun, c: Container, env: Record<string, string>): void {
+    const key = podKey(run.namespace, run.name);
+    let byContainer = this.logs.get(key);
+    if (!byContainer) {
+      byContainer = new Map();
+      this.logs.set(key, byContainer);
+    }
+    const prev = byContainer.get(c.name);
+    const log = new ContainerLog(this.options.logLimitBytes);
+    byContainer.set(c.name, prev && cr.restartCount > 0 ? { current: log, previous: prev.current } : { current: log });
+    cr.startedAt = nowTime();
+    cr.waiting = undefined;
+    const argv = this.argv(pod, c, env);
+    const startError = (message: string) => {
+      log.finish();
+      this.onExit(run, cr, { exitCode: 128, reason: 'StartError', message, startedAt: '1970-01-01T00:00:00Z', finishedAt: nowTime() });
+    };
+    const [file, ...args] = argv;
+    if (file === undefined) {
+      startError(
+        "kube-fake: the container has no command: the image's ENTRYPOINT/CMD is not simulated (set command/args, or map it with the `commands` / `mapCommand` option)",
+      );
+      return;
+    }
+    let child: ChildProcess;
+    try {
+      child = spawn(file, args, { cwd: this.options.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (err) {
+      startError(`failed to create containerd task: ${(err as Error).message}`);
+      return;
+    }
+    this.options.debug?.(`kubelet: ${key}/${c.name} started pid ${String(child.pid)}: ${argv.join(' ')}`);
+    cr.child = child;
+    cr.pid = child.pid;
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => log.write('stdout', d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => log.write('stderr', d));
+    let done = false;
+    const containerID = `kube-fake://${String(child.pid ?? 0)}`;
+    child.once('error', (err) => {
+      if (done) return;
+      done = true;
+      cr.child = undefined;
+      startError(
+        `failed to create containerd task: failed to create shim task: OCI runtime create failed: exec: "${file}": ${err.message}`,
+      );
+    });
+    child.once('close', (code, signal) => {
+      if (done) return;
+      done = true;
+      if (cr.pid !== undefined) killGroup(cr.pid, 'SIGKILL'); // what the container runtime does to leftovers
+      cr.child = undefined;
+      log.finish();
+      const signo = signal ? osConstants.signals[signal] : undefined;
+      const exitCode = code ?? 128 + (signo ?? 0);
+      this.options.debug?.(`kubelet: ${key}/${c.name} exited ${exitCode}${signal ? ` (${signal})` : ''}`);
+      this.onExit(run, cr, {
+        exitCode,
+        ...(signo !== undefined ? { signal: signo } : {}),
+        reason: exitCode === 0 ? 'Completed' : 'Error',
+        startedAt: cr.startedAt ?? nowTime(),
+        finishedAt: nowTime(),
+        containerID,
+      });
+    });
+  }
+
+  private onExit(run: PodRun, cr: ContainerRun, t: Termination): void {
+    const pod = this.store.get<Pod>('pods', run.namespace, run.name);
+    const policy = pod?.spec?.restartPolicy ?? 'Never';
+    const restart = !run.terminating && !this.stopped && pod !== undefined && (policy === 'Always' || (policy === 'OnFailure' && t.exitCode !== 0));
+    if (restart && pod) {
+      cr.last = t;
+      cr.waiting = { reason: 'CrashLoopBackOff', message: `back-off restarting failed container ${cr.name} in pod ${run.name}` };
+      cr.restartTimer = setTimeout(() => {
+        cr.restartTimer = undefined;
+        const fresh = this.store.get<Pod>('pods', run.namespace, run.name);
+        const spec = fresh?.spec?.containers.find((x) => x.name === cr.name);
+        if (!fresh || !spec || fresh.metadata.uid !== run.uid || run.terminating || this.stopped) return;
+        const env = this.resolveEnv(fresh, spec);
+        if ('error' in env) return;
+        cr.restartCount++;
+        this.start(fresh, run, cr, spec, env.env);
+        this.writeStatus(fresh, run);
+      }, this.options.restartDelayMs);
+    } else {
+      cr.exit = t;
+    }
+    if (this.liveCount(run) === 0 && [...run.containers.values()].every((c) => c.exit !== undefined || c.restartTimer === undefined)) {
+      if (run.killTimer) clearTimeout(run.killTimer);
+      run.killTimer = undefined;
+    }
+    if (pod && pod.metadata.uid === run.uid) this.writeStatus(pod, run);
+    if (this.liveCount(run) === 0 && (!pod || pod.metadata.uid !== run.uid || [...run.containers.values()].every((c) => c.exit))) {
+      this.forget(run);
+    }
+    this.enqueue(`pod:${run.namespace}/${run.name}`);
+  }
+
+  private cancelRestart(run: PodRun, c: ContainerRun): void {
+    if (c.restartTimer) {
+      clearTimeout(c.restartTimer);
+      c.restartTimer = undefined;
+      c.exit = c.last;
+    }
+    if (this.liveCount(run) === 0 && [...run.containers.values()].every((x) => x.exit || !x.startedAt)) this.forget(run);
+  }
+
+  /** SIGTERM to every container's process group; SIGKILL after `grace` seconds. */
+  private terminate(run: PodRun, grace: number): void {
+    if (run.terminating) {
+      // A shorter grace period (force delete) still shortens the wait.
+      if (grace === 0) for (const c of run.containers.values()) if (c.pid !== undefined && c.child) killGroup(c.pid, 'SIGKILL');
+      return;
+    }
+    run.terminating = true;
+    run.grace = grace;
+    for (const c of run.containers.values()) {
+      if (c.restartTimer) {
+        clearTimeout(c.restartTimer);
+        c.restartTimer = undefined;
+        c.exit = c.last;
+      }
+      if (c.child && c.pid !== undefined) killGroup(c.pid, grace === 0 ? 'SIGKILL' : 'SIGTERM');
+    }
+    if (grace > 0)
+      run.killTimer = setTimeout(() => {
+        for (const c of run.containers.values()) if (c.child && c.pid !== undefined) killGroup(c.pid, 'SIGKILL');
+      }, grace * 1000);
+  }
+
+  /** Writes the pod status the kubelet derives from its containers' state. */
+  private writeStatus(pod: Pod, run: PodRun | undefined, deleting = false): void {
+    const next = clone(pod);
+    next.status = buildStatus(pod, run, deleting);
+    if (JSON.stringify(next.status) === JSON.stringify(pod.status)) return;
+    this.store.update('pods', next);
+  }
+
+  /** Kills every process now (SIGKILL) and waits for them to exit. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const waits: Promise<void>[] = [];
+    for (const run of [...this.runs.values()]) {
+      run.terminating = true;
+      for (const c of run.containers.values()) {
+        if (c.restartTimer) clearTimeout(c.restartTimer);
+        if (c.child && c.pid !== undefined) {
+          const child = c.child;
+          waits.push(new Promise<void>((res) => (child.exitCode !== null || child.signalCode !== null ? res() : child.once('close', () => res()))));
+          killGroup(c.pid, 'SIGKILL');
+        }
+      }
+      if (run.killTimer) clearTimeout(run.killTimer);
+    }
+    await Promise.all(waits);
+    this.runs.clear();
+  }
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+function fieldRefValue(pod: Pod, path: string, nodeName: string): string {
+  const m = /^metadata\.(labels|annotations)\['([^']+)'\]$/.exec(path);
+  if (m) {
+    const map = m[1] === 'labels' ? pod.metadata.labels : pod.metadata.annotations;
+    return map?.[m[2] ?? ''] ?? '';
+  }
+  switch (path) {
+    case 'metadata.name':
+      return pod.metadata.name ?? '';
+    case 'metadata.namespace':
+      return pod.metadata.namespace ?? '';
+    case 'metadata.uid':
+      return pod.metadata.uid ?? '';
+    case 'spec.nodeName':
+      return pod.spec?.nodeName ?? nodeName;
+    case 'spec.serviceAccountName':
+      return pod.spec?.serviceAccountName ?? '';
+    case 'status.hostIP':
+    case 'status.hostIPs':
+    case 'status.podIP':
+    case 'status.podIPs':
+      return '127.0.0.1';
+    default:
+      return '';
+  }
+}
+
+function resourceFieldValue(c: Container | undefined, resource: string, divisor: string | number | undefined): string {
+  const [kind, name] = resource.split('.') as [string, string | undefined];
+  const list = kind === 'limits' ? c?.resources?.limits : c?.resources?.requests;
+  const raw = name ? list?.[name] : undefined;
+  // Without a limit the node's allocatable applies.
+  const nodeDefault = name === 'cpu' ? cpus().length : name === 'memory' ? totalmem() : 0;
+  const value = raw !== undefined ? (parseQuantity(raw) ?? 0) : kind === 'limits' ? nodeDefault : 0;
+  const div = divisor !== undefined ? (parseQuantity(divisor) ?? 1) : 1;
+  return String(Math.ceil(value / (div || 1)));
+}
+
+const KUBELET_CONDITIONS = new Set(['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled']);
+
+/** Merges conditions by type, keeping lastTransitionTime when a condition's status did not change. */
+export function mergeConditions(
+  current: PodCondition[] | undefined,
+  updates: Array<Omit<PodCondition, 'lastTransitionTime'>>,
+): PodCondition[] {
+  const out = (current ?? []).map((c) => ({ ...c }));
+  for (const u of updates) {
+    const i = out.findIndex((c) => c.type === u.type);
+    const existing = i >= 0 ? out[i] : undefined;
+    const cond: PodCondition = {
+      ...u,
+      lastTransitionTime: existing && existing.status === u.status ? (existing.lastTransitionTime ?? nowTime()) : nowTime(),
+    };
+    if (!u.reason) delete cond.reason;
+    if (!u.message) delete cond.message;
+    if (i >= 0) out[i] = cond;
+    else out.push(cond);
+  }
+  return out;
+}
+
+function terminatedState(t: Termination) {
+  const s: Record<string, unknown> = { exitCode: t.exitCode, reason: t.reason, finishedAt: t.finishedAt };
+  if (t.signal !== undefined) s.signal = t.signal;
+  if (t.message) s.message = t.message;
+  if (t.startedAt) s.startedAt = t.startedAt;
+  if (t.containerID) s.containerID = t.containerID;
+  return s as NonNullable<NonNullable<ContainerStatus['state']>['terminated']>;
+}
+
+/** The status the kubelet reports for a pod given its containers' run state. */
+function buildStatus(pod: Pod, run: PodRun | undefined, deleting: boolean): PodStatus {
+  const prev = pod.status ?? {};
+  const specContainers = pod.spec?.containers ?? [];
+  const statuses: ContainerStatus[] = specContainers.map((c) => {
+    const cr = run?.containers.get(c.name);
+    const base = {
+      name: c.name,
+      image: c.image ?? '',
+      imageID: c.image ? `${c.image}@sha256:${'0'.repeat(64)}` : '',
+      restartCount: cr?.restartCount ?? 0,
+    };
+    const lastState = cr?.last ? { terminated: terminatedState(cr.last) } : {};
+    if (cr?.child && cr.startedAt)
+      return {
+        ...base,
+        containerID: `kube-fake://${String(cr.pid ?? 0)}`,
+        ready: !run?.terminating,
+        started: true,
+        state: { running: { startedAt: cr.startedAt } },
+        lastState,
+      };
+    if (cr?.exit)
+      return {
+        ...base,
+        ...(cr.exit.containerID ? { containerID: cr.exit.containerID } : {}),
+        ready: false,
+        started: false,
+        state: { terminated: terminatedState(cr.exit) },
+        lastState,
+      };
+    const waiting = cr?.waiting ?? { reason: 'ContainerCreating' };
+    return { ...base, ready: false, started: false, state: { waiting }, lastState };
+  });
+  const all = run ? [...run.containers.values()] : [];
+  const finished = run !== undefined && all.length > 0 && all.every((c) => c.exit !== undefined);
+  const anyStarted = all.some((c) => c.startedAt !== undefined);
+  let phase: PodStatus['phase'];
+  if (finished) phase = all.every((c) => c.exit?.exitCode === 0) ? 'Succeeded' : 'Failed';
+  else if (deleting) phase = 'Failed';
+  else if (anyStarted) phase = 'Running';
+  else phase = 'Pending';
+  const terminal = phase === 'Succeeded' || phase === 'Failed';
+  const allReady = !terminal && statuses.length > 0 && statuses.every((s) => s.ready);
+  const notReady = statuses.filter((s) => !s.ready).map((s) => s.name);
+  const readyCond = (type: 'Ready' | 'ContainersReady') =>
+    allReady
+      ? { type, status: 'True' }
+      : terminal
+        ? { type, status: 'False', reason: phase === 'Succeeded' ? 'PodCompleted' : 'PodFailed' }
+        : { type, status: 'False', reason: 'ContainersNotReady', message: `containers with unready status: [${notReady.join(' ')}]` };
+  const conditions = mergeConditions(
+    (prev.conditions ?? []).filter((c) => !KUBELET_CONDITIONS.has(c.type) || c.type === 'PodScheduled' || isObject(c)),
+    [
+      { type: 'PodReadyToStartContainers', status: terminal ? 'False' : 'True' },
+      { type: 'Initialized', status: 'True' },
+      readyCond('Ready'),
+      readyCond('ContainersReady'),
+      { type: 'PodScheduled', status: 'True' },
+    ],
+  );
+  const status: PodStatus = {
+    ...prev,
+    phase,
+    conditions,
+    hostIP: '127.0.0.1',
+    hostIPs: [{ ip: '127.0.0.1' }],
+    podIP: '127.0.0.1',
+    podIPs: [{ ip: '127.0.0.1' }],
+    startTime: prev.startTime ?? nowTime(),
+    containerStatuses: statuses,
+    qosClass: prev.qosClass ?? (pod.spec ? qosClass(pod.spec) : 'BestEffort'),
+  };
+  return status;
+}

@@ -1,0 +1,130 @@
+/**
+ * The evaluator's HTTP face (express 5): the report as JSON and as a page, Prometheus metrics,
+ * health and readiness. Errors are problem+json (RFC 9457) with a stable `code`.
+ */
+import { RankMetric } from '@fersweep/contracts';
+import type { Logger } from '@fersweep/observability';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Registry } from 'prom-client';
+import { EvaluatorError } from './errors.js';
+import type { Evaluator } from './evaluator.js';
+import { echartsBundlePath } from './report/html.js';
+
+/** What the app serves from. */
+export interface AppDeps {
+  evaluator: Evaluator;
+  registry: Registry;
+  logger: Logger;
+  /** Readiness: false while starting and once shutdown has begun. Default: the evaluator is consuming. */
+  ready?: () => boolean;
+}
+
+/** Where the report page loads ECharts from: served by this app from node_modules, never a CDN. */
+export const ECHARTS_ASSET = '/assets/echarts.min.js';
+
+function metricOf(req: Request): RankMetric | undefined {
+  const raw = req.query.metric;
+  if (raw === undefined) return undefined;
+  const parsed = RankMetric.safeParse(raw);
+  if (!parsed.success)
+    throw new EvaluatorError(
+      'InvalidArgument',
+      `metric must be one of ${RankMetric.options.join(', ')}; got ${JSON.stringify(raw)}`,
+    );
+  return parsed.data;
+}
+
+const notFound = (sweep: string) =>
+  new EvaluatorError(
+    'SweepNotFound',
+    `no sweep '${sweep}': the evaluator has seen no event of it and the store holds no state or spec for it`,
+  );
+
+function problem(res: Response, req: Request, err: EvaluatorError): void {
+  res
+    .status(err.status)
+    .type('application/problem+json')
+    .send(
+      JSON.stringify({
+        type: `urn:fersweep:problem:${err.code}`,
+        title: err.code,
+        status: err.status,
+        detail: err.message,
+        code: err.code,
+        instance: req.originalUrl,
+      }),
+    );
+}
+
+/** The express app; listen on it (`app.listen(port)`). */
+export function createApp(deps: AppDeps): express.Express {
+  const { evaluator, registry, logger } = deps;
+  const ready = deps.ready ?? (() => evaluator.consuming);
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', (req, res) => {
+    if (ready()) res.json({ status: 'ready' });
+    else
+      problem(
+        res,
+        req,
+        new EvaluatorError('NotReady', 'the evaluator is not consuming trial events (starting or stopping)'),
+      );
+  });
+  app.get('/metrics', async (_req, res) => {
+    const body = await registry.metrics();
+    res.type(registry.contentType).send(body);
+  });
+  app.get(ECHARTS_ASSET, (_req, res, next) => {
+    res.sendFile(
+      echartsBundlePath(),
+      { maxAge: '1d', headers: { 'content-type': 'text/javascript; charset=utf-8' } },
+      (err) => {
+        if (err) next(err);
+      },
+    );
+  });
+
+  app.get('/v1/sweeps', (_req, res) => {
+    res.json({ sweeps: evaluator.sweeps() });
+  });
+  app.get('/v1/sweeps/:id/report', async (req, res) => {
+    const report = await evaluator.report(req.params.id, { ...optional('metric', metricOf(req)) });
+    if (!report) throw notFound(req.params.id);
+    res.json(report);
+  });
+  app.post('/v1/sweeps/:id/finalize', async (req, res) => {
+    const report = await evaluator.finalize(req.params.id);
+    if (!report) throw notFound(req.params.id);
+    res.json(report);
+  });
+  app.get('/sweeps/:id', async (req, res) => {
+    const html = await evaluator.html(req.params.id, { src: ECHARTS_ASSET }, { ...optional('metric', metricOf(req)) });
+    if (html === undefined) throw notFound(req.params.id);
+    res.type('text/html; charset=utf-8').send(html);
+  });
+
+  app.use((req: Request) => {
+    throw new EvaluatorError('NotFound', `no route ${req.method} ${req.path}`);
+  });
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof EvaluatorError) {
+      problem(res, req, err);
+      return;
+    }
+    logger.error(`${req.method} ${req.path} failed: ${err instanceof Error ? err.message : String(err)}`, {
+      error: err,
+    });
+    problem(res, req, new EvaluatorError('Internal', 'the evaluator failed to answer; see its log'));
+  });
+  return app;
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> {
+  return value === undefined ? {} : ({ [key]: value } as Record<K, V>);
+}

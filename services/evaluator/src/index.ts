@@ -1,0 +1,58 @@
+export {
+  ACCURACY_CONFIDENCE,
+  SweepAggregator,
+  slotOf,
+  splitReport,
+  type ApplyResult,
+  type PairedPredictions,
+  type PlannedTrial,
+  type SweepSnapshot,
+} from './aggregator.js';
+export { EventConsumer, type EventConsumerOptions } from './consumer.js';
+export { createEvaluatorMetrics, type EvaluatorMetrics, type MetricsSource } from './metrics.js';
+export { SweepStates, evaluatorKeys, type SweepEntry, type SweepStatesOptions } from './sweeps.js';
+export {
+  buildReport,
+  compareTrials,
+  formatP,
+  metricValue,
+  parseMetric,
+  sampleGrid,
+  verdictOf,
+  type ReportOptions,
+} from './report/build.js';
+export {
+  confusionOption,
+  f1BarsOption,
+  learningCurvesOption,
+  renderFigures,
+  reportCharts,
+  type ChartSpec,
+} from './report/figures.js';
+export { echartsBundle, echartsBundlePath, escapeHtml, renderReportHtml, type EchartsSource } from './report/html.js';
+export { writeReportArtifacts } from './report/publish.js';
+export {
+  attachSampleImages,
+  createSampleImageSource,
+  pngDataUri,
+  type SampleImageSource,
+  type SampleImageSourceOptions,
+} from './report/samples.js';
+export { EVALUATOR_ERRORS, EvaluatorError, type EvaluatorErrorCode } from './errors.js';
+export {
+  createEvaluator,
+  parseSweepId,
+  type Evaluator,
+  type EvaluatorOptions,
+  type SweepSummary,
+} from './evaluator.js';
+export { createApp, ECHARTS_ASSET, type AppDeps } from './app.js';
+export {
+  EvaluatorConfig,
+  evaluatorProcess,
+  loadConfig,
+  startEvaluatorService,
+  type EvaluatorService,
+  type ServiceOverrides,
+  type ServiceState,
+} from './main.js';
