@@ -12,7 +12,7 @@ import { constants as osConstants, cpus, totalmem } from 'node:os';
 import { parseQuantity } from './quantity.js';
 import type { ObjectStore, StoreEvent } from './store.js';
 import type { ConfigMap, Container, ContainerStatus, Pod, PodCondition, PodStatus, Secret } from './types.js';
-import { clone, isObject, nowTime, nowTimeNano } from './types.js';
+import { clone, nowTime, nowTimeNano } from './types.js';
 import { qosClass } from './defaults.js';
 
 /** What a command mapping sees of the container it maps. */
@@ -532,9 +532,12 @@ export class Kubelet {
   }
 
   /** Writes the pod status the kubelet derives from its containers' state. */
-  private writeStatus(pod: Pod, run: PodRun | undefined, deleting = false): void {
+  private writeStatus(stale: Pod, run: PodRun | undefined, deleting = false): void {
+    // Re-read: a synchronous step before this one may have written the pod already.
+    const pod = this.store.get<Pod>('pods', stale.metadata.namespace ?? '', stale.metadata.name ?? '');
+    if (!pod || pod.metadata.uid !== stale.metadata.uid) return;
     const next = clone(pod);
-    next.status = buildStatus(pod, run, deleting);
+    next.status = buildStatus(pod, run, deleting || pod.metadata.deletionTimestamp !== undefined);
     if (JSON.stringify(next.status) === JSON.stringify(pod.status)) return;
     this.store.update('pods', next);
   }
@@ -610,8 +613,6 @@ function resourceFieldValue(c: Container | undefined, resource: string, divisor:
   return String(Math.ceil(value / (div || 1)));
 }
 
-const KUBELET_CONDITIONS = new Set(['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled']);
-
 /** Merges conditions by type, keeping lastTransitionTime when a condition's status did not change. */
 export function mergeConditions(
   current: PodCondition[] | undefined,
@@ -681,7 +682,7 @@ function buildStatus(pod: Pod, run: PodRun | undefined, deleting: boolean): PodS
   const anyStarted = all.some((c) => c.startedAt !== undefined);
   let phase: PodStatus['phase'];
   if (finished) phase = all.every((c) => c.exit?.exitCode === 0) ? 'Succeeded' : 'Failed';
-  else if (deleting) phase = 'Failed';
+  else if (deleting && !all.some((c) => c.child !== undefined || c.restartTimer !== undefined)) phase = 'Failed';
   else if (anyStarted) phase = 'Running';
   else phase = 'Pending';
   const terminal = phase === 'Succeeded' || phase === 'Failed';
@@ -693,16 +694,13 @@ function buildStatus(pod: Pod, run: PodRun | undefined, deleting: boolean): PodS
       : terminal
         ? { type, status: 'False', reason: phase === 'Succeeded' ? 'PodCompleted' : 'PodFailed' }
         : { type, status: 'False', reason: 'ContainersNotReady', message: `containers with unready status: [${notReady.join(' ')}]` };
-  const conditions = mergeConditions(
-    (prev.conditions ?? []).filter((c) => !KUBELET_CONDITIONS.has(c.type) || c.type === 'PodScheduled' || isObject(c)),
-    [
+  const conditions = mergeConditions(prev.conditions, [
       { type: 'PodReadyToStartContainers', status: terminal ? 'False' : 'True' },
       { type: 'Initialized', status: 'True' },
       readyCond('Ready'),
       readyCond('ContainersReady'),
-      { type: 'PodScheduled', status: 'True' },
-    ],
-  );
+    { type: 'PodScheduled', status: 'True' },
+  ]);
   const status: PodStatus = {
     ...prev,
     phase,

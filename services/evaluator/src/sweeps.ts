@@ -8,7 +8,7 @@
  *   sweeps/<sweep>/evaluator/trials/<trial>.json   { format, sweep, trial, events: TrialEvent[] }
  *   sweeps/<sweep>/evaluator/sweep.json            { format, sweep, finalized }
  */
-import { expandTrials, keys, SweepId, SweepSpec, TrialEvent } from '@fersweep/contracts';
+import { expandTrials, keys, SweepSpec, TrialEvent, type SweepId } from '@fersweep/contracts';
 import type { Logger } from '@fersweep/observability';
 import { StoreError, type ObjectStore } from '@fersweep/storage';
 import { z } from 'zod';

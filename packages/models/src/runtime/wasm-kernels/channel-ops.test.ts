@@ -48,8 +48,15 @@ const ops: [string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor][] = [
 describe('per-channel binary kernels on wasm match cpu', () => {
   for (const [opName, f] of ops) {
     it.each(shapes)(`${opName} full ∘ %s and its mirror`, async (_, vecShape) => {
-      const av = randomArray(FULL.reduce((x, y) => x * y, 1), 11);
-      const bv = randomArray(vecShape.reduce((x, y) => x * y, 1), 12, 2); // in [1, 3): safe divisor
+      const av = randomArray(
+        FULL.reduce((x, y) => x * y, 1),
+        11,
+      );
+      const bv = randomArray(
+        vecShape.reduce((x, y) => x * y, 1),
+        12,
+        2,
+      ); // in [1, 3): safe divisor
       await expectSame(() => {
         const a = tf.tensor(av, FULL);
         const b = tf.tensor(bv, vecShape);

@@ -7,7 +7,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { f32, input, withScope, type WasmBackend, type WasmKernelArgs } from './kernel-utils.js';
-import { cachedKernel, encodeModule, I32, op, V128 } from './wasm-asm.js';
+import { cachedKernel, encodeModule, I32, op } from './wasm-asm.js';
 
 /** What a channel loop computes per element, with v = a[r, c] and p, q = the per-channel vectors at c. */
 export type ChannelOp = 'mul' | 'add' | 'sub' | 'rsub' | 'div' | 'affine';
@@ -175,12 +175,7 @@ export function makeFusedBatchNormWasm(stock: KernelConfig) {
     const c = x.shape[x.shape.length - 1];
     const perChannel = (t: TensorInfo | undefined): boolean =>
       t === undefined || (t.dtype === 'float32' && util.sizeFromShape(t.shape) === c);
-    if (
-      c === undefined ||
-      c % 4 !== 0 ||
-      x.dtype !== 'float32' ||
-      ![mean, variance, scale, offset].every(perChannel)
-    ) {
+    if (c === undefined || c % 4 !== 0 || x.dtype !== 'float32' || ![mean, variance, scale, offset].every(perChannel)) {
       return stock.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
     }
     const { backend } = args;

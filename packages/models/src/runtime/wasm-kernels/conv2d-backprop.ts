@@ -178,7 +178,8 @@ export function conv2DBackpropFilterGemmBlocked(
         for (let u = 0, r = 0; u < kh; u++) {
           for (let v = 0; v < kw; v++) {
             const src = xBase + k0 + u * wg + v;
-            for (let c = 0; c < ci; c++, r++) heap.copyWithin(aBase + r * len, src + c * xStride, src + c * xStride + len);
+            for (let c = 0; c < ci; c++, r++)
+              heap.copyWithin(aBase + r * len, src + c * xStride, src + c * xStride + len);
           }
         }
         const dyBase = backend.getMemoryOffset(dyg.dataId) / 4 + k0 * co;

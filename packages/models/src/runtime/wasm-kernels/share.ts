@@ -83,7 +83,8 @@ export function makeConcatWasm(stock: KernelConfig) {
       if (len >= 16) {
         for (let b = 0, s = 0; b < outer; b++, s += len, at += total) dst.set(src.subarray(s, s + len), at);
       } else {
-        for (let b = 0, s = 0; b < outer; b++, at += total) for (let k = 0; k < len; k++) dst[at + k] = src[s++] as number;
+        for (let b = 0, s = 0; b < outer; b++, at += total)
+          for (let k = 0; k < len; k++) dst[at + k] = src[s++] as number;
       }
     });
     return out;

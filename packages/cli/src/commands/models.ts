@@ -1,0 +1,204 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Command } from 'commander';
+import { EMOTIONS, keys } from '@fersweep/contracts';
+import type { ObjectStore } from '@fersweep/storage';
+import { UsageError } from '../errors.js';
+import { table } from '../format.js';
+import type { Io } from './dataset.js';
+
+const storage = () => import('@fersweep/storage');
+
+interface ModelMetadata {
+  trial: string;
+  variant: string;
+  model: string;
+  labels: string[];
+  input: { height: number; width: number; channels: number };
+  metrics?: { test?: { accuracy: number; macroF1: number } };
+  files: { key: string; bytes: number; sha256: string }[];
+}
+
+const storeFlag = [
+  '--store <url>',
+  'artifact root: s3://bucket/prefix, file:///path or a path (default FERSWEEP_STORE or ./fersweep-data)',
+] as const;
+
+async function openRoot(flag: string | undefined): Promise<ObjectStore> {
+  const { openStore } = await storage();
+  return openStore(flag ?? process.env.FERSWEEP_STORE ?? resolve('fersweep-data'));
+}
+
+/** A model folder given as a local path or an object-store URL. */
+async function openModel(location: string): Promise<ObjectStore> {
+  const { openStore } = await storage();
+  return openStore(
+    /^[a-z][a-z0-9+.-]*:\/\//i.test(location) ? location.replace(/\/+$/, '') : pathToFileURL(resolve(location)).href,
+  );
+}
+
+async function readMetadata(store: ObjectStore): Promise<ModelMetadata> {
+  return JSON.parse((await store.get('metadata.json')).toString('utf8')) as ModelMetadata;
+}
+
+/** Trials of a sweep that have a finished model (metadata.json is written last). */
+async function listModels(
+  root: ObjectStore,
+  sweep: string,
+): Promise<{ trial: string; store: ObjectStore; meta: ModelMetadata }[]> {
+  const out: { trial: string; store: ObjectStore; meta: ModelMetadata }[] = [];
+  const prefix = `sweeps/${sweep}/trials/`;
+  for await (const o of root.list(prefix)) {
+    const m = /^sweeps\/[^/]+\/trials\/([^/]+)\/model\/metadata\.json$/.exec(o.key);
+    if (!m) continue;
+    const store = root.sub(keys.model(sweep, m[1]!));
+    out.push({ trial: m[1]!, store, meta: await readMetadata(store) });
+  }
+  return out;
+}
+
+/** `fersweep models list|pull` and `fersweep predict`. */
+export function modelCommands(io: Io): Command[] {
+  const models = new Command('models').description('list and download trained models');
+
+  models
+    .command('list')
+    .description("list a sweep's trained models with their test metrics")
+    .argument('<sweep>', 'sweep id')
+    .option(...storeFlag)
+    .action(async (sweep: string, flags: { store?: string }) => {
+      const root = await openRoot(flags.store);
+      const found = await listModels(root, sweep);
+      if (found.length === 0) throw new UsageError(`no trained models for sweep '${sweep}' under ${root.url}`);
+      const rows = found.map(({ trial, store, meta }) => [
+        trial,
+        meta.model,
+        meta.metrics?.test ? meta.metrics.test.accuracy.toFixed(3) : '-',
+        meta.metrics?.test ? meta.metrics.test.macroF1.toFixed(3) : '-',
+        `${store.url}/`,
+      ]);
+      io.out(`${table(rows, ['trial', 'model', 'test acc', 'macro F1', 'location'])}\n`);
+    });
+
+  models
+    .command('pull')
+    .description(
+      'download trained models (model.json, weights.bin, metadata.json), verified against their recorded sha256',
+    )
+    .argument('<sweep>', 'sweep id')
+    .requiredOption('--out <dir>', 'local folder; each model goes to <dir>/<trial>/')
+    .option('--trial <trial>', 'only this trial')
+    .option(...storeFlag)
+    .action(async (sweep: string, flags: { out: string; trial?: string; store?: string }) => {
+      const root = await openRoot(flags.store);
+      const found = (await listModels(root, sweep)).filter((m) => !flags.trial || m.trial === flags.trial);
+      if (found.length === 0)
+        throw new UsageError(
+          `no trained model${flags.trial ? ` for trial '${flags.trial}'` : 's'} in sweep '${sweep}' under ${root.url}`,
+        );
+      for (const { trial, store, meta } of found) {
+        const dir = join(flags.out, trial);
+        await mkdir(dir, { recursive: true });
+        for (const f of [...meta.files, { key: 'metadata.json' }]) {
+          const bytes = await store.get(f.key);
+          if ('sha256' in f) {
+            const sha = createHash('sha256').update(bytes).digest('hex');
+            if (sha !== f.sha256 || bytes.length !== f.bytes) {
+              throw new UsageError(
+                `${store.url}/${f.key} does not match its recorded sha256/size: the model is corrupt, nothing was kept for it`,
+              );
+            }
+          }
+          const tmp = join(dir, `.${basename(f.key)}.part`);
+          await writeFile(tmp, bytes);
+          await rename(tmp, join(dir, f.key));
+        }
+        io.out(
+          `${trial}: ${dir} (${meta.model}, ${meta.files.map((f) => `${f.key} ${f.bytes} B`).join(', ')}; sha256 verified)\n`,
+        );
+      }
+    });
+
+  const predict = new Command('predict')
+    .description('predict the emotion of face images with one or more trained models, side by side')
+    .requiredOption(
+      '--model <dir|url>',
+      'a model folder (local or object-store URL); repeat to compare models',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .argument('<images...>', 'PNG/JPEG/WebP… of any size or colour (converted to 48×48 grayscale as in training)')
+    .option('--json', 'print JSON')
+    .action(async (images: string[], flags: { model: string[]; json?: boolean }) => {
+      const [{ toFerPixels }, tf, { initTf, loadModel, disposeModel }] = await Promise.all([
+        import('@fersweep/dataset'),
+        import('@tensorflow/tfjs'),
+        import('@fersweep/models'),
+      ]);
+      await initTf({});
+      const loaded = [];
+      for (const location of flags.model) {
+        const store = await openModel(location);
+        let meta: ModelMetadata;
+        try {
+          meta = await readMetadata(store);
+        } catch (err) {
+          throw new UsageError(
+            `${location} is not a fersweep model folder (no readable metadata.json): ${(err as Error).message}`,
+          );
+        }
+        loaded.push({ name: meta.trial ?? basename(location), meta, model: await loadModel(store) });
+      }
+      const results: {
+        image: string;
+        models: { model: string; top: string; probabilities: Record<string, number> }[];
+      }[] = [];
+      for (const image of images) {
+        let pixels: Uint8Array;
+        try {
+          pixels = await toFerPixels(await readFile(image));
+        } catch (err) {
+          throw new UsageError(
+            `cannot read image ${image}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+          );
+        }
+        const row = { image, models: [] as (typeof results)[number]['models'] };
+        for (const m of loaded) {
+          const { height, width } = m.meta.input;
+          const probs = tf.tidy(() => {
+            const x = tf.tensor4d(
+              Float32Array.from(pixels, (p) => p / 255),
+              [1, height, width, 1],
+            );
+            return Array.from((m.model.predict(x) as import('@tensorflow/tfjs').Tensor).dataSync());
+          });
+          const labels = m.meta.labels ?? [...EMOTIONS];
+          const top = probs.indexOf(Math.max(...probs));
+          row.models.push({
+            model: m.name,
+            top: labels[top]!,
+            probabilities: Object.fromEntries(labels.map((l, i) => [l, probs[i]!])),
+          });
+        }
+        results.push(row);
+      }
+      for (const m of loaded) disposeModel(m.model);
+      if (flags.json) {
+        io.out(`${JSON.stringify(results, null, 2)}\n`);
+        return;
+      }
+      for (const r of results) {
+        io.out(`${r.image}\n`);
+        const labels = Object.keys(r.models[0]!.probabilities);
+        io.out(
+          `${table(
+            r.models.map((m) => [m.model, m.top, ...labels.map((l) => m.probabilities[l]!.toFixed(3))]),
+            ['model', 'top', ...labels],
+          )}\n\n`,
+        );
+      }
+    });
+
+  return [models, predict];
+}
