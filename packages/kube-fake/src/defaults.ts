@@ -99,7 +99,7 @@ export function defaultJob(job: Job, opts: DefaultingOptions): void {
   spec.podReplacementPolicy ??= spec.podFailurePolicy ? 'Failed' : 'TerminatingOrFailed';
   for (const rule of spec.podFailurePolicy?.rules ?? [])
     for (const p of rule.onPodConditions ?? []) if (isObject(p)) p.status ??= 'True';
-  if (!isObject(spec.template)) return;
+  if (!spec.template || typeof spec.template !== 'object') return;
   if (spec.manualSelector !== true) {
     const uid = job.metadata.uid ?? '';
     const name = job.metadata.name ?? '';
@@ -113,5 +113,5 @@ export function defaultJob(job: Job, opts: DefaultingOptions): void {
     spec.selector.matchLabels ??= {};
     spec.selector.matchLabels[JOB_LABELS.controllerUid] ??= uid;
   }
-  if (isObject(spec.template.spec)) defaultPodSpec(spec.template.spec, opts);
+  if (spec.template.spec && typeof spec.template.spec === 'object') defaultPodSpec(spec.template.spec, opts);
 }

@@ -185,9 +185,10 @@ export class Kubelet {
     }
   }
 
-  /** The log of a container (current run, or the previous one), if it ever ran. */
-  log(namespace: string, pod: string, container: string, previous = false): ContainerLog | undefined {
-    const entry = this.logs.get(podKey(namespace, pod))?.get(container);
+  /** The log of a container (the first one when not named; current run, or the previous one), if it ever ran. */
+  log(namespace: string, pod: string, container: string | undefined, previous = false): ContainerLog | undefined {
+    const byContainer = this.logs.get(podKey(namespace, pod));
+    const entry = container === undefined ? byContainer?.values().next().value : byContainer?.get(container);
     return previous ? entry?.previous : entry?.current;
   }
 
@@ -640,7 +641,7 @@ function terminatedState(t: Termination) {
   if (t.message) s.message = t.message;
   if (t.startedAt) s.startedAt = t.startedAt;
   if (t.containerID) s.containerID = t.containerID;
-  return s as NonNullable<NonNullable<ContainerStatus['state']>['terminated']>;
+  return s as unknown as NonNullable<NonNullable<ContainerStatus['state']>['terminated']>;
 }
 
 /** The status the kubelet reports for a pod given its containers' run state. */

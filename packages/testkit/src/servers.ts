@@ -4,7 +4,7 @@
  * installs the binaries where missing; these helpers only start and stop them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
@@ -71,11 +71,14 @@ async function startProcess(
   cmd: string,
   args: (port: number, dataDir: string) => string[],
   env: NodeJS.ProcessEnv = process.env,
+  /** Writes what the process needs in its data dir (config files) before it starts. */
+  prepare?: (port: number, dataDir: string) => void,
 ): Promise<{ child: ChildProcess; port: number; dataDir: string }> {
   let lastErr: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     const dataDir = mkdtempSync(join(tmpdir(), `fersweep-${name}-`));
+    prepare?.(port, dataDir);
     let stderr = '';
     const child = spawn(cmd, args(port, dataDir), { stdio: ['ignore', 'ignore', 'pipe'], env });
     child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
@@ -170,5 +173,113 @@ export async function startS3(options: StartS3Options = {}): Promise<RunningS3> 
       FERSWEEP_S3_FORCE_PATH_STYLE: 'true',
     },
     stop: stopper(started.child, started.dataDir),
+  };
+}
+
+/** One series of an instant-vector PromQL result. */
+export interface PromSample {
+  metric: Record<string, string>;
+  value: number;
+}
+
+export interface RunningPrometheus extends RunningServer {
+  /** Evaluates an instant query through the HTTP API (`/api/v1/query`); throws on a query error. */
+  query(promql: string): Promise<PromSample[]>;
+  /**
+   * Polls `query(promql)` until `until` accepts its result (default: any series), then returns it;
+   * throws after `timeoutMs` (default 20 s) with the last result.
+   */
+  waitFor(promql: string, until?: (samples: PromSample[]) => boolean, timeoutMs?: number): Promise<PromSample[]>;
+}
+
+export interface StartPrometheusOptions {
+  /** `host:port` targets scraped at `/metrics`, e.g. `127.0.0.1:8081`. */
+  scrapeTargets: string[];
+  /** Scrape (and rule evaluation) interval. Default 500 ms, so tests see data within a second. */
+  scrapeIntervalMs?: number;
+  /** Extra rule files (absolute paths), e.g. alerting rules under test. */
+  ruleFiles?: string[];
+}
+
+/**
+ * A real Prometheus (Debian `prometheus`) scraping `scrapeTargets`: its own prometheus.yml and TSDB
+ * in a fresh temp dir, the web API on a free loopback port, ready (`/-/ready`) when this resolves.
+ */
+export async function startPrometheus(options: StartPrometheusOptions): Promise<RunningPrometheus> {
+  const bin = which('prometheus');
+  if (!bin) throw new Error('prometheus is not installed: run the tests with `npm test` (scripts/test.sh installs it)');
+  const interval = `${options.scrapeIntervalMs ?? 500}ms`;
+  const config = [
+    'global:',
+    `  scrape_interval: ${interval}`,
+    `  scrape_timeout: ${interval}`,
+    `  evaluation_interval: ${interval}`,
+    ...(options.ruleFiles?.length ? ['rule_files:', ...options.ruleFiles.map((f) => `  - ${JSON.stringify(f)}`)] : []),
+    'scrape_configs:',
+    '  - job_name: fersweep',
+    '    metrics_path: /metrics',
+    '    static_configs:',
+    `      - targets: ${JSON.stringify(options.scrapeTargets)}`,
+    '',
+  ].join('\n');
+  const { child, port, dataDir } = await startProcess(
+    'prometheus',
+    bin,
+    (p, d) => [
+      `--config.file=${join(d, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(d, 'data')}`,
+      `--web.listen-address=127.0.0.1:${p}`,
+      '--log.level=warn',
+    ],
+    process.env,
+    (_p, d) => writeFileSync(join(d, 'prometheus.yml'), config),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const stop = stopper(child, dataDir);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const ok = await fetch(`${url}/-/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`prometheus on ${port} was not ready within 30 s`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const query = async (promql: string): Promise<PromSample[]> => {
+    const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(promql)}`);
+    const body = (await res.json()) as {
+      status: string;
+      error?: string;
+      data?: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] };
+    };
+    if (body.status !== 'success' || !body.data)
+      throw new Error(`PromQL ${promql} failed: ${body.error ?? res.statusText}`);
+    if (body.data.resultType !== 'vector')
+      throw new Error(`PromQL ${promql} gave a ${body.data.resultType}, not an instant vector`);
+    return body.data.result.map((r) => ({ metric: r.metric, value: Number(r.value[1]) }));
+  };
+  return {
+    url,
+    port,
+    dataDir,
+    stop,
+    query,
+    async waitFor(promql, until = (s) => s.length > 0, timeoutMs = 20_000) {
+      const end = Date.now() + timeoutMs;
+      let last: PromSample[] = [];
+      for (;;) {
+        last = await query(promql);
+        if (until(last)) return last;
+        if (Date.now() > end)
+          throw new Error(
+            `PromQL ${promql} did not give the expected result within ${timeoutMs} ms: ${JSON.stringify(last)}`,
+          );
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    },
   };
 }

@@ -42,6 +42,8 @@ export interface EvaluatorOptions {
   batchSize?: number;
   flushIntervalMs?: number;
   ackWaitMs?: number;
+  /** Delay before the events of a sweep whose commit failed come back. Default 2 s. */
+  retryDelayMs?: number;
 }
 
 /** A line of the sweep list. */
@@ -194,6 +196,7 @@ export function createEvaluator(options: EvaluatorOptions): Evaluator {
         ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
         ...(options.flushIntervalMs !== undefined ? { flushIntervalMs: options.flushIntervalMs } : {}),
         ...(options.ackWaitMs !== undefined ? { ackWaitMs: options.ackWaitMs } : {}),
+        ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
       });
       await consumer.start();
       logger.info('consuming trial events', { durable: options.durable ?? 'fersweep-evaluator' });

@@ -76,9 +76,21 @@ export function compareTrials(snapshot: SweepSnapshot, metric: RankMetric, alpha
     .filter((t) => metricValue(t, metric) !== undefined)
     .sort((a, b) => metricValue(b, metric)! - metricValue(a, metric)! || (a.trial < b.trial ? -1 : 1));
   const paired = (t: TrialReport): PairedPredictions | undefined => snapshot.predictions.get(t.trial)?.[split];
-  // McNemar needs the same images in the same order: pair the trials whose labels match the first
-  // ranked trial that published its predictions.
-  const reference = ranked.map(paired).find((p) => p !== undefined && p.labels.length > 0);
+  // McNemar needs the same images in the same order: pair the trials that share the label sequence
+  // most of them share (ties: the one of the best-ranked trial).
+  const groups = new Map<string, { labels: readonly number[]; count: number }>();
+  for (const t of ranked) {
+    const p = paired(t);
+    if (!p || p.labels.length === 0) continue;
+    const key = p.labels.join(',');
+    const group = groups.get(key) ?? { labels: p.labels, count: 0 };
+    group.count++;
+    groups.set(key, group);
+  }
+  const reference = [...groups.values()].reduce<{ labels: readonly number[]; count: number } | undefined>(
+    (best, g) => (best === undefined || g.count > best.count ? g : best),
+    undefined,
+  );
   const excluded: Comparison['excluded'] = [];
   const comparable: TrialReport[] = [];
   for (const t of ranked) {
@@ -88,7 +100,10 @@ export function compareTrials(snapshot: SweepSnapshot, metric: RankMetric, alpha
     else if (!sameSequence(p.labels, reference.labels))
       excluded.push({
         trial: t.trial,
-        reason: `evaluated on other '${split}' images (${p.labels.length} labels, not the ${reference.labels.length} of the others)`,
+        reason:
+          p.labels.length === reference.labels.length
+            ? `evaluated on other '${split}' images (its labels differ from those of the paired trials)`
+            : `evaluated on other '${split}' images (${p.labels.length}, not the ${reference.labels.length} of the paired trials)`,
       });
     else comparable.push(t);
   }
@@ -254,7 +269,7 @@ export function verdictOf(snapshot: SweepSnapshot, comparison: Comparison): Verd
           '.',
       );
   } else {
-    parts.push(`${runner.trial} was not evaluated on the same images, so there is no paired test.`);
+    parts.push(`${best.trial} and ${runner.trial} were not evaluated on the same images, so there is no paired test.`);
   }
   if (pairs.length > 1) {
     const significant = pairs.filter((p) => p.significant).length;

@@ -78,10 +78,16 @@ export function learningCurvesOption(report: SweepReport): EChartsOption {
       { left: 70, right: 30, top: 70, height: '32%' },
       { left: 70, right: 30, top: '56%', height: '30%' },
     ],
-    xAxis: [
-      { type: 'value', gridIndex: 0, name: 'epoch', minInterval: 1 },
-      { type: 'value', gridIndex: 1, name: 'epoch', minInterval: 1 },
-    ],
+    xAxis: [0, 1].map((gridIndex) => ({
+      type: 'value' as const,
+      gridIndex,
+      name: 'epoch',
+      nameLocation: 'middle' as const,
+      nameGap: 24,
+      min: 1,
+      max: 'dataMax' as const,
+      minInterval: 1,
+    })),
     yAxis: [
       { type: 'value', gridIndex: 0, name: 'accuracy', min: 0, max: 1 },
       { type: 'value', gridIndex: 1, name: 'loss', scale: true },

@@ -1,0 +1,130 @@
+import { cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { keys, SweepSpec, type SweepReport } from '@fersweep/contracts';
+import { LocalLauncher, openFileKv, Scheduler, SweepState, type SweepRecord } from '@fersweep/coordinator';
+import { DatasetReader } from '@fersweep/dataset';
+import { createEvaluator } from '@fersweep/evaluator';
+import { createMemoryBus } from '@fersweep/messaging';
+import { createLogger, createRegistry } from '@fersweep/observability';
+import { openStore } from '@fersweep/storage';
+import type { SweepView } from './api.js';
+import { UsageError } from './errors.js';
+import { sweepProgress } from './sweep-view.js';
+
+export interface EmbeddedRunOptions {
+  /** The parsed (not yet validated) sweep spec. */
+  spec: unknown;
+  /** Data folder: the file store root and the sweep state (default ./fersweep-data). */
+  dataDir: string;
+  /** Trainer processes at once (default: the number of cores). */
+  maxTrainers?: number;
+  /** Where progress bars go. */
+  progress?: NodeJS.WriteStream;
+  /** Aborted on Ctrl-C: trainers checkpoint and stop; running the same command again resumes. */
+  signal?: AbortSignal;
+}
+
+export interface EmbeddedRunResult {
+  sweep: SweepRecord;
+  report: SweepReport | undefined;
+  reportDir: string;
+  interrupted: boolean;
+}
+
+/** Resolves `file://./relative` and plain relative paths against the working directory. */
+function resolveDataset(url: string): string {
+  if (url.startsWith('file://./') || url.startsWith('file://../'))
+    return pathToFileURL(resolve(url.slice('file://'.length))).href;
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return pathToFileURL(resolve(url)).href;
+  return url;
+}
+
+function view(record: SweepRecord, trials: Awaited<ReturnType<SweepState['trials']>>): SweepView {
+  return {
+    id: record.id,
+    phase: record.phase,
+    createdAt: record.createdAt,
+    trialCount: trials.length,
+    spec: { spec: { epochs: record.spec.spec.epochs, dataset: record.spec.spec.dataset } },
+    trials: trials.map((t) => ({
+      trial: t.trial,
+      variant: t.variant,
+      model: t.spec.model,
+      phase: t.phase,
+      attempts: t.attempts,
+      failures: t.failures,
+      preemptions: t.preemptions,
+      ...(t.lastEpoch ? { lastEpoch: t.lastEpoch } : {}),
+      ...(t.modelUri ? { modelUri: t.modelUri } : {}),
+      ...(t.message ? { message: t.message } : {}),
+    })),
+  };
+}
+
+/**
+ * Embedded mode: the same SweepSpec, scheduler and trainer as on a cluster, on this machine —
+ * trainer child processes (bounded), their events over IPC into the in-process bus, the evaluator
+ * aggregating live, the file store under `dataDir`, the sweep state under `dataDir/.state` (so an
+ * interrupted run resumes). Ends with the report in `dataDir/sweeps/<id>/report/`.
+ */
+export async function runEmbedded(o: EmbeddedRunOptions): Promise<EmbeddedRunResult> {
+  const parsed = SweepSpec.safeParse(o.spec);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new UsageError(`sweep spec: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  const spec = parsed.data;
+  const dataset = resolveDataset(spec.spec.dataset);
+  await DatasetReader.open(openStore(dataset)); // a clear error now rather than in every trainer
+  const dataDir = resolve(o.dataDir);
+  const store = openStore(pathToFileURL(dataDir).href);
+  const logger = createLogger({ service: 'fersweep', level: process.env.LOG_LEVEL ?? 'warn', pretty: true });
+  const bus = createMemoryBus();
+  const evaluator = createEvaluator({
+    bus,
+    store,
+    registry: createRegistry({ service: 'evaluator', defaultMetrics: false }),
+    logger,
+  });
+  const launcher = new LocalLauncher({
+    command: [process.execPath, fileURLToPath(new URL('../../../bin/fersweep.js', import.meta.url)), 'train'],
+    maxConcurrent: o.maxTrainers ?? Math.max(1, cpus().length),
+    bus,
+    logger,
+    env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
+  });
+  const state = new SweepState(await openFileKv(join(dataDir, '.state')));
+  const scheduler = new Scheduler({ state, launcher, store, logger, bus, maxTrials: 10_000, resolveDataset });
+  await evaluator.start();
+  await scheduler.start();
+  const progress = sweepProgress(o.progress);
+  let interrupted = false;
+  try {
+    const { sweep } = await scheduler.submit({ ...spec, spec: { ...spec.spec, dataset } });
+    for (;;) {
+      const record = (await state.getSweep(sweep.id))!;
+      const trials = await state.trials(record);
+      progress.update(view(record, trials));
+      if (['Succeeded', 'Failed', 'Cancelled'].includes(record.phase)) break;
+      if (o.signal?.aborted) {
+        interrupted = true;
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    progress.stop();
+    const record = (await state.getSweep(sweep.id))!;
+    if (interrupted)
+      return { sweep: record, report: undefined, reportDir: join(dataDir, keys.report(sweep.id)), interrupted };
+    await evaluator.flush();
+    const report = await evaluator.finalize(sweep.id);
+    return { sweep: record, report, reportDir: join(dataDir, keys.report(sweep.id)), interrupted };
+  } finally {
+    progress.stop();
+    await scheduler.stop();
+    await launcher.close(); // SIGTERM: trainers checkpoint, a later run resumes them
+    await evaluator.stop();
+    await bus.close();
+  }
+}
