@@ -114,7 +114,14 @@ export class ApiServer {
     meta.namespace = namespace;
     if (!meta.name && typeof meta.generateName === 'string' && meta.generateName)
       meta.name = generateName(meta.generateName);
-    for (const k of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation'])
+    for (const k of [
+      'uid',
+      'resourceVersion',
+      'creationTimestamp',
+      'deletionTimestamp',
+      'deletionGracePeriodSeconds',
+      'generation',
+    ])
       delete meta[k];
     const obj = { ...body, apiVersion: info.apiVersion, kind: info.kind, metadata: meta } as unknown as KubeObject;
     const name = obj.metadata.name ?? '';
@@ -154,8 +161,16 @@ export class ApiServer {
       throw badRequest(`the name of the object (${String(meta.name)}) does not match the name on the URL (${name})`);
     if (meta.namespace !== undefined && meta.namespace !== '' && meta.namespace !== namespace)
       throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
-    if (typeof meta.resourceVersion === 'string' && meta.resourceVersion !== '' && meta.resourceVersion !== current.metadata.resourceVersion)
-      throw conflict(gr(resource), name, 'the object has been modified; please apply your changes to the latest version and try again');
+    if (
+      typeof meta.resourceVersion === 'string' &&
+      meta.resourceVersion !== '' &&
+      meta.resourceVersion !== current.metadata.resourceVersion
+    )
+      throw conflict(
+        gr(resource),
+        name,
+        'the object has been modified; please apply your changes to the latest version and try again',
+      );
     return this.replace(resource, current, body, options) as T;
   }
 
@@ -189,10 +204,16 @@ export class ApiServer {
       if (cur.generation !== undefined) nextMeta.generation = cur.generation;
       if (cur.deletionTimestamp) {
         nextMeta.deletionTimestamp = cur.deletionTimestamp;
-        if (cur.deletionGracePeriodSeconds !== undefined) nextMeta.deletionGracePeriodSeconds = cur.deletionGracePeriodSeconds;
+        if (cur.deletionGracePeriodSeconds !== undefined)
+          nextMeta.deletionGracePeriodSeconds = cur.deletionGracePeriodSeconds;
         const added = (nextMeta.finalizers ?? []).filter((f) => !(cur.finalizers ?? []).includes(f));
         if (added.length > 0)
-          this.fail(resource, name, [fieldError.forbidden('metadata.finalizers', `no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`)]);
+          this.fail(resource, name, [
+            fieldError.forbidden(
+              'metadata.finalizers',
+              `no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`,
+            ),
+          ]);
       } else {
         delete nextMeta.deletionTimestamp;
         delete nextMeta.deletionGracePeriodSeconds;
@@ -252,7 +273,11 @@ export class ApiServer {
     if (!isObject(patched)) throw badRequest('the patch did not produce an object');
     const pmeta = isObject(patched.metadata) ? patched.metadata : {};
     if (typeof pmeta.resourceVersion === 'string' && pmeta.resourceVersion !== current.metadata.resourceVersion)
-      throw conflict(gr(resource), name, 'the object has been modified; please apply your changes to the latest version and try again');
+      throw conflict(
+        gr(resource),
+        name,
+        'the object has been modified; please apply your changes to the latest version and try again',
+      );
     return this.replace(resource, current, patched, options) as T;
   }
 
@@ -261,7 +286,11 @@ export class ApiServer {
     const current = this.get(resource, namespace, name);
     const pre = options.preconditions;
     if (pre?.uid && pre.uid !== current.metadata.uid)
-      throw conflict(gr(resource), name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid ?? ''}`);
+      throw conflict(
+        gr(resource),
+        name,
+        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid ?? ''}`,
+      );
     if (pre?.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion)
       throw conflict(
         gr(resource),
@@ -270,9 +299,12 @@ export class ApiServer {
       );
     const warnings: string[] = [];
     let policy = options.propagationPolicy;
-    if (policy === undefined && options.orphanDependents !== undefined) policy = options.orphanDependents ? 'Orphan' : 'Background';
+    if (policy === undefined && options.orphanDependents !== undefined)
+      policy = options.orphanDependents ? 'Orphan' : 'Background';
     if (policy !== undefined && !['Orphan', 'Background', 'Foreground'].includes(policy))
-      throw badRequest(`propagationPolicy: Unsupported value: "${String(policy)}": supported values: "Foreground", "Background", "Orphan"`);
+      throw badRequest(
+        `propagationPolicy: Unsupported value: "${String(policy)}": supported values: "Foreground", "Background", "Orphan"`,
+      );
     if (resource === 'jobs' && policy === undefined) {
       // batch/v1 Jobs still orphan their pods by default (and the server says so).
       policy = 'Orphan';
@@ -312,12 +344,16 @@ export class ApiServer {
     const finalizers = [...(next.metadata.finalizers ?? [])];
     if (resource === 'jobs') {
       if (policy === 'Orphan' && !finalizers.includes(GC_FINALIZERS.orphan)) finalizers.push(GC_FINALIZERS.orphan);
-      if (policy === 'Foreground' && !finalizers.includes(GC_FINALIZERS.foreground)) finalizers.push(GC_FINALIZERS.foreground);
+      if (policy === 'Foreground' && !finalizers.includes(GC_FINALIZERS.foreground))
+        finalizers.push(GC_FINALIZERS.foreground);
     }
     let grace = 0;
     if (resource === 'pods') {
       const pod = current as Pod;
-      grace = options.gracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? this.defaulting.terminationGracePeriodSeconds;
+      grace =
+        options.gracePeriodSeconds ??
+        pod.spec?.terminationGracePeriodSeconds ??
+        this.defaulting.terminationGracePeriodSeconds;
       // An unscheduled or finished pod has nothing to stop.
       if (!pod.spec?.nodeName || isTerminal(pod)) grace = 0;
     }
@@ -358,7 +394,8 @@ function podUpdateErrors(current: Pod, next: Pod): FieldError[] {
 function mergeStringData(secret: Secret): void {
   if (!isObject(secret.stringData)) return;
   secret.data ??= {};
-  for (const [k, v] of Object.entries(secret.stringData)) secret.data[k] = Buffer.from(String(v), 'utf8').toString('base64');
+  for (const [k, v] of Object.entries(secret.stringData))
+    secret.data[k] = Buffer.from(String(v), 'utf8').toString('base64');
   delete secret.stringData;
 }
 

@@ -59,10 +59,26 @@ export function matchPodFailurePolicy(job: Job, pod: Pod): PolicyMatch | undefin
     for (const pattern of rule.onPodConditions ?? []) {
       const want = pattern.status ?? 'True';
       if ((pod.status?.conditions ?? []).some((c) => c.type === pattern.type && c.status === want))
-        return { action, index, message: `Pod ${ns}/${podName} has condition ${pattern.type} matching ${action} rule at index ${index}` };
+        return {
+          action,
+          index,
+          message: `Pod ${ns}/${podName} has condition ${pattern.type} matching ${action} rule at index ${index}`,
+        };
     }
   }
   return undefined;
+}
+
+/**
+ * With restartPolicy OnFailure the kubelet restarts containers in place: their restarts count
+ * against backoffLimit (the job controller's pastBackoffLimitOnFailure).
+ */
+function pastBackoffLimitOnFailure(job: Job, active: Pod[]): boolean {
+  if (job.spec?.template.spec?.restartPolicy !== 'OnFailure') return false;
+  let restarts = 0;
+  for (const p of active) for (const c of p.status?.containerStatuses ?? []) restarts += c.restartCount;
+  const limit = job.spec.backoffLimit ?? 6;
+  return limit === 0 ? restarts > 0 : restarts >= limit;
 }
 
 function condition(type: string, status: 'True' | 'False', reason: string, message: string): JobCondition {
@@ -112,10 +128,13 @@ export class JobController {
   private timer(key: string, delayMs: number, fn: () => void): void {
     const prev = this.timers.get(key);
     if (prev) clearTimeout(prev);
-    const t = setTimeout(() => {
-      this.timers.delete(key);
-      if (!this.stopped) fn();
-    }, Math.max(0, delayMs));
+    const t = setTimeout(
+      () => {
+        this.timers.delete(key);
+        if (!this.stopped) fn();
+      },
+      Math.max(0, delayMs),
+    );
     t.unref();
     this.timers.set(key, t);
   }
@@ -189,15 +208,25 @@ export class JobController {
       if (failure) {
         conditions = setCondition(conditions, condition('Failed', 'True', failure.reason, failure.message));
       } else if (succeeded >= completions) {
-        conditions = setCondition(conditions, condition('Complete', 'True', 'CompletionsReached', 'Reached expected number of succeeded pods'));
+        conditions = setCondition(
+          conditions,
+          condition('Complete', 'True', 'CompletionsReached', 'Reached expected number of succeeded pods'),
+        );
         status.completionTime = nowTime();
-      } else if (failed > backoffLimit) {
-        conditions = setCondition(conditions, condition('Failed', 'True', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit'));
+      } else if (failed > backoffLimit || pastBackoffLimitOnFailure(job, active)) {
+        conditions = setCondition(
+          conditions,
+          condition('Failed', 'True', 'BackoffLimitExceeded', 'Job has reached the specified backoff limit'),
+        );
       } else if (ads !== undefined && start !== undefined && !spec.suspend && now >= start + ads * 1000) {
-        conditions = setCondition(conditions, condition('Failed', 'True', 'DeadlineExceeded', 'Job was active longer than specified deadline'));
+        conditions = setCondition(
+          conditions,
+          condition('Failed', 'True', 'DeadlineExceeded', 'Job was active longer than specified deadline'),
+        );
       }
       finished = conditions.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
-      if (finished) this.options.debug?.(`job-controller: ${namespace}/${name} finished: ${JSON.stringify(conditions.at(-1))}`);
+      if (finished)
+        this.options.debug?.(`job-controller: ${namespace}/${name} finished: ${JSON.stringify(conditions.at(-1))}`);
     }
 
     let activeCount = active.length;
@@ -224,11 +253,16 @@ export class JobController {
         const since = now - (this.lastFailure.get(uid) ?? 0);
         if (since >= this.options.podRecreateDelayMs) {
           if (this.createPod(job)) activeCount++;
-        } else this.timer(`backoff:${uid}`, this.options.podRecreateDelayMs - since, () => this.enqueue(`job:${namespace}/${name}`));
+        } else
+          this.timer(`backoff:${uid}`, this.options.podRecreateDelayMs - since, () =>
+            this.enqueue(`job:${namespace}/${name}`),
+          );
       }
       const ads = spec.activeDeadlineSeconds;
       if (ads !== undefined)
-        this.timer(`deadline:${uid}`, Date.parse(status.startTime) + ads * 1000 - now + 5, () => this.enqueue(`job:${namespace}/${name}`));
+        this.timer(`deadline:${uid}`, Date.parse(status.startTime) + ads * 1000 - now + 5, () =>
+          this.enqueue(`job:${namespace}/${name}`),
+        );
     }
 
     status.conditions = conditions;
@@ -237,7 +271,10 @@ export class JobController {
     else delete status.active;
     if (succeeded > 0) status.succeeded = succeeded;
     if (failed > 0) status.failed = failed;
-    status.ready = finished ? 0 : active.filter((p) => (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')).length;
+    status.ready = finished
+      ? 0
+      : active.filter((p) => (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'))
+          .length;
     status.terminating = terminating.length + (finished || spec.suspend ? active.length : 0);
     status.uncountedTerminatedPods = {};
     const fresh = this.store.get<Job>('jobs', namespace, name);
@@ -290,7 +327,9 @@ export class JobController {
     };
     try {
       const created = this.api.create<Pod>('pods', job.metadata.namespace ?? '', pod);
-      this.options.debug?.(`job-controller: created pod ${created.metadata.namespace ?? ''}/${created.metadata.name ?? ''}`);
+      this.options.debug?.(
+        `job-controller: created pod ${created.metadata.namespace ?? ''}/${created.metadata.name ?? ''}`,
+      );
       return true;
     } catch (err) {
       this.options.debug?.(`job-controller: cannot create a pod for ${jobName}: ${(err as Error).message}`);
@@ -330,10 +369,13 @@ export class JobController {
     for (const job of jobs.values()) {
       if (!job.metadata.deletionTimestamp) continue;
       const uid = job.metadata.uid ?? '';
-      const dependents = this.store.list<Pod>('pods', job.metadata.namespace).filter((p) => controllerRef(p)?.uid === uid);
+      const dependents = this.store
+        .list<Pod>('pods', job.metadata.namespace)
+        .filter((p) => controllerRef(p)?.uid === uid);
       const finalizers = job.metadata.finalizers ?? [];
       let next = finalizers;
-      if (finalizers.includes(GC_FINALIZERS.orphan) && dependents.length === 0) next = next.filter((f) => f !== GC_FINALIZERS.orphan);
+      if (finalizers.includes(GC_FINALIZERS.orphan) && dependents.length === 0)
+        next = next.filter((f) => f !== GC_FINALIZERS.orphan);
       if (finalizers.includes(GC_FINALIZERS.foreground) && dependents.length === 0)
         next = next.filter((f) => f !== GC_FINALIZERS.foreground);
       if (next.length !== finalizers.length) {

@@ -17,7 +17,11 @@ import type { Job, KubeObject, Pod, ResourceName } from './types.js';
 
 /** Options of {@link startFakeKube}. */
 export interface FakeKubeOptions {
-  /** Run the job controller, garbage collector and kubelet simulator (default true). Off: a bare API server. */
+  /**
+   * Run the job controller and the kubelet simulator (default true). Off: an API server whose Jobs
+   * never get pods (drive their status through the status subresource); the garbage collector
+   * still runs.
+   */
   kubelet?: boolean;
   /** Working directory of container processes (default: `process.cwd()`). Container `workingDir` is ignored. */
   cwd?: string;
@@ -90,6 +94,8 @@ export interface FakeKube {
   resourceVersion(): string;
   /** Open watch streams. */
   watchCount(): number;
+  /** Errors the controllers or the kubelet hit (a bug in kube-fake, or in what it was given); empty when all is well. */
+  errors(): readonly string[];
   /** Creates an object directly (as if through the API, with validation), e.g. a Secret. */
   create<T extends KubeObject>(resource: ResourceName, object: T, namespace?: string): T;
   /**
@@ -135,8 +141,8 @@ class WorkQueue {
   }
   private drain(): void {
     this.scheduled = false;
-    let guard = 0;
-    while (this.keys.size > 0 && !this.stopped && guard++ < 10_000) {
+    // A bounded batch per turn, so that I/O (HTTP, process exits) interleaves with reconciles.
+    for (let n = 0; this.keys.size > 0 && !this.stopped && n < 1000; n++) {
       const key = this.keys.values().next().value as string;
       this.keys.delete(key);
       try {
@@ -144,6 +150,10 @@ class WorkQueue {
       } catch (err) {
         this.onError(key, err);
       }
+    }
+    if (this.keys.size > 0 && !this.stopped) {
+      this.scheduled = true;
+      setImmediate(() => this.drain());
     }
   }
   stop(): void {
@@ -196,19 +206,24 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   });
   const api = new ApiServer(store, { terminationGracePeriodSeconds: grace });
   const debug = options.debug;
+  const internalErrors: string[] = [];
   let kubelet: Kubelet | undefined;
-  let controller: JobController | undefined;
+  // Keys run on a later turn, after `controller` below is initialised.
   const queue = new WorkQueue(
     (key) => {
-      if (key === 'gc') return controller?.gc();
+      if (key === 'gc') return controller.gc();
       const [kind, rest = ''] = key.split(':', 2) as [string, string | undefined];
       const slash = rest.indexOf('/');
       const ns = rest.slice(0, slash);
       const name = rest.slice(slash + 1);
-      if (kind === 'job') controller?.syncJob(ns, name);
+      if (kind === 'job' && simulate) controller.syncJob(ns, name);
       else if (kind === 'pod') kubelet?.sync(ns, name);
     },
-    (key, err) => debug?.(`kube-fake: reconcile ${key} failed: ${(err as Error).stack ?? String(err)}`),
+    (key, err) => {
+      const message = `kube-fake: reconcile ${key} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
+      internalErrors.push(message);
+      debug?.(message);
+    },
   );
   if (simulate) {
     const baseEnv: Record<string, string> = options.inheritEnv
@@ -228,17 +243,19 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       },
       (k) => queue.add(k),
     );
-    controller = new JobController(
-      store,
-      api,
-      { podRecreateDelayMs: options.podRecreateDelayMs ?? 0, ...(debug ? { debug } : {}) },
-      (k) => queue.add(k),
-    );
   }
+  // The garbage collector always runs (so that deletes with finalizers complete); the job
+  // controller only with the kubelet (without it nothing would run the pods it creates).
+  const controller = new JobController(
+    store,
+    api,
+    { podRecreateDelayMs: options.podRecreateDelayMs ?? 0, ...(debug ? { debug } : {}) },
+    (k) => queue.add(k),
+  );
   const changeListeners = new Set<() => void>();
   store.onChange((e) => {
     kubelet?.onEvent(e);
-    controller?.onEvent(e);
+    controller.onEvent(e);
     for (const l of [...changeListeners]) l();
   });
 
@@ -269,7 +286,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
       if (stopped) return;
       stopped = true;
       queue.stop();
-      controller?.stop();
+      controller.stop();
       await kubelet?.stop();
       frontend.close();
       await new Promise<void>((resolve) => {
@@ -295,6 +312,7 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
     requests: () => frontend.requests(),
     resourceVersion: () => String(store.resourceVersion),
     watchCount: () => frontend.watchCount(),
+    errors: () => internalErrors,
     create<T extends KubeObject>(resource: ResourceName, object: T, ns = namespace): T {
       return api.create<T>(resource, ns, object);
     },
@@ -321,7 +339,10 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
         };
         const poll = setInterval(evaluate, 50);
         const timer = setTimeout(
-          () => finish(() => reject(new Error(`kube-fake: timed out after ${timeoutMs} ms waiting for ${opts.what ?? 'a condition'}`))),
+          () =>
+            finish(() =>
+              reject(new Error(`kube-fake: timed out after ${timeoutMs} ms waiting for ${opts.what ?? 'a condition'}`)),
+            ),
           timeoutMs,
         );
         changeListeners.add(evaluate);
@@ -339,7 +360,10 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
           store
             .list<Pod>('pods', ns)
             .find(
-              (p) => p.metadata.labels?.['job-name'] === jobName && p.status?.phase === 'Running' && !p.metadata.deletionTimestamp,
+              (p) =>
+                p.metadata.labels?.['job-name'] === jobName &&
+                p.status?.phase === 'Running' &&
+                !p.metadata.deletionTimestamp,
             ),
         { timeoutMs: opts.timeoutMs ?? 20_000, what: `a running pod of job ${jobName}` },
       );
@@ -363,4 +387,3 @@ export async function startFakeKube(options: FakeKubeOptions = {}): Promise<Fake
   };
   return fake;
 }
-

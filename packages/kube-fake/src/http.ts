@@ -84,7 +84,7 @@ export interface HttpOptions {
   token?: string;
   /** How often watches with allowWatchBookmarks=true get a BOOKMARK (the real server: ~1 min). */
   bookmarkIntervalMs: number;
-  /** Where to find a store's current resourceVersion, for lists and bookmarks. */
+  /** What `GET /version` reports. */
   kubernetesVersion: { major: string; minor: string; gitVersion: string };
 }
 
@@ -307,7 +307,10 @@ export class HttpFrontend {
         const list = this.list(resource, namespace, q);
         const items: unknown[] = [];
         for (const item of list.items as KubeObject[]) {
-          const r = this.api.delete(resource, item.metadata.namespace ?? ns, item.metadata.name ?? '', { ...opts, dryRun });
+          const r = this.api.delete(resource, item.metadata.namespace ?? ns, item.metadata.name ?? '', {
+            ...opts,
+            dryRun,
+          });
           items.push(r.body);
           warnings.push(...r.warnings);
         }
@@ -316,7 +319,11 @@ export class HttpFrontend {
       }
     }
     if (fault) throw this.faultError(fault, verb, route);
-    if (warnings.length > 0) res.setHeader('Warning', [...new Set(warnings)].map((w) => `299 - ${JSON.stringify(w)}`));
+    if (warnings.length > 0)
+      res.setHeader(
+        'Warning',
+        [...new Set(warnings)].map((w) => `299 - ${JSON.stringify(w)}`),
+      );
     this.json(res, code, body, pretty);
   }
 
@@ -394,12 +401,19 @@ export class HttpFrontend {
     if (reason === 'NotFound' && !message) return notFound(gr, name);
     if (reason === 'AlreadyExists' && !message) return alreadyExists(gr, name);
     if (reason === 'Conflict' && !message)
-      return conflict(gr, name, 'the object has been modified; please apply your changes to the latest version and try again');
+      return conflict(
+        gr,
+        name,
+        'the object has been modified; please apply your changes to the latest version and try again',
+      );
     if (f.code === 429 || f.code === 503) {
       const after = f.retryAfterSeconds ?? 1;
       headers['Retry-After'] = String(after);
       details = { retryAfterSeconds: after };
-      message ??= f.code === 429 ? 'Too many requests, please try again later.' : 'the server is currently unable to handle the request';
+      message ??=
+        f.code === 429
+          ? 'Too many requests, please try again later.'
+          : 'the server is currently unable to handle the request';
     }
     message ??= f.code >= 500 ? 'Internal error occurred: kube-fake: injected fault' : `kube-fake: injected ${f.code}`;
     return new KubeApiError(f.code, reason, message, details, headers);
@@ -518,7 +532,10 @@ export class HttpFrontend {
         this.send(w, 'BOOKMARK', {
           kind: info.kind,
           apiVersion: info.apiVersion,
-          metadata: { resourceVersion: String(store.resourceVersion), annotations: { 'k8s.io/initial-events-end': 'true' } },
+          metadata: {
+            resourceVersion: String(store.resourceVersion),
+            annotations: { 'k8s.io/initial-events-end': 'true' },
+          },
         });
       }
     } else {
@@ -545,7 +562,13 @@ export class HttpFrontend {
   // -------------------------------------------------------------------------------------------
   // Logs
 
-  private async podLog(req: IncomingMessage, res: ServerResponse, ns: string, name: string, q: URLSearchParams): Promise<void> {
+  private async podLog(
+    req: IncomingMessage,
+    res: ServerResponse,
+    ns: string,
+    name: string,
+    q: URLSearchParams,
+  ): Promise<void> {
     const pod = this.api.get<Pod>('pods', ns, name);
     const names = (pod.spec?.containers ?? []).map((c) => c.name);
     let container = q.get('container') ?? '';
@@ -560,7 +583,9 @@ export class HttpFrontend {
     if (!log || !this.kubelet?.containerStarted(pod, container)) {
       if (previous) throw badRequest(`previous terminated container "${container}" in pod "${name}" not found`);
       const waiting = pod.status?.containerStatuses?.find((c) => c.name === container)?.state?.waiting;
-      throw badRequest(`container "${container}" in pod "${name}" is waiting to start: ${waiting?.reason ?? 'ContainerCreating'}`);
+      throw badRequest(
+        `container "${container}" in pod "${name}" is waiting to start: ${waiting?.reason ?? 'ContainerCreating'}`,
+      );
     }
     const timestamps = q.get('timestamps') === 'true';
     const sinceSeconds = Number(q.get('sinceSeconds') ?? '0');
@@ -677,7 +702,8 @@ function verbOf(method: string, route: Route, isWatch: boolean): Verb | undefine
 
 function parseDryRun(v: string | null): boolean {
   if (v === null || v === '') return false;
-  if (v !== 'All') throw badRequest(`Invalid dryRun parameter: dryRun: Unsupported value: "${v}": supported values: "All"`);
+  if (v !== 'All')
+    throw badRequest(`Invalid dryRun parameter: dryRun: Unsupported value: "${v}": supported values: "All"`);
   return true;
 }
 
@@ -691,7 +717,8 @@ async function readBody(req: IncomingMessage): Promise<string> {
   for await (const chunk of req) {
     const b = chunk as Buffer;
     size += b.length;
-    if (size > MAX_BODY) throw new KubeApiError(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${MAX_BODY}`);
+    if (size > MAX_BODY)
+      throw new KubeApiError(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${MAX_BODY}`);
     chunks.push(b);
   }
   return Buffer.concat(chunks).toString('utf8');

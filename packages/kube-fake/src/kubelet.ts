@@ -134,9 +134,6 @@ interface PodRun {
   terminating: boolean;
   grace: number;
   killTimer?: NodeJS.Timeout;
-  /** Resolves when every process of the pod has exited. */
-  exited: Promise<void>;
-  markExited: () => void;
 }
 
 /** A process the kubelet runs, for inspection. */
@@ -204,7 +201,8 @@ export class Kubelet {
     const out: RunningProcess[] = [];
     for (const run of this.runs.values())
       for (const c of run.containers.values())
-        if (c.child && c.pid !== undefined) out.push({ namespace: run.namespace, pod: run.name, container: c.name, pid: c.pid });
+        if (c.child && c.pid !== undefined)
+          out.push({ namespace: run.namespace, pod: run.name, container: c.name, pid: c.pid });
     return out;
   }
 
@@ -250,23 +248,18 @@ export class Kubelet {
       }
       envs.set(c.name, r.env);
     }
-    let markExited: () => void = () => undefined;
-    const exited = new Promise<void>((res) => (markExited = res));
     const newRun: PodRun = {
       uid,
       namespace,
       name,
-      containers: new Map(),
+      containers: new Map(containers.map((c) => [c.name, { name: c.name, restartCount: 0 }])),
       terminating: false,
       grace: pod.spec.terminationGracePeriodSeconds ?? 30,
-      exited,
-      markExited,
     };
     this.runs.set(uid, newRun);
     for (const c of containers) {
-      const cr: ContainerRun = { name: c.name, restartCount: 0 };
-      newRun.containers.set(c.name, cr);
-      this.start(pod, newRun, cr, c, envs.get(c.name) ?? {});
+      const cr = newRun.containers.get(c.name);
+      if (cr) this.start(pod, newRun, cr, c, envs.get(c.name) ?? {});
     }
     this.writeStatus(pod, newRun);
   }
@@ -281,7 +274,6 @@ export class Kubelet {
     if (run.killTimer) clearTimeout(run.killTimer);
     for (const c of run.containers.values()) if (c.restartTimer) clearTimeout(c.restartTimer);
     this.runs.delete(run.uid);
-    run.markExited();
   }
 
   /** The scheduler's part: bind to the fake node (PodScheduled). */
@@ -302,14 +294,32 @@ export class Kubelet {
     const status: PodStatus = next.status ?? {};
     const statuses = (next.spec?.containers ?? []).map((c): ContainerStatus => {
       const waiting = c.name === container ? { reason, message } : { reason: 'ContainerCreating' };
-      return { name: c.name, image: c.image ?? '', imageID: '', ready: false, restartCount: 0, started: false, state: { waiting } };
+      return {
+        name: c.name,
+        image: c.image ?? '',
+        imageID: '',
+        ready: false,
+        restartCount: 0,
+        started: false,
+        state: { waiting },
+      };
     });
     status.containerStatuses = statuses;
     status.conditions = mergeConditions(status.conditions, [
       { type: 'PodReadyToStartContainers', status: 'True' },
       { type: 'Initialized', status: 'True' },
-      { type: 'Ready', status: 'False', reason: 'ContainersNotReady', message: `containers with unready status: [${container}]` },
-      { type: 'ContainersReady', status: 'False', reason: 'ContainersNotReady', message: `containers with unready status: [${container}]` },
+      {
+        type: 'Ready',
+        status: 'False',
+        reason: 'ContainersNotReady',
+        message: `containers with unready status: [${container}]`,
+      },
+      {
+        type: 'ContainersReady',
+        status: 'False',
+        reason: 'ContainersNotReady',
+        message: `containers with unready status: [${container}]`,
+      },
     ]);
     status.hostIP = '127.0.0.1';
     status.hostIPs = [{ ip: '127.0.0.1' }];
@@ -391,7 +401,10 @@ export class Kubelet {
   private argv(pod: Pod, c: Container, env: Record<string, string>): readonly string[] {
     const argv = [...(c.command ?? []), ...(c.args ?? [])].map((a) => expandVars(a, env));
     const head = argv[0];
-    const mapped = head !== undefined && this.options.commands[head] ? [...(this.options.commands[head] ?? []), ...argv.slice(1)] : argv;
+    const mapped =
+      head !== undefined && this.options.commands[head]
+        ? [...(this.options.commands[head] ?? []), ...argv.slice(1)]
+        : argv;
     const ctx: CommandContext = {
       namespace: pod.metadata.namespace ?? '',
       pod: pod.metadata.name ?? '',
@@ -417,7 +430,13 @@ export class Kubelet {
     const argv = this.argv(pod, c, env);
     const startError = (message: string) => {
       log.finish();
-      this.onExit(run, cr, { exitCode: 128, reason: 'StartError', message, startedAt: '1970-01-01T00:00:00Z', finishedAt: nowTime() });
+      this.onExit(run, cr, {
+        exitCode: 128,
+        reason: 'StartError',
+        message,
+        startedAt: '1970-01-01T00:00:00Z',
+        finishedAt: nowTime(),
+      });
     };
     const [file, ...args] = argv;
     if (file === undefined) {
@@ -471,17 +490,28 @@ export class Kubelet {
   private onExit(run: PodRun, cr: ContainerRun, t: Termination): void {
     const pod = this.store.get<Pod>('pods', run.namespace, run.name);
     const policy = pod?.spec?.restartPolicy ?? 'Never';
-    const restart = !run.terminating && !this.stopped && pod !== undefined && (policy === 'Always' || (policy === 'OnFailure' && t.exitCode !== 0));
+    const restart =
+      !run.terminating &&
+      !this.stopped &&
+      pod !== undefined &&
+      (policy === 'Always' || (policy === 'OnFailure' && t.exitCode !== 0));
     if (restart && pod) {
       cr.last = t;
-      cr.waiting = { reason: 'CrashLoopBackOff', message: `back-off restarting failed container ${cr.name} in pod ${run.name}` };
+      cr.waiting = {
+        reason: 'CrashLoopBackOff',
+        message: `back-off restarting failed container ${cr.name} in pod ${run.name}`,
+      };
       cr.restartTimer = setTimeout(() => {
         cr.restartTimer = undefined;
         const fresh = this.store.get<Pod>('pods', run.namespace, run.name);
         const spec = fresh?.spec?.containers.find((x) => x.name === cr.name);
         if (!fresh || !spec || fresh.metadata.uid !== run.uid || run.terminating || this.stopped) return;
         const env = this.resolveEnv(fresh, spec);
-        if ('error' in env) return;
+        if ('error' in env) {
+          cr.waiting = { reason: 'CreateContainerConfigError', message: env.error };
+          this.writeStatus(fresh, run);
+          return;
+        }
         cr.restartCount++;
         this.start(fresh, run, cr, spec, env.env);
         this.writeStatus(fresh, run);
@@ -489,12 +519,15 @@ export class Kubelet {
     } else {
       cr.exit = t;
     }
-    if (this.liveCount(run) === 0 && [...run.containers.values()].every((c) => c.exit !== undefined || c.restartTimer === undefined)) {
-      if (run.killTimer) clearTimeout(run.killTimer);
+    if (this.liveCount(run) === 0 && run.killTimer) {
+      clearTimeout(run.killTimer);
       run.killTimer = undefined;
     }
     if (pod && pod.metadata.uid === run.uid) this.writeStatus(pod, run);
-    if (this.liveCount(run) === 0 && (!pod || pod.metadata.uid !== run.uid || [...run.containers.values()].every((c) => c.exit))) {
+    if (
+      this.liveCount(run) === 0 &&
+      (!pod || pod.metadata.uid !== run.uid || [...run.containers.values()].every((c) => c.exit))
+    ) {
       this.forget(run);
     }
     this.enqueue(`pod:${run.namespace}/${run.name}`);
@@ -506,14 +539,20 @@ export class Kubelet {
       c.restartTimer = undefined;
       c.exit = c.last;
     }
-    if (this.liveCount(run) === 0 && [...run.containers.values()].every((x) => x.exit || !x.startedAt)) this.forget(run);
+    if (this.liveCount(run) === 0 && [...run.containers.values()].every((x) => x.exit || !x.startedAt))
+      this.forget(run);
   }
 
   /** SIGTERM to every container's process group; SIGKILL after `grace` seconds. */
   private terminate(run: PodRun, grace: number): void {
     if (run.terminating) {
-      // A shorter grace period (force delete) still shortens the wait.
-      if (grace === 0) for (const c of run.containers.values()) if (c.pid !== undefined && c.child) killGroup(c.pid, 'SIGKILL');
+      // A shorter grace period (e.g. a force delete) still shortens the wait.
+      if (grace < run.grace) {
+        run.grace = grace;
+        if (run.killTimer) clearTimeout(run.killTimer);
+        run.killTimer = undefined;
+        this.scheduleKill(run, grace);
+      }
       return;
     }
     run.terminating = true;
@@ -526,10 +565,15 @@ export class Kubelet {
       }
       if (c.child && c.pid !== undefined) killGroup(c.pid, grace === 0 ? 'SIGKILL' : 'SIGTERM');
     }
-    if (grace > 0)
-      run.killTimer = setTimeout(() => {
-        for (const c of run.containers.values()) if (c.child && c.pid !== undefined) killGroup(c.pid, 'SIGKILL');
-      }, grace * 1000);
+    if (grace > 0) this.scheduleKill(run, grace);
+  }
+
+  private scheduleKill(run: PodRun, grace: number): void {
+    const kill = () => {
+      for (const c of run.containers.values()) if (c.child && c.pid !== undefined) killGroup(c.pid, 'SIGKILL');
+    };
+    if (grace <= 0) kill();
+    else run.killTimer = setTimeout(kill, grace * 1000);
   }
 
   /** Writes the pod status the kubelet derives from its containers' state. */
@@ -553,7 +597,11 @@ export class Kubelet {
         if (c.restartTimer) clearTimeout(c.restartTimer);
         if (c.child && c.pid !== undefined) {
           const child = c.child;
-          waits.push(new Promise<void>((res) => (child.exitCode !== null || child.signalCode !== null ? res() : child.once('close', () => res()))));
+          waits.push(
+            new Promise<void>((res) =>
+              child.exitCode !== null || child.signalCode !== null ? res() : child.once('close', () => res()),
+            ),
+          );
           killGroup(c.pid, 'SIGKILL');
         }
       }
@@ -625,7 +673,8 @@ export function mergeConditions(
     const existing = i >= 0 ? out[i] : undefined;
     const cond: PodCondition = {
       ...u,
-      lastTransitionTime: existing && existing.status === u.status ? (existing.lastTransitionTime ?? nowTime()) : nowTime(),
+      lastTransitionTime:
+        existing && existing.status === u.status ? (existing.lastTransitionTime ?? nowTime()) : nowTime(),
     };
     if (!u.reason) delete cond.reason;
     if (!u.message) delete cond.message;
@@ -694,12 +743,17 @@ function buildStatus(pod: Pod, run: PodRun | undefined, deleting: boolean): PodS
       ? { type, status: 'True' }
       : terminal
         ? { type, status: 'False', reason: phase === 'Succeeded' ? 'PodCompleted' : 'PodFailed' }
-        : { type, status: 'False', reason: 'ContainersNotReady', message: `containers with unready status: [${notReady.join(' ')}]` };
+        : {
+            type,
+            status: 'False',
+            reason: 'ContainersNotReady',
+            message: `containers with unready status: [${notReady.join(' ')}]`,
+          };
   const conditions = mergeConditions(prev.conditions, [
-      { type: 'PodReadyToStartContainers', status: terminal ? 'False' : 'True' },
-      { type: 'Initialized', status: 'True' },
-      readyCond('Ready'),
-      readyCond('ContainersReady'),
+    { type: 'PodReadyToStartContainers', status: terminal ? 'False' : 'True' },
+    { type: 'Initialized', status: 'True' },
+    readyCond('Ready'),
+    readyCond('ContainersReady'),
     { type: 'PodScheduled', status: 'True' },
   ]);
   const status: PodStatus = {

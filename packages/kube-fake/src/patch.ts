@@ -18,7 +18,8 @@ export const PATCH_TYPES = {
 
 function decodePointer(path: string): string[] {
   if (path === '') return [];
-  if (!path.startsWith('/')) throw badRequest(`the server rejected our request due to an error in our request: invalid JSON pointer ${path}`);
+  if (!path.startsWith('/'))
+    throw badRequest(`the server rejected our request due to an error in our request: invalid JSON pointer ${path}`);
   return path
     .slice(1)
     .split('/')

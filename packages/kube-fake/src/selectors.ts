@@ -138,7 +138,10 @@ function tokenText(t: Token): string {
 }
 
 /** Whether a label set satisfies every requirement (NotIn/!= also match when the key is absent). */
-export function matchesLabels(reqs: readonly LabelRequirement[], labels: Readonly<Record<string, string>> = {}): boolean {
+export function matchesLabels(
+  reqs: readonly LabelRequirement[],
+  labels: Readonly<Record<string, string>> = {},
+): boolean {
   return reqs.every((r) => {
     const has = Object.prototype.hasOwnProperty.call(labels, r.key);
     const v = labels[r.key];

@@ -112,7 +112,12 @@ export class KubeApiError extends Error {
 }
 
 /** A `status: Failure` Status object. */
-export function failureStatus(code: number, reason: StatusReason, message: string, details?: StatusDetails): KubeStatus {
+export function failureStatus(
+  code: number,
+  reason: StatusReason,
+  message: string,
+  details?: StatusDetails,
+): KubeStatus {
   const s: KubeStatus = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
   if (details && Object.keys(details).length > 0) s.details = details;
   return s;
@@ -235,7 +240,11 @@ export const fieldError = {
  * 422 Invalid, as `errors.NewInvalid(kind, name, errs)`: message `Job.batch "x" is invalid: <errs>`
  * (one error bare, several in brackets), one `details.causes` entry per field error.
  */
-export function invalid(kind: { group: string; kind: string }, name: string, errors: readonly FieldError[]): KubeApiError {
+export function invalid(
+  kind: { group: string; kind: string },
+  name: string,
+  errors: readonly FieldError[],
+): KubeApiError {
   const qualifiedKind = kind.group ? `${kind.kind}.${kind.group}` : kind.kind;
   const aggregate = errors.length === 1 ? String(errors[0]) : `[${errors.map(String).join(', ')}]`;
   const details: StatusDetails = { name, kind: kind.kind, causes: errors.map((e) => e.toCause()) };

@@ -71,7 +71,8 @@ export class ObjectStore {
   list<T extends KubeObject = KubeObject>(resource: ResourceName, namespace?: string): T[] {
     const out: T[] = [];
     const entries = [...this.bucket(resource).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    for (const [, o] of entries) if (namespace === undefined || o.metadata.namespace === namespace) out.push(clone(o) as T);
+    for (const [, o] of entries)
+      if (namespace === undefined || o.metadata.namespace === namespace) out.push(clone(o) as T);
     return out;
   }
 

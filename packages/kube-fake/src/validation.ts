@@ -36,13 +36,28 @@ interface AjvError {
 const isAjvError = (e: unknown): e is AjvError =>
   isObject(e) && typeof e.instancePath === 'string' && typeof e.keyword === 'string' && isObject(e.params);
 
-/** `/spec/template/spec/containers/0/image` → `spec.template.spec.containers[0].image`. */
+/** Fields whose value is a map: the next path segment is a key, written `[key]`. */
+const MAP_FIELDS = new Set([
+  'labels',
+  'annotations',
+  'matchLabels',
+  'nodeSelector',
+  'limits',
+  'requests',
+  'data',
+  'binaryData',
+  'stringData',
+]);
+
+/** `/spec/template/spec/containers/0/resources/limits/cpu` → `spec.template.spec.containers[0].resources.limits[cpu]`. */
 export function fieldPathFromPointer(pointer: string): string {
   let out = '';
+  let prev = '';
   for (const raw of pointer.split('/').slice(1)) {
     const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    if (/^\d+$/.test(seg) || seg.includes('/') || seg.includes('.')) out += `[${seg}]`;
+    if (/^\d+$/.test(seg) || MAP_FIELDS.has(prev)) out += `[${seg}]`;
     else out += out ? `.${seg}` : seg;
+    prev = seg;
   }
   return out;
 }
@@ -137,7 +152,9 @@ export function validateObjectMeta(meta: ObjectMeta, nameFn: (name: string) => s
   const errs: FieldError[] = [];
   if (!meta.name) errs.push(fieldError.required('metadata.name', 'name or generateName is required'));
   else for (const m of nameFn(meta.name)) errs.push(fieldError.invalid('metadata.name', meta.name, m));
-  if (meta.namespace) for (const m of isDns1123Label(meta.namespace)) errs.push(fieldError.invalid('metadata.namespace', meta.namespace, m));
+  if (meta.namespace)
+    for (const m of isDns1123Label(meta.namespace))
+      errs.push(fieldError.invalid('metadata.namespace', meta.namespace, m));
   errs.push(...validateLabels(meta.labels, 'metadata.labels'));
   errs.push(...validateAnnotations(meta.annotations, 'metadata.annotations'));
   (meta.finalizers ?? []).forEach((f, i) => {
@@ -151,7 +168,10 @@ export function validateObjectMeta(meta: ObjectMeta, nameFn: (name: string) => s
 
 const STANDARD_RESOURCES = new Set(['cpu', 'memory', 'ephemeral-storage', 'storage']);
 const isExtendedResource = (name: string) =>
-  !STANDARD_RESOURCES.has(name) && !name.startsWith('hugepages-') && name.includes('/') && !name.startsWith('kubernetes.io/');
+  !STANDARD_RESOURCES.has(name) &&
+  !name.startsWith('hugepages-') &&
+  name.includes('/') &&
+  !name.startsWith('kubernetes.io/');
 
 function validateResources(c: Container, path: string, errs: FieldError[]): void {
   const limits = c.resources?.limits ?? {};
@@ -167,7 +187,8 @@ function validateResources(c: Container, path: string, errs: FieldError[]): void
       const v = parseQuantity(q);
       if (v === undefined) continue; // the schema already reported it
       if (v < 0) errs.push(fieldError.invalid(p, String(q), 'must be greater than or equal to 0'));
-      if (isExtendedResource(name) && !isWholeQuantity(q)) errs.push(fieldError.invalid(p, String(q), 'must be an integer'));
+      if (isExtendedResource(name) && !isWholeQuantity(q))
+        errs.push(fieldError.invalid(p, String(q), 'must be an integer'));
     }
   }
   for (const [name, q] of Object.entries(requests)) {
@@ -176,7 +197,8 @@ function validateResources(c: Container, path: string, errs: FieldError[]): void
     const rv = parseQuantity(q);
     if (isExtendedResource(name)) {
       if (lim === undefined) errs.push(fieldError.forbidden(p, 'Limit must be set for non overcommitable resources'));
-      else if (parseQuantity(lim) !== rv) errs.push(fieldError.invalid(p, String(q), `must be equal to ${name} limit of ${String(lim)}`));
+      else if (parseQuantity(lim) !== rv)
+        errs.push(fieldError.invalid(p, String(q), `must be equal to ${name} limit of ${String(lim)}`));
       continue;
     }
     if (lim === undefined || rv === undefined) continue;
@@ -193,10 +215,20 @@ function validateEnv(c: Container, path: string, errs: FieldError[]): void {
     else for (const m of isEnvVarName(e.name)) errs.push(fieldError.invalid(`${p}.name`, e.name, m));
     const vf = e.valueFrom;
     if (!vf) return;
-    const sources = (['fieldRef', 'resourceFieldRef', 'configMapKeyRef', 'secretKeyRef'] as const).filter((k) => vf[k] !== undefined);
-    if (sources.length === 0) errs.push(fieldError.invalidOmitValue(`${p}.valueFrom`, 'must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`'));
-    if (sources.length > 1) errs.push(fieldError.invalidOmitValue(`${p}.valueFrom`, 'may not have more than one field specified at a time'));
-    if (e.value) errs.push(fieldError.invalidOmitValue(`${p}.valueFrom`, 'may not be specified when `value` is not empty'));
+    const sources = (['fieldRef', 'resourceFieldRef', 'configMapKeyRef', 'secretKeyRef'] as const).filter(
+      (k) => vf[k] !== undefined,
+    );
+    if (sources.length === 0)
+      errs.push(
+        fieldError.invalidOmitValue(
+          `${p}.valueFrom`,
+          'must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`',
+        ),
+      );
+    if (sources.length > 1)
+      errs.push(fieldError.invalidOmitValue(`${p}.valueFrom`, 'may not have more than one field specified at a time'));
+    if (e.value)
+      errs.push(fieldError.invalidOmitValue(`${p}.valueFrom`, 'may not be specified when `value` is not empty'));
     for (const ref of [vf.secretKeyRef, vf.configMapKeyRef]) {
       if (!ref) continue;
       const refPath = `${p}.valueFrom.${ref === vf.secretKeyRef ? 'secretKeyRef' : 'configMapKeyRef'}`;
@@ -263,10 +295,14 @@ export function validatePodSpec(spec: PodSpec | undefined, path: string): FieldE
     else if (c.image.trim() !== c.image)
       errs.push(fieldError.invalid(`${p}.image`, c.image, 'must not have leading or trailing whitespace'));
     if (c.imagePullPolicy && !['Always', 'IfNotPresent', 'Never'].includes(c.imagePullPolicy))
-      errs.push(fieldError.notSupported(`${p}.imagePullPolicy`, c.imagePullPolicy, ['Always', 'IfNotPresent', 'Never']));
+      errs.push(
+        fieldError.notSupported(`${p}.imagePullPolicy`, c.imagePullPolicy, ['Always', 'IfNotPresent', 'Never']),
+      );
     (c.volumeMounts ?? []).forEach((m, j) => {
       if (m.name && !volumeNames.has(m.name))
-        errs.push(new FieldError('FieldValueNotFound', `${p}.volumeMounts[${j}].name`, `Not found: ${JSON.stringify(m.name)}`));
+        errs.push(
+          new FieldError('FieldValueNotFound', `${p}.volumeMounts[${j}].name`, `Not found: ${JSON.stringify(m.name)}`),
+        );
       if (!m.mountPath) errs.push(fieldError.required(`${p}.volumeMounts[${j}].mountPath`));
     });
     validateEnv(c, p, errs);
@@ -276,7 +312,13 @@ export function validatePodSpec(spec: PodSpec | undefined, path: string): FieldE
     errs.push(fieldError.notSupported(`${path}.restartPolicy`, spec.restartPolicy, ['Always', 'OnFailure', 'Never']));
   nonNegative(`${path}.terminationGracePeriodSeconds`, spec.terminationGracePeriodSeconds, errs);
   if (spec.activeDeadlineSeconds !== undefined && spec.activeDeadlineSeconds <= 0)
-    errs.push(fieldError.invalid(`${path}.activeDeadlineSeconds`, spec.activeDeadlineSeconds, 'must be between 1 and 2147483647, inclusive'));
+    errs.push(
+      fieldError.invalid(
+        `${path}.activeDeadlineSeconds`,
+        spec.activeDeadlineSeconds,
+        'must be between 1 and 2147483647, inclusive',
+      ),
+    );
   // Not simulated: say so rather than run something else than what the cluster would.
   if ((spec.initContainers ?? []).length > 0)
     errs.push(fieldError.forbidden(`${path}.initContainers`, 'kube-fake: init containers are not simulated'));
@@ -319,14 +361,21 @@ function validatePodFailurePolicy(job: Job, errs: FieldError[]): void {
       else if (oec.operator !== 'In' && oec.operator !== 'NotIn')
         errs.push(fieldError.notSupported(`${op}.operator`, oec.operator, ['In', 'NotIn']));
       if (oec.containerName !== undefined && !containerNames.has(oec.containerName))
-        errs.push(fieldError.invalid(`${op}.containerName`, oec.containerName, 'must be one of the container or initContainer names in the pod template'));
+        errs.push(
+          fieldError.invalid(
+            `${op}.containerName`,
+            oec.containerName,
+            'must be one of the container or initContainer names in the pod template',
+          ),
+        );
       const values = oec.values ?? [];
       if (values.length === 0) errs.push(fieldError.invalid(`${op}.values`, values, 'at least one value is required'));
       else if (values.length > 255) errs.push(fieldError.tooMany(`${op}.values`, values.length, 255));
       const seen = new Set<number>();
       let ordered = true;
       values.forEach((v, j) => {
-        if (oec.operator === 'In' && v === 0) errs.push(fieldError.invalid(`${op}.values[${j}]`, v, 'must not be 0 for the In operator'));
+        if (oec.operator === 'In' && v === 0)
+          errs.push(fieldError.invalid(`${op}.values[${j}]`, v, 'must not be 0 for the In operator'));
         if (seen.has(v)) errs.push(fieldError.duplicate(`${op}.values[${j}]`, v));
         seen.add(v);
         if (j > 0 && (values[j - 1] ?? 0) > v) ordered = false;
@@ -341,8 +390,10 @@ function validatePodFailurePolicy(job: Job, errs: FieldError[]): void {
       else if (!['True', 'False', 'Unknown'].includes(c.status))
         errs.push(fieldError.notSupported(`${cp}.status`, c.status, ['False', 'True', 'Unknown']));
     });
-    if (oec && opc.length > 0) errs.push(fieldError.invalidOmitValue(p, 'specifying both OnExitCodes and OnPodConditions is not supported'));
-    if (!oec && opc.length === 0) errs.push(fieldError.invalidOmitValue(p, 'specifying one of OnExitCodes and OnPodConditions is required'));
+    if (oec && opc.length > 0)
+      errs.push(fieldError.invalidOmitValue(p, 'specifying both OnExitCodes and OnPodConditions is not supported'));
+    if (!oec && opc.length === 0)
+      errs.push(fieldError.invalidOmitValue(p, 'specifying one of OnExitCodes and OnPodConditions is required'));
   });
 }
 
@@ -361,7 +412,9 @@ export function validateJob(job: Job, old?: Job): FieldError[] {
     errs.push(fieldError.notSupported('spec.completionMode', spec.completionMode, ['NonIndexed', 'Indexed']));
   if (!indexed) {
     if (spec.backoffLimitPerIndex !== undefined)
-      errs.push(fieldError.invalid('spec.backoffLimitPerIndex', spec.backoffLimitPerIndex, 'requires indexed completion mode'));
+      errs.push(
+        fieldError.invalid('spec.backoffLimitPerIndex', spec.backoffLimitPerIndex, 'requires indexed completion mode'),
+      );
     if (spec.maxFailedIndexes !== undefined)
       errs.push(fieldError.invalid('spec.maxFailedIndexes', spec.maxFailedIndexes, 'requires indexed completion mode'));
     if (spec.successPolicy !== undefined)
@@ -384,7 +437,13 @@ export function validateJob(job: Job, old?: Job): FieldError[] {
   else if (rp !== 'OnFailure' && rp !== 'Never')
     errs.push(fieldError.notSupported('spec.template.spec.restartPolicy', rp, ['OnFailure', 'Never']));
   else if (spec.podFailurePolicy && rp !== 'Never')
-    errs.push(fieldError.invalid('spec.template.spec.restartPolicy', rp, 'only "Never" is supported when podFailurePolicy is specified'));
+    errs.push(
+      fieldError.invalid(
+        'spec.template.spec.restartPolicy',
+        rp,
+        'only "Never" is supported when podFailurePolicy is specified',
+      ),
+    );
 
   // Selector: generated unless manualSelector, and always matching the template's labels.
   if (!spec.selector) errs.push(fieldError.required('spec.selector'));
@@ -401,16 +460,26 @@ export function validateJob(job: Job, old?: Job): FieldError[] {
       };
       const labels = template?.metadata?.labels ?? {};
       for (const [k, v] of Object.entries(expected))
-        if (labels[k] !== v) errs.push(fieldError.invalid(`spec.template.metadata.labels[${k}]`, labels[k] ?? '', `must be '${v}'`));
-      if (!matchesLabels(reqs, expected)) errs.push(fieldError.invalid('spec.selector', spec.selector, '`selector` not auto-generated'));
+        if (labels[k] !== v)
+          errs.push(fieldError.invalid(`spec.template.metadata.labels[${k}]`, labels[k] ?? '', `must be '${v}'`));
+      if (!matchesLabels(reqs, expected))
+        errs.push(fieldError.invalid('spec.selector', spec.selector, '`selector` not auto-generated'));
     }
     if (!matchesLabels(reqs, template?.metadata?.labels ?? {}))
-      errs.push(fieldError.invalid('spec.template.metadata.labels', template?.metadata?.labels ?? {}, '`selector` does not match template `labels`'));
+      errs.push(
+        fieldError.invalid(
+          'spec.template.metadata.labels',
+          template?.metadata?.labels ?? {},
+          '`selector` does not match template `labels`',
+        ),
+      );
   }
 
   // What kube-fake does not simulate (fersweep runs one pod per trial).
   if (spec.completions !== undefined && spec.completions !== 1)
-    errs.push(fieldError.forbidden('spec.completions', 'kube-fake simulates only completions=1 (one successful pod per Job)'));
+    errs.push(
+      fieldError.forbidden('spec.completions', 'kube-fake simulates only completions=1 (one successful pod per Job)'),
+    );
   if (spec.parallelism !== undefined && spec.parallelism > 1)
     errs.push(fieldError.forbidden('spec.parallelism', 'kube-fake simulates only parallelism=1 (one pod at a time)'));
   if (indexed) errs.push(fieldError.forbidden('spec.completionMode', 'kube-fake simulates only NonIndexed Jobs'));
@@ -449,7 +518,8 @@ export function validateSecret(secret: Secret, old?: Secret): FieldError[] {
   if (old?.immutable === true) {
     if (JSON.stringify(old.data ?? {}) !== JSON.stringify(data))
       errs.push(fieldError.forbidden('data', 'field is immutable when `immutable` is set'));
-    if (secret.immutable !== true) errs.push(fieldError.forbidden('immutable', 'field is immutable when `immutable` is set'));
+    if (secret.immutable !== true)
+      errs.push(fieldError.forbidden('immutable', 'field is immutable when `immutable` is set'));
   }
   return errs;
 }
@@ -467,9 +537,13 @@ export function validateConfigMap(cm: ConfigMap, old?: ConfigMap): FieldError[] 
   for (const v of Object.values(binary)) size += Buffer.from(String(v), 'base64').length;
   if (size > 1024 * 1024) errs.push(fieldError.tooLong('', 1024 * 1024));
   if (old?.immutable === true) {
-    if (JSON.stringify(old.data ?? {}) !== JSON.stringify(data) || JSON.stringify(old.binaryData ?? {}) !== JSON.stringify(binary))
+    if (
+      JSON.stringify(old.data ?? {}) !== JSON.stringify(data) ||
+      JSON.stringify(old.binaryData ?? {}) !== JSON.stringify(binary)
+    )
       errs.push(fieldError.forbidden('data', 'field is immutable when `immutable` is set'));
-    if (cm.immutable !== true) errs.push(fieldError.forbidden('immutable', 'field is immutable when `immutable` is set'));
+    if (cm.immutable !== true)
+      errs.push(fieldError.forbidden('immutable', 'field is immutable when `immutable` is set'));
   }
   return errs;
 }

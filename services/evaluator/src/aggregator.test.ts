@@ -148,14 +148,24 @@ describe('SweepAggregator', () => {
     });
     it('is Failed when the retryable failures exceed the spec’s retries', () => {
       const failures = [1, 2, 3, 4].map((attempt) =>
-        event(S, 'mobilenet', 'trial.failed', { reason: 'oom', code: 'Crashed', retryable: true, exitCode: 1 }, { attempt }),
+        event(
+          S,
+          'mobilenet',
+          'trial.failed',
+          { reason: 'oom', code: 'Crashed', retryable: true, exitCode: 1 },
+          { attempt },
+        ),
       );
       expect(phaseOf(failures.slice(0, 3), true)).toBe('Pending');
       expect(phaseOf(failures, true)).toBe('Failed'); // retries: 3 (the default)
       expect(phaseOf(failures, false)).toBe('Pending'); // without the spec the budget is unknown
     });
     it('is Pending for a planned trial without events', () => {
-      expect(aggregate([], true).snapshot().trials.map((t) => [t.trial, t.phase, t.model])).toEqual([
+      expect(
+        aggregate([], true)
+          .snapshot()
+          .trials.map((t) => [t.trial, t.phase, t.model]),
+      ).toEqual([
         ['cnn', 'Pending', 'cnn'],
         ['mobilenet', 'Pending', 'mobilenetv2'],
       ]);

@@ -39,8 +39,13 @@ export interface EventConsumerOptions {
   flushIntervalMs?: number;
   /** How long a delivery may stay unacked before it is redelivered. Default 30 s. */
   ackWaitMs?: number;
-  /** Delay before a delivery whose commit failed comes back. Default 2 s. */
+  /** First delay before a delivery whose commit failed comes back; doubles per delivery, at most 1 min. Default 2 s. */
   retryDelayMs?: number;
+  /**
+   * Deliveries of one event before JetStream gives up on it. Default 1000: with the backoff above, an
+   * event survives hours of store outage instead of being dropped after ten quick failures.
+   */
+  maxDeliver?: number;
 }
 
 interface Pending {
@@ -61,15 +66,16 @@ export class EventConsumer {
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
   #loggedInvalid = new Set<string>();
+  #ended = false;
 
   constructor(options: EventConsumerOptions) {
     this.#o = options;
     this.#batchSize = Math.max(1, Math.min(options.batchSize ?? 32, (options.maxInFlight ?? 64) - 1));
   }
 
-  /** Whether the subscription is open. */
+  /** Whether events are being consumed: subscribed, and the subscription has not ended on an error. */
   get running(): boolean {
-    return this.#subscription !== undefined;
+    return this.#subscription !== undefined && !this.#ended;
   }
 
   /** Opens the durable subscription and starts consuming in the background. */
@@ -79,22 +85,44 @@ export class EventConsumer {
       durable: this.#o.durable ?? 'fersweep-evaluator',
       filter: this.#o.filter ?? NATS.trialSubjects,
       maxInFlight: this.#o.maxInFlight ?? 64,
+      maxDeliver: this.#o.maxDeliver ?? 1000,
       ...(this.#o.ackWaitMs !== undefined ? { ackWaitMs: this.#o.ackWaitMs } : {}),
     });
     this.#subscription = subscription;
+    this.#ended = false;
     this.#loop = this.#run(subscription);
   }
 
   async #run(subscription: Subscription): Promise<void> {
     try {
       for await (const delivery of subscription) {
-        await this.#handle(delivery);
+        try {
+          await this.#handle(delivery);
+        } catch (err) {
+          // A bug must not stop the consumer: this one event comes back later.
+          this.#o.logger.error(`cannot process ${delivery.id}: ${(err as Error).message}`, {
+            id: delivery.id,
+            error: err,
+          });
+          await delivery.nak(this.#retryDelay(delivery)).catch(() => undefined);
+          continue;
+        }
         if (this.#pending.length >= this.#batchSize) await this.flush();
         else this.#schedule();
       }
+      const err = await subscription.closed;
+      if (err)
+        this.#o.logger.error(`trial event subscription ended: ${err.message}`, { durable: subscription.durable });
     } catch (err) {
       this.#o.logger.error(`trial event consumer stopped: ${(err as Error).message}`, { error: err });
+    } finally {
+      this.#ended = true;
     }
+  }
+
+  /** Backoff of a delivery that could not be committed: doubles per delivery, at most a minute. */
+  #retryDelay(delivery: Delivery): number {
+    return Math.min((this.#o.retryDelayMs ?? 2_000) * 2 ** Math.min(delivery.deliveryCount - 1, 16), 60_000);
   }
 
   /** Consumer lag: events not yet delivered plus deliveries not yet acked; undefined when stopped. */
@@ -106,7 +134,11 @@ export class EventConsumer {
   async stop(): Promise<void> {
     const subscription = this.#subscription;
     if (!subscription) return;
-    await subscription.stop();
+    await subscription
+      .stop()
+      .catch((err: Error) =>
+        this.#o.logger.warn(`stopping the subscription failed: ${err.message}`, { durable: subscription.durable }),
+      );
     await this.#loop;
     this.#subscription = undefined;
     await this.flush();
@@ -137,7 +169,7 @@ export class EventConsumer {
         trial: event.trial,
         id: event.id,
       });
-      await delivery.nak(this.#o.retryDelayMs ?? 2_000).catch(() => undefined);
+      await delivery.nak(this.#retryDelay(delivery)).catch(() => undefined);
       return;
     }
     const result = entry.aggregator.apply(event);
@@ -197,7 +229,7 @@ export class EventConsumer {
     }
     await eachLimited(batch, 16, async ({ delivery, sweep }) => {
       try {
-        if (sweep !== undefined && failed.has(sweep)) await delivery.nak(this.#o.retryDelayMs ?? 2_000);
+        if (sweep !== undefined && failed.has(sweep)) await delivery.nak(this.#retryDelay(delivery));
         else await delivery.ack();
       } catch (err) {
         // It comes back after ack_wait and is deduped.

@@ -9,7 +9,12 @@ export {
   type SweepSnapshot,
 } from './aggregator.js';
 export { EventConsumer, type EventConsumerOptions } from './consumer.js';
-export { createEvaluatorMetrics, type EvaluatorMetrics, type MetricsSource } from './metrics.js';
+export {
+  createEvaluatorMetrics,
+  dropLintFailingMetrics,
+  type EvaluatorMetrics,
+  type MetricsSource,
+} from './metrics.js';
 export { SweepStates, evaluatorKeys, type SweepEntry, type SweepStatesOptions } from './sweeps.js';
 export {
   buildReport,

@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { createApp } from './app.js';
 import { EvaluatorError } from './errors.js';
 import { createEvaluator, type Evaluator } from './evaluator.js';
+import { dropLintFailingMetrics } from './metrics.js';
 
 /** The evaluator's environment: one variable per field, with its default and what it does. */
 export const EvaluatorConfig = z.object({
@@ -113,7 +114,11 @@ export async function startEvaluatorService(
   };
   setState('starting');
   const logger = overrides.logger ?? createLogger({ service: 'evaluator', level: config.LOG_LEVEL });
-  const registry = overrides.registry ?? createRegistry({ service: 'evaluator' });
+  let registry = overrides.registry;
+  if (!registry) {
+    registry = createRegistry({ service: 'evaluator' });
+    dropLintFailingMetrics(registry);
+  }
   const store = overrides.store ?? openStore(config.FERSWEEP_STORE);
   let bus = overrides.bus;
   if (!bus) {
@@ -189,14 +194,16 @@ export async function evaluatorProcess(env: NodeJS.ProcessEnv = process.env): Pr
   }
   return new Promise<number>((resolve) => {
     const onSignal = () => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
       const timer = setTimeout(() => resolve(1), config.FERSWEEP_SHUTDOWN_TIMEOUT_MS);
       service.shutdown().then(
         () => (clearTimeout(timer), resolve(0)),
         () => (clearTimeout(timer), resolve(1)),
       );
     };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
   });
 }
 

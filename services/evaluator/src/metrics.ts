@@ -210,3 +210,20 @@ export function createEvaluatorMetrics(registry: Registry, source: MetricsSource
     }),
   };
 }
+
+/**
+ * Removes metrics that `promtool check metrics` rejects: prom-client's default Node metrics include
+ * gauges named `…_total` (nodejs_active_handles_total, _requests_total, _resources_total), which
+ * Prometheus's lint reserves for counters. Returns the names removed.
+ */
+export function dropLintFailingMetrics(registry: Registry): string[] {
+  const removed: string[] = [];
+  for (const metric of registry.getMetricsAsArray()) {
+    const name = (metric as unknown as { name: string }).name;
+    if (name.endsWith('_total') && !(metric instanceof Counter)) {
+      registry.removeSingleMetric(name);
+      removed.push(name);
+    }
+  }
+  return removed;
+}

@@ -153,13 +153,10 @@ describe('evaluator on NATS JetStream', () => {
     expect(invalid).toHaveLength(2);
     for (const line of invalid) expect(line).toMatchObject({ level: 'warn', subject: garbageSubject });
     expect(invalid.map((l) => l.id)).toContain(`${sweep}.cnn.bogus`);
-    const lag = await eventually(
-      async () => {
-        const text = await registry.getSingleMetricAsString('fersweep_evaluator_consumer_lag_events');
-        return /fersweep_evaluator_consumer_lag_events 0$/m.test(text) ? text : undefined;
-      },
-      'the lag to drop to 0',
-    );
+    const lag = await eventually(async () => {
+      const text = await registry.getSingleMetricAsString('fersweep_evaluator_consumer_lag_events');
+      return /fersweep_evaluator_consumer_lag_events 0$/m.test(text) ? text : undefined;
+    }, 'the lag to drop to 0');
     expect(lag).toContain('fersweep_evaluator_consumer_lag_events 0');
   });
 });

@@ -106,7 +106,9 @@ describe('buildReport', () => {
     expect(running.phase).toBe('Running');
     expect(running.comparison.ranking).toEqual(['cnn']);
     expect(running.verdict.provisional).toBe(true);
-    expect(running.verdict.text).toMatch(/^Provisional \(the sweep is still running\): cnn is the only trial evaluated/);
+    expect(running.verdict.text).toMatch(
+      /^Provisional \(the sweep is still running\): cnn is the only trial evaluated/,
+    );
     const none = buildReport(snapshotOf(events.slice(0, 3)));
     expect(none.verdict).toMatchObject({ best: null, significant: null });
     expect(none.verdict.text).toContain('no trial has been evaluated on the test split yet');
@@ -114,7 +116,12 @@ describe('buildReport', () => {
   });
 
   it('leaves out of the pairs a trial evaluated on other images', () => {
-    const other = event(S, 'other', 'trial.evaluated', evaluatedBody('test', [...LABELS].reverse(), [...LABELS].reverse()));
+    const other = event(
+      S,
+      'other',
+      'trial.evaluated',
+      evaluatedBody('test', [...LABELS].reverse(), [...LABELS].reverse()),
+    );
     const report = buildReport(snapshotOf([...handBuiltSweep(S), other], false));
     expect(report.comparison.ranking).toEqual(['other', 'cnn', 'mobilenet']);
     expect(report.comparison.excluded).toEqual([

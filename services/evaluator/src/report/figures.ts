@@ -174,7 +174,7 @@ export function confusionOption(report: SweepReport, trial: TrialReport): EChart
       text: ['100%', '0%'],
       inRange: { color: ['#f7fbff', '#c6dbef', '#6baed6', '#2171b5', '#08306b'] },
     },
-    series: [{ name: trial.trial, type: 'heatmap', data, label: { show: true, fontSize: 10 } }],
+    series: [{ name: trial.trial, type: 'heatmap', data, label: { show: true, fontSize: 10, lineHeight: 13 } }],
   };
 }
 

@@ -60,8 +60,12 @@ th, td { border: 1px solid #ddd; padding: 4px 8px; text-align: right; }
 th:first-child, td:first-child, td.text, th.text { text-align: left; }
 .chart { background: #fff; border: 1px solid #ddd; margin: 8px 0; }
 .heatmaps { display: flex; flex-wrap: wrap; gap: 8px; }
-.samples td { text-align: center; vertical-align: top; }
-.samples img { width: 96px; height: 96px; image-rendering: pixelated; display: block; margin: 0 auto; }
+.samples { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 8px; }
+.sample { margin: 0; background: #fff; border: 1px solid #ddd; padding: 8px; font-size: .85rem; }
+.sample img, .sample .noimage { width: 96px; height: 96px; image-rendering: pixelated; display: block; margin: 0 auto 4px; }
+.sample .noimage { background: #eee; color: #777; text-align: center; line-height: 96px; }
+.sample ul { list-style: none; margin: 4px 0 0; padding: 0; }
+.sample li span { color: #555; }
 .ok { color: #2e7d32; } .bad { color: #c62828; }
 .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 6px; }
 `;
@@ -126,23 +130,24 @@ function pairsTable(report: SweepReport): string {
 <th class="text">per-class ΔF1 (a − b)</th></tr></thead><tbody>${rows.join('')}</tbody></table>${left}`;
 }
 
-function samplesTable(report: SweepReport): string {
+function samplesGrid(report: SweepReport): string {
   const grid = report.samples;
   if (!grid) return '<p>No sample predictions published yet.</p>';
-  const trials = grid.items[0]?.predictions.map((p) => p.trial) ?? [];
-  const rows = grid.items.map((item) => {
+  const cards = grid.items.map((item) => {
     const image = item.image
       ? `<img src="${escapeHtml(item.image)}" alt="${escapeHtml(item.labelName)} #${item.index}">`
-      : '<small>no image</small>';
-    const cells = item.predictions.map(
-      (p) =>
-        `<td class="${p.correct ? 'ok' : 'bad'}">${escapeHtml(p.predictedName)}${p.probability === null ? '' : `<br><small>${pct(p.probability)}</small>`}</td>`,
-    );
-    return `<tr><td>${image}<small>#${item.index}</small></td><td>${escapeHtml(item.labelName)}</td>${cells.join('')}</tr>`;
+      : '<div class="noimage">no image</div>';
+    const predictions = item.predictions
+      .map(
+        (p) =>
+          `<li class="${p.correct ? 'ok' : 'bad'}"><span>${escapeHtml(p.trial)}</span> ${escapeHtml(p.predictedName)}${
+            p.probability === null ? '' : ` <small>${pct(p.probability)}</small>`
+          }</li>`,
+      )
+      .join('');
+    return `<figure class="sample">${image}<figcaption><b>${escapeHtml(item.labelName)}</b> <small>#${item.index}</small><ul>${predictions}</ul></figcaption></figure>`;
   });
-  return `<table class="samples" id="samples"><thead><tr><th>image</th><th>true</th>${trials
-    .map((t) => `<th>${escapeHtml(t)}</th>`)
-    .join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  return `<div class="samples" id="samples">${cards.join('')}</div>`;
 }
 
 function perClassTable(report: SweepReport, trials: TrialReport[]): string {
@@ -206,7 +211,8 @@ ${perClassTable(report, trials)}
 <h2>Paired comparison (McNemar)</h2>
 ${pairsTable(report)}
 <h2>Sample predictions</h2>
-${samplesTable(report)}
+<p class="meta">True emotion in bold; each trial's prediction (green: right, red: wrong) with its probability.</p>
+${samplesGrid(report)}
 <script type="application/json" id="fersweep-report">${scriptJson({ sweep: report.sweep, phase: report.phase, verdict: report.verdict })}</script>
 <script type="application/json" id="fersweep-charts">${scriptJson(charts.map((x) => ({ id: x.id, option: x.option })))}</script>
 ${script}

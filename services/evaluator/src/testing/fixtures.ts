@@ -19,9 +19,10 @@ type Body<T extends TrialEventType> = Omit<
   'id' | 'sweep' | 'trial' | 'variant' | 'attempt' | 'time' | 'type'
 >;
 
-let clock = Date.parse('2025-01-01T00:00:00.000Z');
+const EPOCH = Date.parse('2025-01-01T00:00:00.000Z');
+let clock = EPOCH;
 
-/** One event with its contract id; times increase by one second per event built. */
+/** One event with its contract id; times increase by one second per event built (see handBuiltSweep). */
 export function event<T extends TrialEventType>(
   sweep: string,
   trial: string,
@@ -114,6 +115,7 @@ export interface HandBuiltOptions {
  * finishes in attempt 2 (which replays its started event, deduped by id).
  */
 export function handBuiltSweep(sweep: string, options: HandBuiltOptions = {}): TrialEvent[] {
+  clock = EPOCH; // the same events, times included, on every call
   const labels = options.labels ?? LABELS;
   const positions = options.positions ?? SAMPLE_POSITIONS;
   const started = (trial: string, model: string, attempt = 1) =>
@@ -152,7 +154,12 @@ export function handBuiltSweep(sweep: string, options: HandBuiltOptions = {}): T
     started('mobilenet', 'mobilenetv2', 2),
     event(sweep, 'cnn', 'trial.epoch', epochBody(3, 0.96, 0.64, 0.2, 1.0)),
     event(sweep, 'mobilenet', 'trial.epoch', epochBody(3, 0.92, 0.42, 0.3, 1.8), { attempt: 2 }),
-    event(sweep, 'cnn', 'trial.evaluated', evaluatedBody('test', labels, options.cnnPredictions ?? CNN_PREDICTIONS, positions, 0.9)),
+    event(
+      sweep,
+      'cnn',
+      'trial.evaluated',
+      evaluatedBody('test', labels, options.cnnPredictions ?? CNN_PREDICTIONS, positions, 0.9),
+    ),
     event(
       sweep,
       'mobilenet',

@@ -84,7 +84,11 @@ export function controllableStore(inner: ObjectStore): {
 }
 
 /** Polls `fn` until it returns a value other than undefined; throws after `timeoutMs` with `what`. */
-export async function eventually<T>(fn: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 20_000): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | undefined> | T | undefined,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -95,7 +99,9 @@ export async function eventually<T>(fn: () => Promise<T | undefined> | T | undef
       lastError = err;
     }
     if (Date.now() > end)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, 50));
   }
 }
