@@ -45,7 +45,8 @@ export interface DeleteResult {
   warnings: string[];
 }
 
-const GC_FINALIZERS = { orphan: 'orphan', foreground: 'foregroundDeletion' } as const;
+/** Finalizers of the garbage collector's Orphan and Foreground propagation. */
+export const GC_FINALIZERS = { orphan: 'orphan', foreground: 'foregroundDeletion' } as const;
 
 /** The warning the API server returns for a Job deleted without a propagation policy. */
 export const JOB_ORPHAN_WARNING =
@@ -398,5 +399,3 @@ function mergeStringData(secret: Secret): void {
     secret.data[k] = Buffer.from(String(v), 'utf8').toString('base64');
   delete secret.stringData;
 }
-
-export { GC_FINALIZERS };

@@ -1,8 +1,9 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
-import { SweepSpec, TrialSpec } from '@fersweep/contracts';
+import { keys, SweepReport, SweepSpec, TrialSpec } from '@fersweep/contracts';
 import type { Logger } from '@fersweep/observability';
+import { StoreError, type ObjectStore } from '@fersweep/storage';
 import type { Registry } from 'prom-client';
 import { tokenChecker } from './auth.js';
 import { coordinatorMetrics } from './metrics.js';
@@ -11,6 +12,10 @@ import { SweepRecord, TrialRecord } from './state.js';
 
 export interface AppDeps {
   scheduler: Scheduler;
+  /** The artifact root: stored reports are read from sweeps/<id>/report/ there. */
+  store?: ObjectStore;
+  /** The evaluator's base URL: live reports are fetched from it while a sweep runs. */
+  evaluatorUrl?: string;
   logger: Logger;
   registry: Registry;
   /** Accepted bearer tokens; empty = auth off (the caller has warned). */
@@ -206,7 +211,7 @@ export function createApp(deps: AppDeps): express.Express {
   });
   app.get('/openapi.json', (_req, res) => void res.json(openApiDocument()));
 
-  app.use('/v1', (req, res, next) => {
+  const requireToken = (req: Request, res: Response, next: NextFunction) => {
     if (deps.tokens.length === 0 || authorized(req.headers.authorization)) return next();
     res.setHeader('WWW-Authenticate', 'Bearer realm="fersweep"');
     problem(
@@ -215,7 +220,8 @@ export function createApp(deps: AppDeps): express.Express {
       'Unauthorized',
       'missing or invalid bearer token: set Authorization: Bearer <token> (FERSWEEP_TOKEN for the CLI)',
     );
-  });
+  };
+  app.use('/v1', requireToken);
 
   const limit = deps.bodyLimit ?? '1mb';
   app.post(
@@ -297,6 +303,43 @@ export function createApp(deps: AppDeps): express.Express {
     if (!ID.test(trial) || !(await scheduler.state.getTrial(id, trial)))
       throw new ApiError(404, 'NotFound', `no trial '${trial.slice(0, 80)}' in sweep '${id}'`);
     res.type('text/plain').send(await scheduler.logs(id, trial));
+  });
+
+  /**
+   * One endpoint for users: the report of a sweep comes from the evaluator while it runs (live),
+   * and from the stored report (sweeps/<id>/report/) once written — which outlives the evaluator.
+   */
+  const report = async (id: string): Promise<SweepReport | undefined> => {
+    if (deps.evaluatorUrl) {
+      try {
+        const r = await fetch(`${deps.evaluatorUrl.replace(/\/+$/, '')}/v1/sweeps/${id}/report`, {
+          signal: AbortSignal.timeout(10_000),
+        });
+        if (r.ok) return SweepReport.parse(await r.json());
+      } catch (err) {
+        logger.warn('evaluator unreachable: serving the stored report', {
+          error: err instanceof Error ? err.message : String(err),
+        });
+      }
+    }
+    if (!deps.store) return undefined;
+    try {
+      return SweepReport.parse(JSON.parse((await deps.store.get(`${keys.report(id)}/report.json`)).toString('utf8')));
+    } catch (err) {
+      if (err instanceof StoreError && err.code === 'NotFound') return undefined;
+      throw err;
+    }
+  };
+  const reportOr404 = async (req: Request) => {
+    const id = sweepId(req);
+    const r = await report(id);
+    if (!r) throw new ApiError(404, 'NotFound', `no report for sweep '${id}' yet`);
+    return r;
+  };
+  app.get('/v1/sweeps/:id/report', async (req, res) => void res.json(await reportOr404(req)));
+  app.get('/sweeps/:id', requireToken, async (req, res) => {
+    const { renderReportHtml, echartsBundle } = await import('@fersweep/evaluator');
+    res.type('html').send(renderReportHtml(await reportOr404(req), { inline: echartsBundle() }));
   });
 
   app.use((_req, res) => problem(res, 404, 'NotFound', 'no such endpoint: see /openapi.json'));

@@ -43,6 +43,8 @@ export const CoordinatorConfig = z.object({
   FERSWEEP_MAX_TRIALS: z.coerce.number().int().min(1).default(1000),
   /** Local launcher: trainer processes at once (each trains on one core with wasm). */
   FERSWEEP_MAX_LOCAL_TRAINERS: z.coerce.number().int().min(1).default(Math.max(1, cpus().length)),
+  /** The evaluator, for live reports at /v1/sweeps/{id}/report (stored reports are served without it). */
+  FERSWEEP_EVALUATOR_URL: z.string().url().optional(),
   /** Embedded mode: where sweep state is kept between runs. */
   FERSWEEP_STATE_DIR: z.string().optional(),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),

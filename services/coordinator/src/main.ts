@@ -90,7 +90,15 @@ export async function startCoordinator(options: StartOptions = {}): Promise<Coor
 
   let ready = true;
   const registry = createRegistry({ service: 'coordinator' });
-  const app = createApp({ scheduler, logger, registry, tokens: config.FERSWEEP_API_TOKENS ?? [], ready: () => ready });
+  const app = createApp({
+    scheduler,
+    logger,
+    registry,
+    store,
+    ...(config.FERSWEEP_EVALUATOR_URL ? { evaluatorUrl: config.FERSWEEP_EVALUATOR_URL } : {}),
+    tokens: config.FERSWEEP_API_TOKENS ?? [],
+    ready: () => ready,
+  });
   const server: Server = app.listen(options.port ?? config.FERSWEEP_PORT, options.host ?? '0.0.0.0');
   await new Promise<void>((resolveListen, reject) => server.once('listening', resolveListen).once('error', reject));
   const addr = server.address();

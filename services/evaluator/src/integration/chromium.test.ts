@@ -77,7 +77,7 @@ beforeAll(async () => {
   for (const e of events) await bus.publish(e);
   report = await eventually(async () => {
     const r = await evaluator.report(SWEEP);
-    return r?.phase === 'Succeeded' && (await store.head(`${keys.report(SWEEP)}/index.html`)) ? r : undefined;
+    return r?.phase === 'Succeeded' && (await store.head(`${keys.report(SWEEP)}/report.json`)) ? r : undefined;
   }, 'the sweep to end');
 
   browser = await chromium.launch({

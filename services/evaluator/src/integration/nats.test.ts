@@ -94,7 +94,11 @@ describe('evaluator on NATS JetStream', () => {
     expect(served!.comparison.pairs[0]).toMatchObject({ a: 'cnn', b: 'mobilenet', onlyACorrect: 4, onlyBCorrect: 0 });
     expect(served!.comparison.pairs[0]!.mcnemarP).toBeCloseTo(0.125, 14);
     expect(served!.comparison.pairs[0]!.delta).toBeCloseTo(4 / 14, 14);
-    expect(await counter(registry, 'fersweep_evaluator_reports_written_total')).toBe(1);
+    // Counted once report.json (written last) is in the store.
+    await eventually(
+      async () => ((await counter(registry, 'fersweep_evaluator_reports_written_total')) === 1 ? true : undefined),
+      'the report to be counted',
+    );
   });
 
   it('counts every event once through duplicates, failed commits and redeliveries, and drops invalid messages', async () => {
