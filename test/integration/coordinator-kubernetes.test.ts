@@ -1,0 +1,205 @@
+/**
+ * The coordinator with the Kubernetes launcher against the fake kube-apiserver (real REST + watch
+ * protocol, real client-node), real nats-server (events + KV state) and a real S3 server; the
+ * kubelet simulator runs every Job's `fersweep train` as a local process. Needs the build.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { join } from 'node:path';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import * as k8s from '@kubernetes/client-node';
+import { KubernetesLauncher, startCoordinator, type Coordinator } from '@fersweep/coordinator';
+import { importDataset, syntheticSource } from '@fersweep/dataset';
+import { startFakeKube, type FakeKube } from '@fersweep/kube-fake';
+import { createLogger } from '@fersweep/observability';
+import { openStore } from '@fersweep/storage';
+import { startNats, startS3, type RunningS3, type RunningServer } from '@fersweep/testkit';
+
+const BIN = join(process.cwd(), 'bin', 'fersweep.js');
+const logger = createLogger({ service: 'coordinator', silent: true });
+let nats: RunningServer;
+let s3: RunningS3;
+let kube: FakeKube;
+let coordinator: Coordinator | undefined;
+
+const env = () => ({
+  PATH: process.env.PATH ?? '',
+  NATS_URL: nats.url,
+  FERSWEEP_STORE: 's3://fersweep',
+  FERSWEEP_API_TOKENS: 'tok',
+  FERSWEEP_LAUNCHER: 'kubernetes',
+  ...s3.env,
+});
+
+async function start(): Promise<Coordinator> {
+  const launcher = new KubernetesLauncher({
+    kubeConfig: kube.kubeConfig,
+    namespace: 'default',
+    image: 'fersweep:test',
+    logger,
+    configMapName: 'fersweep-trainer',
+    secretName: 'fersweep-s3',
+    terminationGracePeriodSeconds: 5,
+  });
+  return startCoordinator({ env: env(), port: 0, host: '127.0.0.1', logger, launcher });
+}
+
+beforeAll(async () => {
+  [nats, s3] = await Promise.all([startNats(), startS3()]);
+  kube = await startFakeKube({ commands: { fersweep: [process.execPath, BIN] }, terminationGracePeriodSeconds: 5 });
+  const client = new S3Client({
+    endpoint: s3.url,
+    region: s3.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  });
+  await client.send(new CreateBucketCommand({ Bucket: 'fersweep' }));
+  client.destroy();
+  Object.assign(process.env, s3.env);
+  await importDataset({
+    source: syntheticSource({ count: 400, seed: 8 }),
+    store: openStore('s3://fersweep/datasets/tiny'),
+    name: 'tiny',
+    seed: 1,
+    explore: false,
+  });
+  // What the Helm chart creates: NATS and S3 settings by reference, credentials in a Secret.
+  const core = kube.kubeConfig.makeApiClient(k8s.CoreV1Api);
+  const { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...settings } = s3.env;
+  await core.createNamespacedConfigMap({
+    namespace: 'default',
+    body: {
+      metadata: { name: 'fersweep-trainer' },
+      data: { ...settings, NATS_URL: nats.url, FERSWEEP_TF_BACKEND: 'wasm' },
+    },
+  });
+  await core.createNamespacedSecret({
+    namespace: 'default',
+    body: {
+      metadata: { name: 'fersweep-s3' },
+      stringData: { AWS_ACCESS_KEY_ID: AWS_ACCESS_KEY_ID!, AWS_SECRET_ACCESS_KEY: AWS_SECRET_ACCESS_KEY! },
+    },
+  });
+  coordinator = await start();
+}, 120_000);
+
+afterAll(async () => {
+  await coordinator?.stop();
+  await kube?.stop();
+  await Promise.all([nats?.stop(), s3?.stop()]);
+});
+
+const headers = { authorization: 'Bearer tok', 'content-type': 'application/json' };
+const sweep = (name: string, variants: object[], extra: object = {}) => ({
+  apiVersion: 'fersweep/v1',
+  kind: 'Sweep',
+  metadata: { name },
+  spec: {
+    dataset: 's3://fersweep/datasets/tiny',
+    epochs: 1,
+    batchSize: 32,
+    maxTrainImages: 64,
+    variants,
+    resources: { gpu: 1, cpu: '1', memory: '1Gi' },
+    ...extra,
+  },
+});
+const cnn = (name: string, params: object = {}) => ({
+  name,
+  model: 'cnn',
+  params: { width: 0.125, blocks: 2, denseUnits: 8, ...params },
+});
+
+async function submit(body: object) {
+  const r = await fetch(`${coordinator!.url}/v1/sweeps`, { method: 'POST', headers, body: JSON.stringify(body) });
+  expect(r.status).toBe(201);
+}
+type View = {
+  phase: string;
+  trials: { trial: string; phase: string; attempts: number; failures: number; message?: string; modelUri?: string }[];
+};
+async function until(id: string, ok: (v: View) => boolean, ms = 120_000): Promise<View> {
+  const end = Date.now() + ms;
+  let v: View = { phase: '', trials: [] };
+  while (Date.now() < end) {
+    v = (await (await fetch(`${coordinator!.url}/v1/sweeps/${id}`, { headers })).json()) as View;
+    if (ok(v)) return v;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`timed out: ${JSON.stringify(v)}`);
+}
+
+describe('coordinator with the Kubernetes launcher', () => {
+  it('runs a two-variant sweep as Jobs to Succeeded; the models are in S3', async () => {
+    await submit(sweep('k8s-two', [cnn('a'), { name: 'b', model: 'mobilenetv2', params: { alpha: 0.35 } }]));
+    const v = await until('k8s-two', (x) => ['Succeeded', 'Failed'].includes(x.phase));
+    expect(v.phase).toBe('Succeeded');
+    for (const t of v.trials)
+      expect(await openStore(`s3://fersweep/sweeps/k8s-two/trials/${t.trial}/model`).head('model.json')).toBeDefined();
+    const job = kube.getJob('fs-k8s-two-a')!;
+    expect(job.spec?.template.spec?.containers[0]?.envFrom).toEqual([
+      { configMapRef: { name: 'fersweep-trainer' } },
+      { secretRef: { name: 'fersweep-s3' } },
+    ]);
+  }, 180_000);
+
+  it('retries a preempted pod without spending a retry', async () => {
+    // Wide enough that the pod is still training when it is preempted.
+    await submit(sweep('k8s-preempt', [cnn('p', { width: 0.5 })], { retries: 0, epochs: 3, maxTrainImages: 256 }));
+    const first = await kube.waitFor(
+      () => kube.listPods({ jobName: 'fs-k8s-preempt-p' }).find((p) => p.status?.phase === 'Running'),
+      { timeoutMs: 60_000 },
+    );
+    await kube.preemptPod('fs-k8s-preempt-p');
+    const v = await until('k8s-preempt', (x) => ['Succeeded', 'Failed'].includes(x.phase));
+    // With retries: 0, a counted failure would have failed the Job: the preemption was ignored.
+    expect(v.phase).toBe('Succeeded');
+    expect(v.trials[0]).toMatchObject({ failures: 0 });
+    expect(kube.getJob('fs-k8s-preempt-p')!.status?.failed ?? 0).toBe(0);
+    const pods = kube.listPods({ jobName: 'fs-k8s-preempt-p' });
+    expect(pods.some((p) => p.metadata?.name !== first.metadata?.name && p.status?.phase === 'Succeeded')).toBe(true);
+  }, 180_000);
+
+  it('fails a trial at once on the trainer\u2019s permanent exit code', async () => {
+    await submit(sweep('k8s-perm', [{ name: 'bad', model: 'resnet50' }], { retries: 3 }));
+    const v = await until('k8s-perm', (x) => ['Succeeded', 'Failed'].includes(x.phase));
+    expect(v.phase).toBe('Failed');
+    expect(v.trials[0]!.message).toMatch(/PermanentError/);
+    expect(kube.listPods({ jobName: 'fs-k8s-perm-bad' })).toHaveLength(1);
+  }, 120_000);
+
+  it('cancel deletes the Jobs and stops their processes', async () => {
+    await submit(
+      sweep('k8s-cancel', [cnn('x', { width: 0.5 }), cnn('y', { width: 0.5 })], { epochs: 50, maxTrainImages: 256 }),
+    );
+    await kube.waitFor(
+      () => kube.listJobs().filter((j) => j.metadata?.name?.startsWith('fs-k8s-cancel-')).length === 2,
+      { timeoutMs: 30_000 },
+    );
+    const r = await fetch(`${coordinator!.url}/v1/sweeps/k8s-cancel`, { method: 'DELETE', headers });
+    expect(((await r.json()) as { phase: string }).phase).toBe('Cancelled');
+    await kube.waitFor(
+      () => kube.listJobs().every((j) => !j.metadata?.name?.startsWith('fs-k8s-cancel-')) || undefined,
+      { timeoutMs: 30_000 },
+    );
+    await kube.waitFor(() => kube.processes().every((p) => !p.pod.startsWith('fs-k8s-cancel-')) || undefined, {
+      timeoutMs: 30_000,
+    });
+  }, 120_000);
+
+  it('a coordinator killed mid-sweep and restarted finishes the sweep without duplicate Jobs', async () => {
+    await submit(sweep('k8s-restart', [cnn('r1'), cnn('r2'), cnn('r3')], { parallelism: 1 }));
+    await kube.waitFor(() => kube.getJob('fs-k8s-restart-r1'), { timeoutMs: 30_000 });
+    await coordinator!.stop(); // Jobs outlive the coordinator
+    coordinator = await start();
+    const v = await until('k8s-restart', (x) => ['Succeeded', 'Failed'].includes(x.phase), 180_000);
+    expect(v.phase).toBe('Succeeded');
+    const jobs = kube.listJobs().filter((j) => j.metadata?.name?.startsWith('fs-k8s-restart-'));
+    expect(jobs.map((j) => j.metadata?.name).sort()).toEqual([
+      'fs-k8s-restart-r1',
+      'fs-k8s-restart-r2',
+      'fs-k8s-restart-r3',
+    ]);
+    // r1 was adopted by the restarted coordinator, not started again.
+    expect(kube.listPods({ jobName: 'fs-k8s-restart-r1' })).toHaveLength(1);
+  }, 240_000);
+});
