@@ -8,7 +8,7 @@ import type { Registry } from 'prom-client';
 import { tokenChecker } from './auth.js';
 import { coordinatorMetrics } from './metrics.js';
 import { SweepError, type Scheduler } from './scheduler.js';
-import { SweepRecord, TrialRecord } from './state.js';
+import type { SweepRecord, TrialRecord } from './state.js';
 
 export interface AppDeps {
   scheduler: Scheduler;

@@ -4,7 +4,8 @@ import { MessagingError, type Bus, type Subscription } from '@fersweep/messaging
 import type { Logger } from '@fersweep/observability';
 import type { ObjectStore } from '@fersweep/storage';
 import type { LaunchStatus, Launcher } from './launchers/types.js';
-import { SweepState, TERMINAL_TRIAL, type SweepRecord, type TrialRecord } from './state.js';
+import type { SweepState } from './state.js';
+import { TERMINAL_TRIAL, type SweepRecord, type TrialRecord } from './state.js';
 
 /** A submission the scheduler refuses, with a stable code for the API's problem+json. */
 export class SweepError extends Error {

@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 import { EMOTIONS, keys } from '@fersweep/contracts';
 import type { ObjectStore } from '@fersweep/storage';
+import type { Tensor as TfTensor } from '@tensorflow/tfjs';
 import { UsageError } from '../errors.js';
 import { table } from '../format.js';
 import type { Io } from './dataset.js';
@@ -171,7 +172,7 @@ export function modelCommands(io: Io): Command[] {
               Float32Array.from(pixels, (p) => p / 255),
               [1, height, width, 1],
             );
-            return Array.from((m.model.predict(x) as import('@tensorflow/tfjs').Tensor).dataSync());
+            return Array.from((m.model.predict(x) as TfTensor).dataSync());
           });
           const labels = m.meta.labels ?? [...EMOTIONS];
           const top = probs.indexOf(Math.max(...probs));
