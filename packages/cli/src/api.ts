@@ -125,6 +125,9 @@ export function apiClient(o: ApiOptions) {
     async report(id: string): Promise<unknown> {
       return (await call('GET', `/v1/sweeps/${encodeURIComponent(id)}/report`)).json();
     },
+    async reportHtml(id: string): Promise<string> {
+      return (await call('GET', `/sweeps/${encodeURIComponent(id)}`)).text();
+    },
   };
 }
 export type ApiClient = ReturnType<typeof apiClient>;

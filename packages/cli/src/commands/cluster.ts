@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { apiClient, type ApiClient } from '../api.js';
 import { UsageError } from '../errors.js';
 import type { Io } from './dataset.js';
 import { isTerminal, sweepProgress, sweepTable } from '../sweep-view.js';
+import type { SweepReport } from '@fersweep/contracts';
 import { table } from '../format.js';
+import { comparisonText } from './run.js';
 
 interface ApiFlags {
   api?: string;
@@ -112,5 +115,24 @@ export function clusterCommands(io: Io, setExitCode: (code: number) => void): Co
       io.out(await client(flags).logs(id, trial));
     });
 
-  return [submit, status, cancel, logs];
+  const report = new Command('report')
+    .description("fetch a sweep's comparison report (live while it runs, stored once it ended)")
+    .argument('<id>', 'sweep id')
+    .option(...apiOption)
+    .option('--out <dir>', 'write report.json and index.html there')
+    .option('--json', 'print the report JSON')
+    .action(async (id: string, flags: ApiFlags & { out?: string; json?: boolean }) => {
+      const api = client(flags);
+      const r = (await api.report(id)) as SweepReport;
+      if (flags.out) {
+        await mkdir(flags.out, { recursive: true });
+        await writeFile(join(flags.out, 'report.json'), JSON.stringify(r, null, 2) + '\n');
+        await writeFile(join(flags.out, 'index.html'), await api.reportHtml(id));
+        io.out(`report of sweep ${id} written to ${join(flags.out, 'index.html')}\n`);
+      }
+      if (flags.json) io.out(`${JSON.stringify(r, null, 2)}\n`);
+      else if (!flags.out) io.out(`${comparisonText(r)}\n`);
+    });
+
+  return [submit, status, cancel, logs, report];
 }

@@ -37,5 +37,19 @@ export function serveCommand(): Command {
       const c = await startCoordinator({ ...(flags.port !== undefined ? { port: flags.port } : {}) });
       await serveUntilSignal(() => c.stop());
     });
+  serve
+    .command('evaluator')
+    .description(
+      'the evaluator: consumes trial events, serves reports and metrics (FERSWEEP_PORT default 8081, NATS_URL, FERSWEEP_STORE, …)',
+    )
+    .option('--port <port>', 'listen port (default FERSWEEP_PORT or 8081)', portArg)
+    .action(async (flags: { port?: number }) => {
+      const { loadConfig, startEvaluatorService } = await import('@fersweep/evaluator');
+      const config = loadConfig(
+        flags.port !== undefined ? { ...process.env, FERSWEEP_PORT: String(flags.port) } : process.env,
+      );
+      const service = await startEvaluatorService(config);
+      await serveUntilSignal(() => service.shutdown());
+    });
   return serve;
 }
