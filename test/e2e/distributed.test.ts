@@ -7,11 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import * as k8s from '@kubernetes/client-node';
 import sharp from 'sharp';
 import { stringify } from 'yaml';
-import { run } from '@fersweep/cli';
+import { cli } from '../support/cli.js';
 import { SweepReport } from '@fersweep/contracts';
 import { KubernetesLauncher, startCoordinator, type Coordinator } from '@fersweep/coordinator';
 import { imageRandom, importDataset, renderFace, syntheticSource } from '@fersweep/dataset';
@@ -31,25 +30,11 @@ let coordinator: Coordinator;
 let dir: string;
 let testCount = 0;
 
-const cli = async (...argv: string[]) => {
-  let out = '';
-  let err = '';
-  const code = await run(argv, { out: (s) => void (out += s), err: (s) => void (err += s) });
-  return { code, out, err };
-};
-
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fersweep-e2e-dist-'));
   [nats, s3] = await Promise.all([startNats(), startS3()]);
   Object.assign(process.env, s3.env, { FERSWEEP_TOKEN: 'e2e-token' });
-  const client = new S3Client({
-    endpoint: s3.url,
-    region: s3.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  });
-  await client.send(new CreateBucketCommand({ Bucket: 'fersweep' }));
-  client.destroy();
+  await s3.createBucket('fersweep');
   const manifest = await importDataset({
     source: syntheticSource({ count: 500, seed: 12 }),
     store: openStore('s3://fersweep/datasets/faces'),

@@ -7,16 +7,10 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { run } from '@fersweep/cli';
+import { cli } from '../support/cli.js';
 import { SweepReport } from '@fersweep/contracts';
 
 let dir: string;
-const cli = async (...argv: string[]) => {
-  let out = '';
-  let err = '';
-  const code = await run(argv, { out: (s) => void (out += s), err: (s) => void (err += s) });
-  return { code, out, err };
-};
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fersweep-e2e-run-'));

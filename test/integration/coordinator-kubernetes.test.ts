@@ -5,7 +5,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import * as k8s from '@kubernetes/client-node';
 import { KubernetesLauncher, startCoordinator, type Coordinator } from '@fersweep/coordinator';
 import { importDataset, syntheticSource } from '@fersweep/dataset';
@@ -46,14 +45,7 @@ async function start(): Promise<Coordinator> {
 beforeAll(async () => {
   [nats, s3] = await Promise.all([startNats(), startS3()]);
   kube = await startFakeKube({ commands: { fersweep: [process.execPath, BIN] }, terminationGracePeriodSeconds: 5 });
-  const client = new S3Client({
-    endpoint: s3.url,
-    region: s3.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  });
-  await client.send(new CreateBucketCommand({ Bucket: 'fersweep' }));
-  client.destroy();
+  await s3.createBucket('fersweep');
   Object.assign(process.env, s3.env);
   await importDataset({
     source: syntheticSource({ count: 400, seed: 8 }),

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { DatasetReader, syntheticSource, writeFer2013Csv } from '@fersweep/dataset';
 import { openStore } from '@fersweep/storage';
 import { startS3, type RunningS3 } from '@fersweep/testkit';
@@ -37,14 +37,7 @@ async function fersweep(args: string[], env: Record<string, string> = s3.env) {
 beforeAll(async () => {
   s3 = await startS3();
   dir = await mkdtemp(join(tmpdir(), 'fersweep-s3it-'));
-  const client = new S3Client({
-    endpoint: s3.url,
-    region: s3.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  });
-  await client.send(new CreateBucketCommand({ Bucket: 'fersweep' }));
-  client.destroy();
+  await s3.createBucket('fersweep');
   csv = join(dir, 'fer2013.csv');
   await writeFer2013Csv(csv, syntheticSource({ count: 700, seed: 3 }).rows());
 });

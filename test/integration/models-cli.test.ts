@@ -4,7 +4,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { run } from '@fersweep/cli';
+import { cli } from '../support/cli.js';
 import { TrialSpec } from '@fersweep/contracts';
 import { importDataset, renderFace, syntheticSource, imageRandom } from '@fersweep/dataset';
 import { createMemoryBus } from '@fersweep/messaging';
@@ -15,13 +15,6 @@ import { runTrial } from '@fersweep/trainer';
 
 let dir: string;
 let face: string;
-
-async function cli(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const code = await run(argv, { out: (s) => void (out += s), err: (s) => void (err += s) });
-  return { code, out, err };
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fersweep-models-cli-'));

@@ -8,7 +8,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { NATS, TRAINER_EXIT, type TrialEvent, type TrialSpecInput } from '@fersweep/contracts';
 import { importDataset, syntheticSource } from '@fersweep/dataset';
 import { connectNatsBus, type NatsBus } from '@fersweep/messaging';
@@ -24,14 +23,7 @@ let bus: NatsBus;
 beforeAll(async () => {
   [nats, s3] = await Promise.all([startNats(), startS3()]);
   dir = await mkdtemp(join(tmpdir(), 'fersweep-trainer-it-'));
-  const client = new S3Client({
-    endpoint: s3.url,
-    region: s3.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  });
-  await client.send(new CreateBucketCommand({ Bucket: 'fersweep' }));
-  client.destroy();
+  await s3.createBucket('fersweep');
   Object.assign(process.env, s3.env);
   await importDataset({
     source: syntheticSource({ count: 600, seed: 2 }),

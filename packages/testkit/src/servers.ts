@@ -117,6 +117,8 @@ export interface RunningS3 extends RunningServer {
   region: string;
   /** Env vars a fersweep process needs to reach this server. */
   env: Record<string, string>;
+  /** Creates a bucket (path-style, with this server's credentials). */
+  createBucket(name: string): Promise<void>;
 }
 
 export interface StartS3Options {
@@ -171,6 +173,15 @@ export async function startS3(options: StartS3Options = {}): Promise<RunningS3> 
       AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
       AWS_REGION: creds.region,
       FERSWEEP_S3_FORCE_PATH_STYLE: 'true',
+    },
+    async createBucket(name: string) {
+      const { S3Client, CreateBucketCommand } = await import('@aws-sdk/client-s3');
+      const client = new S3Client({ endpoint: url, region: creds.region, forcePathStyle: true, credentials: creds });
+      try {
+        await client.send(new CreateBucketCommand({ Bucket: name }));
+      } finally {
+        client.destroy();
+      }
     },
     stop: stopper(started.child, started.dataDir),
   };

@@ -3,10 +3,9 @@ import { DatasetError } from '../errors.js';
 import { Random } from '../random.js';
 import { renderFace } from './face.js';
 
-/** FER2013's `Usage` column: its training set and its two test sets. */
-export type FerUsage = 'Training' | 'PublicTest' | 'PrivateTest';
-/** The usages in fer2013.csv's row order. */
-export const FER_USAGES: readonly FerUsage[] = ['Training', 'PublicTest', 'PrivateTest'];
+import { USAGES as FER_USAGES, type Usage as FerUsage } from '../sources/types.js';
+
+export { FER_USAGES, type FerUsage };
 
 /** Fractions of the data per usage; they are normalised, so any positive scale works. */
 export interface UsageFractions {
