@@ -10,7 +10,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CoordinatorConfig } from '@fersweep/coordinator';
+import { CoordinatorConfig, loadConfig } from '@fersweep/coordinator';
 import { EvaluatorConfig } from '@fersweep/evaluator';
 import { stringify } from 'yaml';
 import {
@@ -266,6 +266,22 @@ async function kustomize(dir: string): Promise<K8sObject[]> {
     .flatMap((f) => parseObjects(readFileSync(f, 'utf8')))
     .map((o) => ({ ...o, metadata: { ...o.metadata, namespace: o.kind === 'Namespace' ? undefined : 'fersweep' } }));
 }
+
+describe('trainer defaults reach the coordinator', () => {
+  it('kueue scenario: nodeSelector, tolerations, priority class and queue become coordinator env its config accepts', async () => {
+    const container = deploymentSpec(await objectsOf('kueue-values.yaml'), 'coordinator').containers[0]!;
+    const env = Object.fromEntries(
+      (container.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value!]),
+    );
+    const config = loadConfig({ ...env, FERSWEEP_API_TOKENS: 'x' });
+    expect(config.FERSWEEP_TRAINER_NODE_SELECTOR).toEqual({ 'nvidia.com/gpu.product': 'NVIDIA-A100-SXM4-40GB' });
+    expect(config.FERSWEEP_TRAINER_TOLERATIONS).toEqual([
+      { key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' },
+    ]);
+    expect(config.FERSWEEP_TRAINER_PRIORITY_CLASS).toBe('ml-batch-low');
+    expect(config.FERSWEEP_KUEUE_QUEUE).toBe('team-vision');
+  });
+});
 
 describe('k8s/ plain manifests', () => {
   it('k8s/base/fersweep.yaml is what scripts/render-k8s.mjs renders from the chart', async () => {

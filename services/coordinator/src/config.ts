@@ -2,6 +2,16 @@ import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
+import { ResourcesSpec } from '@fersweep/contracts';
+
+function parseJson(s: string, ctx: z.RefinementCtx): unknown {
+  try {
+    return JSON.parse(s) as unknown;
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+    return z.NEVER;
+  }
+}
 
 /** Thrown for a bad environment variable: the message names it and what it accepts. */
 export class ConfigError extends Error {
@@ -45,6 +55,22 @@ export const CoordinatorConfig = z.object({
   FERSWEEP_MAX_LOCAL_TRAINERS: z.coerce.number().int().min(1).default(Math.max(1, cpus().length)),
   /** The evaluator, for live reports at /v1/sweeps/{id}/report (stored reports are served without it). */
   FERSWEEP_EVALUATOR_URL: z.string().url().optional(),
+  /** Cluster defaults for trainer pods, used when a sweep's `resources` leave them empty (JSON object). */
+  FERSWEEP_TRAINER_NODE_SELECTOR: z
+    .string()
+    .transform((s, ctx) => parseJson(s, ctx))
+    .pipe(z.record(z.string(), z.string()))
+    .optional(),
+  /** Cluster default tolerations of trainer pods (JSON array of Kubernetes tolerations). */
+  FERSWEEP_TRAINER_TOLERATIONS: z
+    .string()
+    .transform((s, ctx) => parseJson(s, ctx))
+    .pipe(ResourcesSpec.shape.tolerations)
+    .optional(),
+  /** Cluster default PriorityClass of trainer pods. */
+  FERSWEEP_TRAINER_PRIORITY_CLASS: z.string().min(1).optional(),
+  /** Cluster default Kueue LocalQueue: Jobs are created suspended and labelled for it. */
+  FERSWEEP_KUEUE_QUEUE: z.string().min(1).optional(),
   /** Embedded mode: where sweep state is kept between runs. */
   FERSWEEP_STATE_DIR: z.string().optional(),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),

@@ -5,6 +5,11 @@ export type { Launcher, LaunchOptions, LaunchStatus } from './launchers/types.js
 export { createApp, openApiDocument, ApiError, type AppDeps } from './app.js';
 export { startCoordinator, type Coordinator, type StartOptions } from './main.js';
 export { loadConfig, CoordinatorConfig, ConfigError } from './config.js';
-export { KubernetesLauncher, type KubernetesLauncherOptions } from './launchers/kubernetes.js';
+export {
+  KubernetesLauncher,
+  withDefaults,
+  type KubernetesLauncherOptions,
+  type TrainerDefaults,
+} from './launchers/kubernetes.js';
 export { buildJob, jobName, jobStatus, labelValue, type JobTemplate } from './launchers/job.js';
 export { tokenChecker } from './auth.js';

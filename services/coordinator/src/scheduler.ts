@@ -214,10 +214,10 @@ export class Scheduler {
     const trials = await this.deps.state.trials(sweep);
     const active = trials.filter((t) => t.phase === 'Queued' || t.phase === 'Running').length;
     let free = sweep.spec.spec.parallelism - active;
-    for (const t of trials) {
+    for (const [i, t] of trials.entries()) {
       if (free <= 0) break;
       if (t.phase !== 'Pending') continue;
-      await this.deps.state.updateTrial(id, t.trial, (r) => ({ ...r, phase: 'Queued' }));
+      trials[i] = (await this.deps.state.updateTrial(id, t.trial, (r) => ({ ...r, phase: 'Queued' }))) ?? t;
       await this.deps.launcher.launch(t.spec, {
         retries: sweep.spec.spec.retries,
         deadlineSeconds: sweep.spec.spec.deadlineSeconds,
@@ -226,13 +226,15 @@ export class Scheduler {
       });
       free--;
     }
-    await this.derivePhase(id);
+    await this.derivePhase(sweep, trials);
   }
 
-  private async derivePhase(id: string): Promise<void> {
-    const sweep = await this.deps.state.getSweep(id);
-    if (!sweep || sweep.phase === 'Cancelled') return;
-    const trials = await this.deps.state.trials(sweep);
+  /**
+   * The sweep's phase from its trials as `schedule` just read and updated them: this runs in the
+   * same serial task, so nothing else changed them meanwhile and they need not be read again.
+   */
+  private async derivePhase(sweep: SweepRecord, trials: TrialRecord[]): Promise<void> {
+    const id = sweep.id;
     const allDone = trials.every((t) => TERMINAL_TRIAL.includes(t.phase));
     const phase = allDone
       ? trials.every((t) => t.phase === 'Succeeded')
@@ -252,22 +254,41 @@ export class Scheduler {
   }
 
   private async onStatus(s: LaunchStatus): Promise<void> {
-    const updated = await this.deps.state.updateTrial(s.sweep, s.trial, (t) => {
+    let reschedule = false;
+    await this.deps.state.updateTrial(s.sweep, s.trial, (t) => {
+      reschedule = false;
       if (TERMINAL_TRIAL.includes(t.phase)) return undefined; // cancelled or done: a late status changes nothing
       const phase = s.phase === 'Pending' ? 'Queued' : s.phase;
+      const exitCode = s.exitCode ?? t.exitCode;
+      const message = s.message || s.reason ? [s.reason, s.message].filter(Boolean).join(': ') : t.message;
+      // A status that changes nothing (the watch's ADDED event of a Job just created, a relist, a Job
+      // change the coordinator does not follow) writes nothing and schedules nothing.
+      if (
+        phase === t.phase &&
+        s.attempts === t.attempts &&
+        s.failures === t.failures &&
+        s.preemptions === t.preemptions &&
+        exitCode === t.exitCode &&
+        message === t.message
+      )
+        return undefined;
+      // Scheduling and the sweep's phase depend only on trial phases, and Queued and Running count
+      // alike for both (active, not Pending, not terminal): only other phase changes re-read the sweep.
+      const active = (p: string) => p === 'Queued' || p === 'Running';
+      reschedule = phase !== t.phase && !(active(phase) && active(t.phase));
       return {
         ...t,
         phase,
         attempts: s.attempts,
         failures: s.failures,
         preemptions: s.preemptions,
-        ...(s.exitCode !== undefined ? { exitCode: s.exitCode } : {}),
-        ...(s.message || s.reason ? { message: [s.reason, s.message].filter(Boolean).join(': ') } : {}),
+        ...(exitCode !== undefined ? { exitCode } : {}),
+        ...(message !== undefined ? { message } : {}),
         ...(phase === 'Running' && !t.startedAt ? { startedAt: new Date().toISOString() } : {}),
         ...(TERMINAL_TRIAL.includes(phase) ? { finishedAt: new Date().toISOString() } : {}),
       };
     });
-    if (updated) await this.schedule(s.sweep);
+    if (reschedule) await this.schedule(s.sweep);
   }
 
   private async onEvent(e: TrialEvent): Promise<void> {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import { ResourcesSpec, TrialSpec } from '@fersweep/contracts';
+import { loadConfig } from '../config.js';
 import { buildJob, jobName, jobStatus, labelValue } from './job.js';
+import { withDefaults } from './kubernetes.js';
 
 const spec = TrialSpec.parse({
   sweep: 'cnn-vs-mobilenetv2',
@@ -122,5 +124,54 @@ describe('jobStatus', () => {
       }),
     ).toMatchObject({ phase: 'Failed', reason: 'PermanentError', exitCode: 42 });
     expect(jobStatus({ metadata: { name: 'other' } })).toBeUndefined();
+  });
+});
+
+describe('cluster defaults (Helm trainer.* values)', () => {
+  const defaults = {
+    nodeSelector: { 'nvidia.com/gpu.present': 'true' },
+    tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists' as const, effect: 'NoSchedule' as const }],
+    priorityClassName: 'training',
+    queueName: 'gpu-queue',
+  };
+  it('fill what a sweep leaves empty', () => {
+    const bare = { retries: 1, deadlineSeconds: 60, resources: ResourcesSpec.parse({}) };
+    const job = buildJob(spec, withDefaults(bare, defaults), template);
+    const pod = job.spec!.template.spec!;
+    expect(pod.nodeSelector).toEqual(defaults.nodeSelector);
+    expect(pod.tolerations).toEqual(defaults.tolerations);
+    expect(pod.priorityClassName).toBe('training');
+    expect(job.spec?.suspend).toBe(true);
+    expect(job.metadata?.labels?.['kueue.x-k8s.io/queue-name']).toBe('gpu-queue');
+  });
+  it('never override what the sweep set', () => {
+    const own = {
+      retries: 1,
+      deadlineSeconds: 60,
+      queueName: 'mine',
+      resources: ResourcesSpec.parse({ nodeSelector: { pool: 'a100' }, priorityClassName: 'urgent' }),
+    };
+    const job = buildJob(spec, withDefaults(own, defaults), template);
+    expect(job.spec!.template.spec!.nodeSelector).toEqual({ pool: 'a100' });
+    expect(job.spec!.template.spec!.priorityClassName).toBe('urgent');
+    expect(job.metadata?.labels?.['kueue.x-k8s.io/queue-name']).toBe('mine');
+  });
+});
+
+describe('loadConfig', () => {
+  it('parses the trainer defaults and names a malformed variable', () => {
+    const c = loadConfig({
+      FERSWEEP_TRAINER_NODE_SELECTOR: '{"pool":"gpu"}',
+      FERSWEEP_TRAINER_TOLERATIONS: '[{"key":"k","operator":"Exists"}]',
+    });
+    expect(c.FERSWEEP_TRAINER_NODE_SELECTOR).toEqual({ pool: 'gpu' });
+    expect(() => loadConfig({ FERSWEEP_TRAINER_TOLERATIONS: '[{"operator":"Sometimes"}]' })).toThrow(
+      /FERSWEEP_TRAINER_TOLERATIONS/,
+    );
+    expect(() => loadConfig({ FERSWEEP_TRAINER_NODE_SELECTOR: 'pool=gpu' })).toThrow(
+      /FERSWEEP_TRAINER_NODE_SELECTOR=.*must be JSON/,
+    );
+    expect(() => loadConfig({ FERSWEEP_PORT: 'eighty' })).toThrow(/FERSWEEP_PORT/);
+    expect(() => loadConfig({ FERSWEEP_LAUNCHER: 'kubernetes' })).toThrow(/FERSWEEP_API_TOKENS is required/);
   });
 });

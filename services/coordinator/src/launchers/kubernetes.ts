@@ -7,6 +7,30 @@ import type { LaunchOptions, LaunchStatus, Launcher } from './types.js';
 export interface KubernetesLauncherOptions extends JobTemplate {
   kubeConfig: k8s.KubeConfig;
   logger: Logger;
+  /** Cluster defaults applied where a sweep's resources leave them empty (Helm values `trainer.*`). */
+  defaults?: TrainerDefaults;
+}
+
+export interface TrainerDefaults {
+  nodeSelector?: Record<string, string>;
+  tolerations?: LaunchOptions['resources']['tolerations'];
+  priorityClassName?: string;
+  queueName?: string;
+}
+
+/** A sweep's own settings win; the cluster's defaults fill what it left empty. */
+export function withDefaults(options: LaunchOptions, d: TrainerDefaults = {}): LaunchOptions {
+  const r = options.resources;
+  const resources = {
+    ...r,
+    nodeSelector: Object.keys(r.nodeSelector).length ? r.nodeSelector : (d.nodeSelector ?? {}),
+    tolerations: r.tolerations.length ? r.tolerations : (d.tolerations ?? []),
+    ...((r.priorityClassName ?? d.priorityClassName)
+      ? { priorityClassName: r.priorityClassName ?? d.priorityClassName }
+      : {}),
+  };
+  const queueName = options.queueName ?? d.queueName;
+  return { ...options, resources, ...(queueName ? { queueName } : {}) };
 }
 
 const isStatus = (err: unknown, code: number) => err instanceof k8s.ApiException && err.code === code;
@@ -36,6 +60,7 @@ export class KubernetesLauncher implements Launcher {
     image: string;
     logger: Logger;
     env: NodeJS.ProcessEnv;
+    defaults?: TrainerDefaults;
   }): Promise<KubernetesLauncher> {
     const kc = new k8s.KubeConfig();
     if (o.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
@@ -52,11 +77,12 @@ export class KubernetesLauncher implements Launcher {
         ? { secretName: o.env.FERSWEEP_TRAINER_SECRET }
         : { secretName: 'fersweep-s3' }),
       ...(o.env.FERSWEEP_TRAINER_SERVICE_ACCOUNT ? { serviceAccountName: o.env.FERSWEEP_TRAINER_SERVICE_ACCOUNT } : {}),
+      ...(o.defaults ? { defaults: o.defaults } : {}),
     });
   }
 
   async launch(spec: TrialSpec, options: LaunchOptions): Promise<void> {
-    const body = buildJob(spec, options, this.options);
+    const body = buildJob(spec, withDefaults(options, this.options.defaults), this.options);
     try {
       await this.batch.createNamespacedJob({ namespace: this.options.namespace, body });
       this.options.logger.info('job created', { sweep: spec.sweep, trial: spec.trial, job: body.metadata?.name });
