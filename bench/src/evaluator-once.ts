@@ -26,6 +26,9 @@ export interface Args {
   samples?: Record<string, number>;
   /** Evaluator: build and finalize the report after ingestion (default true). */
   report?: boolean;
+  /** Evaluator: deliveries per commit and in flight (default the evaluator's: 32 and 64). */
+  batchSize?: number;
+  maxInFlight?: number;
 }
 
 export interface Once {
@@ -223,6 +226,8 @@ async function evaluator(): Promise<Once> {
     logger: createLogger({ service: 'evaluator', silent: true }),
     durable: args.durable,
     sampleImages: false,
+    ...(args.batchSize ? { batchSize: args.batchSize } : {}),
+    ...(args.maxInFlight ? { maxInFlight: args.maxInFlight } : {}),
   });
   const t = performance.now();
   await ev.start();
