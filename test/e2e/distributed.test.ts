@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as k8s from '@kubernetes/client-node';
 import sharp from 'sharp';
 import { stringify } from 'yaml';
 import { cli } from '../support/cli.js';
@@ -19,6 +18,7 @@ import { startFakeKube, type FakeKube } from '@fersweep/kube-fake';
 import { createLogger } from '@fersweep/observability';
 import { openStore } from '@fersweep/storage';
 import { startNats, startS3, type RunningS3, type RunningServer } from '@fersweep/testkit';
+import { createTrainerConfig } from '../support/kube.js';
 
 const BIN = join(process.cwd(), 'bin', 'fersweep.js');
 const logger = createLogger({ service: 'e2e', silent: true });
@@ -45,22 +45,7 @@ beforeAll(async () => {
   testCount = manifest.splits.test.count;
 
   kube = await startFakeKube({ commands: { fersweep: [process.execPath, BIN] }, terminationGracePeriodSeconds: 5 });
-  const core = kube.kubeConfig.makeApiClient(k8s.CoreV1Api);
-  const { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...settings } = s3.env;
-  await core.createNamespacedConfigMap({
-    namespace: 'default',
-    body: {
-      metadata: { name: 'fersweep-trainer' },
-      data: { ...settings, NATS_URL: nats.url, FERSWEEP_TF_BACKEND: 'wasm' },
-    },
-  });
-  await core.createNamespacedSecret({
-    namespace: 'default',
-    body: {
-      metadata: { name: 'fersweep-s3' },
-      stringData: { AWS_ACCESS_KEY_ID: AWS_ACCESS_KEY_ID!, AWS_SECRET_ACCESS_KEY: AWS_SECRET_ACCESS_KEY! },
-    },
-  });
+  await createTrainerConfig(kube, nats, s3);
 
   evaluator = await startEvaluatorService(
     loadConfig({

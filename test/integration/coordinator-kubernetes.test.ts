@@ -5,13 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
-import * as k8s from '@kubernetes/client-node';
 import { KubernetesLauncher, startCoordinator, type Coordinator } from '@fersweep/coordinator';
 import { importDataset, syntheticSource } from '@fersweep/dataset';
 import { startFakeKube, type FakeKube } from '@fersweep/kube-fake';
 import { createLogger } from '@fersweep/observability';
 import { openStore } from '@fersweep/storage';
 import { startNats, startS3, type RunningS3, type RunningServer } from '@fersweep/testkit';
+import { createTrainerConfig } from '../support/kube.js';
 
 const BIN = join(process.cwd(), 'bin', 'fersweep.js');
 const logger = createLogger({ service: 'coordinator', silent: true });
@@ -54,23 +54,7 @@ beforeAll(async () => {
     seed: 1,
     explore: false,
   });
-  // What the Helm chart creates: NATS and S3 settings by reference, credentials in a Secret.
-  const core = kube.kubeConfig.makeApiClient(k8s.CoreV1Api);
-  const { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...settings } = s3.env;
-  await core.createNamespacedConfigMap({
-    namespace: 'default',
-    body: {
-      metadata: { name: 'fersweep-trainer' },
-      data: { ...settings, NATS_URL: nats.url, FERSWEEP_TF_BACKEND: 'wasm' },
-    },
-  });
-  await core.createNamespacedSecret({
-    namespace: 'default',
-    body: {
-      metadata: { name: 'fersweep-s3' },
-      stringData: { AWS_ACCESS_KEY_ID: AWS_ACCESS_KEY_ID!, AWS_SECRET_ACCESS_KEY: AWS_SECRET_ACCESS_KEY! },
-    },
-  });
+  await createTrainerConfig(kube, nats, s3);
   coordinator = await start();
 }, 120_000);
 
