@@ -162,6 +162,14 @@ describe('coordinator with the Kubernetes launcher', () => {
     });
   }, 120_000);
 
+  it('an API error on Job creation does not fail the submission: the launch is retried', async () => {
+    kube.failNext({ verb: 'create', resource: 'jobs', code: 500, times: 1 });
+    await submit(sweep('k8s-apierr', [cnn('e')]));
+    const v = await until('k8s-apierr', (x) => ['Succeeded', 'Failed'].includes(x.phase));
+    expect(v.phase).toBe('Succeeded');
+    expect(kube.listPods({ jobName: 'fs-k8s-apierr-e' })).toHaveLength(1);
+  }, 120_000);
+
   it('a coordinator killed mid-sweep and restarted finishes the sweep without duplicate Jobs', async () => {
     await submit(sweep('k8s-restart', [cnn('r1'), cnn('r2'), cnn('r3')], { parallelism: 1 }));
     await kube.waitFor(() => kube.getJob('fs-k8s-restart-r1'), { timeoutMs: 30_000 });

@@ -28,6 +28,8 @@ export interface SchedulerDeps {
   /** Trial events (to show last-epoch metrics and model URLs in sweep status). */
   bus?: Bus;
   maxTrials: number;
+  /** Delay before a sweep whose launch failed is scheduled again (default 5 s). */
+  launchRetryMs?: number;
   /** Turns a spec's dataset URL into one a trainer can open (e.g. resolves relative file:// paths). */
   resolveDataset?: (url: string) => string;
 }
@@ -91,6 +93,8 @@ export class Scheduler {
   }
 
   async stop(): Promise<void> {
+    for (const t of this.retries.values()) clearTimeout(t);
+    this.retries.clear();
     this.unwatch?.();
     await this.events?.stop();
     await this.queue;
@@ -207,6 +211,21 @@ export class Scheduler {
     });
   }
 
+  private readonly retries = new Map<string, NodeJS.Timeout>();
+
+  /** Schedules the sweep again after a failed launch (once per sweep at a time). */
+  private retryLater(id: string, delayMs = this.deps.launchRetryMs ?? 5000): void {
+    if (this.retries.has(id)) return;
+    const timer = setTimeout(() => {
+      this.retries.delete(id);
+      void this.serial(() => this.schedule(id)).catch((err: unknown) =>
+        this.deps.logger.error('scheduling failed', { sweep: id, error: String(err) }),
+      );
+    }, delayMs);
+    timer.unref();
+    this.retries.set(id, timer);
+  }
+
   /** Launches the next Pending trials of a sweep up to its parallelism, and derives its phase. */
   private async schedule(id: string): Promise<void> {
     const sweep = await this.deps.state.getSweep(id);
@@ -218,12 +237,22 @@ export class Scheduler {
       if (free <= 0) break;
       if (t.phase !== 'Pending') continue;
       trials[i] = (await this.deps.state.updateTrial(id, t.trial, (r) => ({ ...r, phase: 'Queued' }))) ?? t;
-      await this.deps.launcher.launch(t.spec, {
-        retries: sweep.spec.spec.retries,
-        deadlineSeconds: sweep.spec.spec.deadlineSeconds,
-        resources: sweep.spec.spec.resources,
-        ...(sweep.spec.spec.queueName ? { queueName: sweep.spec.spec.queueName } : {}),
-      });
+      try {
+        await this.deps.launcher.launch(t.spec, {
+          retries: sweep.spec.spec.retries,
+          deadlineSeconds: sweep.spec.spec.deadlineSeconds,
+          resources: sweep.spec.spec.resources,
+          ...(sweep.spec.spec.queueName ? { queueName: sweep.spec.spec.queueName } : {}),
+        });
+      } catch (err) {
+        // The API server refused or was unreachable: the trial waits as Pending and the sweep is
+        // scheduled again shortly; the submission itself still succeeds.
+        const message = `launch failed: ${err instanceof Error ? err.message : String(err)}`.slice(0, 500);
+        this.deps.logger.warn('launch failed: retrying', { sweep: id, trial: t.trial, error: message });
+        trials[i] = (await this.deps.state.updateTrial(id, t.trial, (r) => ({ ...r, phase: 'Pending', message }))) ?? t;
+        this.retryLater(id);
+        break;
+      }
       free--;
     }
     await this.derivePhase(sweep, trials);
