@@ -74,9 +74,11 @@ describe('the cnn variant', () => {
     const { model, notes } = await cnn.build(params, FER_INPUT, { seed: 3 });
     expect(notes).toEqual([]);
     const perEpoch: number[] = [];
+    // shuffle: false — tfjs shuffles with the unseeded Math.random, which made this test flaky.
     const history = await model.fit(xs, ys, {
-      epochs: 7,
+      epochs: 10,
       batchSize: 32,
+      shuffle: false,
       verbose: 0,
       callbacks: { onEpochEnd: async () => void perEpoch.push(tf.memory().numTensors) },
     });
