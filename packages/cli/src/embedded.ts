@@ -2,13 +2,12 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { keys, SweepSpec, type SweepReport } from '@fersweep/contracts';
-import { LocalLauncher, openFileKv, Scheduler, SweepState, type SweepRecord } from '@fersweep/coordinator';
+import { LocalLauncher, openFileKv, Scheduler, SweepState, sweepView, type SweepRecord } from '@fersweep/coordinator';
 import { DatasetReader } from '@fersweep/dataset';
 import { createEvaluator } from '@fersweep/evaluator';
 import { createMemoryBus } from '@fersweep/messaging';
 import { createLogger, createRegistry } from '@fersweep/observability';
 import { openStore } from '@fersweep/storage';
-import type { SweepView } from './api.js';
 import { UsageError } from './errors.js';
 import { sweepProgress } from './sweep-view.js';
 
@@ -38,28 +37,6 @@ function resolveDataset(url: string): string {
     return pathToFileURL(resolve(url.slice('file://'.length))).href;
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return pathToFileURL(resolve(url)).href;
   return url;
-}
-
-function view(record: SweepRecord, trials: Awaited<ReturnType<SweepState['trials']>>): SweepView {
-  return {
-    id: record.id,
-    phase: record.phase,
-    createdAt: record.createdAt,
-    trialCount: trials.length,
-    spec: { spec: { epochs: record.spec.spec.epochs, dataset: record.spec.spec.dataset } },
-    trials: trials.map((t) => ({
-      trial: t.trial,
-      variant: t.variant,
-      model: t.spec.model,
-      phase: t.phase,
-      attempts: t.attempts,
-      failures: t.failures,
-      preemptions: t.preemptions,
-      ...(t.lastEpoch ? { lastEpoch: t.lastEpoch } : {}),
-      ...(t.modelUri ? { modelUri: t.modelUri } : {}),
-      ...(t.message ? { message: t.message } : {}),
-    })),
-  };
 }
 
 /**
@@ -105,7 +82,7 @@ export async function runEmbedded(o: EmbeddedRunOptions): Promise<EmbeddedRunRes
     for (;;) {
       const record = (await state.getSweep(sweep.id))!;
       const trials = await state.trials(record);
-      progress.update(view(record, trials));
+      progress.update(sweepView(record, trials));
       if (['Succeeded', 'Failed', 'Cancelled'].includes(record.phase)) break;
       if (o.signal?.aborted) {
         interrupted = true;

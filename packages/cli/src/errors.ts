@@ -23,3 +23,9 @@ export function reportError(
   if (debug) write(`${e.stack ?? ''}\n${e.cause ? `cause: ${(e.cause as Error).stack ?? String(e.cause)}\n` : ''}`);
   return e instanceof UsageError ? 2 : 1;
 }
+
+/** "cannot read <what>: no such file" (or the system's reason) as a UsageError. */
+export function cannotRead(what: string, err: unknown, missing = 'no such file'): UsageError {
+  const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? missing : (err as Error).message;
+  return new UsageError(`cannot read ${what}: ${reason}`, { cause: err });
+}

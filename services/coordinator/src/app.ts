@@ -55,7 +55,7 @@ function problem(res: Response, status: number, code: string, detail: string, fi
 const ID = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** Public view of a trial (no internal fields). */
-function trialView(t: TrialRecord) {
+export function trialView(t: TrialRecord) {
   return {
     trial: t.trial,
     variant: t.variant,
@@ -73,7 +73,8 @@ function trialView(t: TrialRecord) {
   };
 }
 
-function sweepView(s: SweepRecord, trials?: TrialRecord[]) {
+/** Public view of a sweep, with its trials when given: what GET /v1/sweeps/{id} answers. */
+export function sweepView(s: SweepRecord, trials?: TrialRecord[]) {
   return {
     id: s.id,
     phase: s.phase,

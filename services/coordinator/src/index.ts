@@ -2,7 +2,7 @@ export { Scheduler, SweepError, type SchedulerDeps, type SubmitResult } from './
 export { SweepState, openFileKv, SweepRecord, TrialRecord, TrialPhase, SweepPhase, TERMINAL_TRIAL } from './state.js';
 export { LocalLauncher, type LocalLauncherOptions } from './launchers/local.js';
 export type { Launcher, LaunchOptions, LaunchStatus } from './launchers/types.js';
-export { createApp, openApiDocument, ApiError, type AppDeps } from './app.js';
+export { createApp, openApiDocument, ApiError, sweepView, trialView, type AppDeps } from './app.js';
 export { startCoordinator, type Coordinator, type StartOptions } from './main.js';
 export { loadConfig, CoordinatorConfig, ConfigError } from './config.js';
 export {

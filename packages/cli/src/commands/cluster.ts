@@ -3,7 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { apiClient, type ApiClient } from '../api.js';
-import { UsageError } from '../errors.js';
+import { cannotRead } from '../errors.js';
 import type { Io } from './dataset.js';
 import { isTerminal, sweepProgress, sweepTable } from '../sweep-view.js';
 import type { SweepReport } from '@fersweep/contracts';
@@ -56,9 +56,7 @@ export function clusterCommands(io: Io, setExitCode: (code: number) => void): Co
       try {
         text = await readFile(path, 'utf8');
       } catch (err) {
-        throw new UsageError(
-          `cannot read ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
-        );
+        throw cannotRead(path, err);
       }
       const api = client(flags);
       const type = /\.json$/i.test(path) || text.trimStart().startsWith('{') ? 'application/json' : 'application/yaml';

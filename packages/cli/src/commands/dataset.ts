@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { SPLITS, type DatasetManifest } from '@fersweep/contracts';
 import type { DatasetSource } from '@fersweep/dataset';
-import { UsageError } from '../errors.js';
+import { cannotRead, UsageError } from '../errors.js';
 import { table } from '../format.js';
 import { progressBar } from '../progress.js';
 
@@ -115,9 +115,7 @@ export function datasetCommand(io: Io): Command {
       try {
         isDir = (await stat(path)).isDirectory();
       } catch (err) {
-        throw new UsageError(
-          `cannot read ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (err as Error).message}`,
-        );
+        throw cannotRead(path, err, 'no such file or folder');
       }
       const { folderSource, fer2013CsvSource } = await dataset();
       await runImport(isDir ? await folderSource(path) : fer2013CsvSource(path), flags, io);

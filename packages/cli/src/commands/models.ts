@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { EMOTIONS, keys } from '@fersweep/contracts';
 import type { ObjectStore } from '@fersweep/storage';
 import type { Tensor as TfTensor } from '@tensorflow/tfjs';
-import { UsageError } from '../errors.js';
+import { cannotRead, UsageError } from '../errors.js';
 import { table } from '../format.js';
 import type { Io } from './dataset.js';
 
@@ -160,9 +160,7 @@ export function modelCommands(io: Io): Command[] {
         try {
           pixels = await toFerPixels(await readFile(image));
         } catch (err) {
-          throw new UsageError(
-            `cannot read image ${image}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
-          );
+          throw cannotRead(`image ${image}`, err);
         }
         const row = { image, models: [] as (typeof results)[number]['models'] };
         for (const m of loaded) {

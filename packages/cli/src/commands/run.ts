@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import type { SweepReport } from '@fersweep/contracts';
-import { UsageError } from '../errors.js';
+import { cannotRead, UsageError } from '../errors.js';
 import { table } from '../format.js';
 import { progressBar } from '../progress.js';
 import { intArg, type Io } from './dataset.js';
@@ -128,9 +128,7 @@ async function readSpec(path: string): Promise<unknown> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new UsageError(
-      `cannot read ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
-    );
+    throw cannotRead(path, err);
   }
   try {
     return parseYaml(text);

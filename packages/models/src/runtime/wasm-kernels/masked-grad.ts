@@ -101,6 +101,16 @@ function fused(dy: Tensor, x: Tensor, attrs: MaskedGradAttrs): Tensor {
   return engine().runKernel(MASKED_GRAD, inputs, attrs as unknown as NamedAttrMap) as Tensor;
 }
 
+/** dy and x when the fused wasm kernel applies (wasm backend, float32 tensors), else undefined. */
+function fusedInputs(dy: Tensor | Tensor[], saved: Tensor[]): { g: Tensor; x: Tensor } | undefined {
+  const [x] = saved;
+  const g = Array.isArray(dy) ? dy[0] : dy;
+  if (getBackend() !== 'wasm' || x === undefined || g === undefined || g.dtype !== 'float32' || x.dtype !== 'float32') {
+    return undefined;
+  }
+  return { g, x };
+}
+
 /**
  * Gradients that use the fused kernel on wasm and tfjs-core's own composition elsewhere (gradients are
  * global to tfjs, the kernel exists only on wasm).
@@ -113,17 +123,9 @@ export function maskedGradConfigs(stock: { clip: GradConfig | undefined; relu: G
       kernelName: ClipByValue,
       inputsToSave: ['x'],
       gradFunc: (dy, saved, attrs) => {
-        const [x] = saved;
-        const g = Array.isArray(dy) ? dy[0] : dy;
-        if (
-          getBackend() !== 'wasm' ||
-          x === undefined ||
-          g === undefined ||
-          g.dtype !== 'float32' ||
-          x.dtype !== 'float32'
-        ) {
-          return stockClip.gradFunc(dy, saved, attrs);
-        }
+        const inputs = fusedInputs(dy, saved);
+        if (!inputs) return stockClip.gradFunc(dy, saved, attrs);
+        const { g, x } = inputs;
         const lo = attrs['clipValueMin'] as number;
         const hi = attrs['clipValueMax'] as number;
         return { x: () => fused(g, x, { lo, hi, loInclusive: true, hiInclusive: true }) };
@@ -136,17 +138,9 @@ export function maskedGradConfigs(stock: { clip: GradConfig | undefined; relu: G
       kernelName: Relu,
       inputsToSave: ['x'],
       gradFunc: (dy, saved, attrs) => {
-        const [x] = saved;
-        const g = Array.isArray(dy) ? dy[0] : dy;
-        if (
-          getBackend() !== 'wasm' ||
-          x === undefined ||
-          g === undefined ||
-          g.dtype !== 'float32' ||
-          x.dtype !== 'float32'
-        ) {
-          return stockRelu.gradFunc(dy, saved, attrs);
-        }
+        const inputs = fusedInputs(dy, saved);
+        if (!inputs) return stockRelu.gradFunc(dy, saved, attrs);
+        const { g, x } = inputs;
         // step(x) is 1 only for x > 0.
         return { x: () => fused(g, x, { lo: 0, hi: Number.POSITIVE_INFINITY, loInclusive: false, hiInclusive: true }) };
       },
