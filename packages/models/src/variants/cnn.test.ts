@@ -66,8 +66,9 @@ describe('the cnn variant', () => {
     const params = parseParams('cnn', {
       width: 0.125,
       blocks: 3,
-      dropout: 0.1,
-      denseDropout: 0.1,
+      // No dropout: its masks come from an unseeded generator, which made the result vary run to run.
+      dropout: 0,
+      denseDropout: 0,
       learningRate: 3e-3,
       batchNormMomentum: 0.5,
     });

@@ -121,12 +121,13 @@ describe('the mobilenetv2 variant', () => {
   it('learns a small synthetic face set far above chance from scratch, leaking no tensors across epochs', async () => {
     const { xs, ys, labels } = syntheticFaces(64, 5);
     const before = tf.memory().numTensors;
-    const params = parseParams('mobilenetv2', { alpha: 0.35, dropout: 0.1, batchNormMomentum: 0.5 });
+    // No dropout: its masks come from an unseeded generator, which made the result vary run to run.
+    const params = parseParams('mobilenetv2', { alpha: 0.35, dropout: 0, batchNormMomentum: 0.5 });
     const { model } = await mobilenetv2.build(params, FER_INPUT, { seed: 2 });
     const perEpoch: number[] = [];
     // shuffle: false — tfjs shuffles with the unseeded Math.random, which would make this flaky.
     await model.fit(xs, ys, {
-      epochs: 8,
+      epochs: 10,
       batchSize: 32,
       shuffle: false,
       verbose: 0,
