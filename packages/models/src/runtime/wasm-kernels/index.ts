@@ -4,11 +4,13 @@ import {
   Cast,
   ClipByValue,
   Concat,
+  Conv2D,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
   DepthwiseConv2dNativeBackpropFilter,
   DepthwiseConv2dNativeBackpropInput,
   FusedBatchNorm,
+  FusedConv2D,
   getGradient,
   getKernel,
   Identity,
@@ -37,9 +39,12 @@ import { MASKED_GRAD, maskedGradConfigs, maskedGradWasm } from './masked-grad.js
 import { maxPoolGradWasm } from './max-pool-grad.js';
 import { makeMeanWasm, makeSumWasm } from './reductions.js';
 import { makeCastWasm, makeConcatWasm, makeIdentityWasm } from './share.js';
+import { makeConv2DWasm, makeFusedConv2DWasm } from './winograd.js';
 
 /** Names of the kernels (and the one gradient) {@link registerWasmTrainingKernels} supplies. */
 export const SUPPLIED_WASM_KERNELS = [
+  Conv2D,
+  FusedConv2D,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
   DepthwiseConv2dNativeBackpropFilter,
@@ -113,6 +118,8 @@ export function registerWasmTrainingKernels(): void {
     ...maskedGradConfigs({ clip: getGradient(ClipByValue), relu: getGradient(Relu) }),
   ];
   saved = { kernels: new Map(), gradients: new Map(gradients.map((g) => [g.kernelName, getGradient(g.kernelName)])) };
+  replace(Conv2D, asKernelFunc(makeConv2DWasm(stock(Conv2D))));
+  replace(FusedConv2D, asKernelFunc(makeFusedConv2DWasm(stock(FusedConv2D))));
   replace(Conv2DBackpropFilter, asKernelFunc(conv2DBackpropFilterWasm));
   replace(Conv2DBackpropInput, asKernelFunc(makeConv2DBackpropInputWasm(getKernel(Conv2DBackpropInput, 'wasm'))));
   replace(
