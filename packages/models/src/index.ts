@@ -53,7 +53,7 @@ export {
   labelTensor,
   LOSS,
   METRICS,
-  useFrozenBatchNormInference,
+  adaptBatchNormLayers,
 } from './variants/common.js';
 export { countFlops } from './variants/flops.js';
 export { ResizeImages, type ResizeImagesArgs } from './variants/resize-layer.js';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { compileClassifier, kernelInitializer } from './common.js';
+import { adaptBatchNormLayers, compileClassifier, kernelInitializer } from './common.js';
 import { ModelError } from './errors.js';
 import { countFlops } from './flops.js';
 import { checkInputBasics, type BuildOptions, type BuiltModel, type ModelInput, type ModelVariant } from './types.js';

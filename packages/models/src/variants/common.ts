@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { batchNormTraining } from '../runtime/batch-norm.js';
 
 /** A layer of a tfjs LayersModel. */
 export type Layer = tf.layers.Layer;
@@ -60,21 +61,74 @@ type CallArgs = Parameters<Layer['call']>;
 
 const PATCHED = Symbol('fersweep.frozenBatchNorm');
 
+/** The tfjs-layers BatchNormalization fields the training path reads (tfjs 4.22; private in its typings). */
+interface BatchNormFields {
+  axis: number;
+  momentum: number;
+  epsilon: number;
+  center: boolean;
+  scale: boolean;
+  gamma: tf.LayerVariable | null;
+  beta: tf.LayerVariable | null;
+  movingMean: tf.LayerVariable;
+  movingVariance: tf.LayerVariable;
+}
+
+/** Keras' moving-average update: v ← v − (v − value)·(1 − momentum). */
+function updateMovingAverage(variable: tf.LayerVariable, value: tf.Tensor, momentum: number): void {
+  tf.tidy(() => {
+    const current = variable.read();
+    variable.write(tf.sub(current, tf.mul(tf.sub(current, value), 1 - momentum)));
+  });
+}
+
 /**
- * Makes every BatchNormalization layer of `model` run in inference mode while it is not trainable, as Keras does
- * since TF 2.0: a frozen layer then normalises with its moving statistics and leaves them alone. tfjs-layers
- * instead normalises frozen layers with the batch statistics in training and keeps updating their moving mean
- * and variance, so a "frozen" pretrained base would drift. Per layer instance (the saved model.json is unchanged,
- * so {@link loadModel} applies it again); idempotent.
+ * Training-mode call of a channels-last BatchNormalization layer through {@link batchNormTraining} (one op with
+ * a closed-form gradient); null when the layer normalises another axis (the stock call handles it).
  */
-export function useFrozenBatchNormInference(model: tf.LayersModel): void {
+function trainingCall(layer: Layer, inputs: CallArgs[0]): tf.Tensor | null {
+  const x = Array.isArray(inputs) ? inputs[0] : inputs;
+  if (x === undefined || (Array.isArray(inputs) && inputs.length !== 1)) return null;
+  const bn = layer as unknown as BatchNormFields;
+  const axis = bn.axis >= 0 ? bn.axis : bn.axis + x.rank;
+  if (axis !== x.rank - 1) return null;
+  return tf.tidy(() => {
+    const channels = x.shape[axis] as number;
+    const gamma = bn.scale && bn.gamma ? (bn.gamma.read() as tf.Tensor1D) : tf.ones([channels]);
+    const beta = bn.center && bn.beta ? (bn.beta.read() as tf.Tensor1D) : tf.zeros([channels]);
+    const { y, mean, variance } = batchNormTraining(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, bn.epsilon);
+    updateMovingAverage(bn.movingMean, mean, bn.momentum);
+    updateMovingAverage(bn.movingVariance, variance, bn.momentum);
+    tf.dispose([mean, variance]);
+    return y;
+  });
+}
+
+/**
+ * Adjusts every BatchNormalization layer of `model` (per layer instance; the saved model.json is unchanged, so
+ * {@link loadModel} applies it again; idempotent):
+ * - while the layer is not trainable it runs in inference mode, as Keras does since TF 2.0: a frozen layer then
+ *   normalises with its moving statistics and leaves them alone. tfjs-layers instead normalises frozen layers
+ *   with the batch statistics in training and keeps updating their moving mean and variance, so a "frozen"
+ *   pretrained base would drift;
+ * - in training, a channels-last layer runs as one op with a closed-form gradient through the batch statistics
+ *   ({@link batchNormTraining}: two fused passes on wasm instead of ~15), with the same moving-average updates as
+ *   tfjs-layers. It also works without `center`/`scale`, where tfjs-layers 4.22 fails in training.
+ */
+export function adaptBatchNormLayers(model: tf.LayersModel): void {
   for (const layer of model.layers) {
     if (layer.getClassName() !== 'BatchNormalization') continue;
     const marked = layer as Layer & { [PATCHED]?: true };
     if (marked[PATCHED]) continue;
     const call = layer.call.bind(layer);
-    layer.call = (inputs: CallArgs[0], kwargs: CallArgs[1]) =>
-      call(inputs, layer.trainable ? kwargs : { ...kwargs, training: false });
+    layer.call = (inputs: CallArgs[0], kwargs: CallArgs[1]) => {
+      if (!layer.trainable) return call(inputs, { ...kwargs, training: false });
+      if (kwargs['training'] === true) {
+        const y = trainingCall(layer, inputs);
+        if (y !== null) return y;
+      }
+      return call(inputs, kwargs);
+    };
     marked[PATCHED] = true;
   }
 }

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { cnn, type CnnParams } from './cnn.js';
+import { adaptBatchNormLayers } from './common.js';
 import { ModelError } from './errors.js';
 import { mobilenetv2, type MobileNetV2Params } from './mobilenetv2.js';
 import type { BuildOptions, BuiltModel, ModelInput, ModelVariant } from './types.js';
@@ -88,5 +89,7 @@ export async function buildModel(
   options?: BuildOptions,
 ): Promise<BuiltModel> {
   const variant = getVariant(name);
-  return variant.build(parseParams(name, rawParams), input, options);
+  const built = await variant.build(parseParams(name, rawParams), input, options);
+  adaptBatchNormLayers(built.model);
+  return built;
 }

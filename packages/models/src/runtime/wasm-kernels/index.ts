@@ -31,6 +31,12 @@ import {
 } from '@tensorflow/tfjs-core';
 import { makeBatchMatMulWasm } from './batch-mat-mul.js';
 import { batchNormGradConfig } from './batch-norm-grad.js';
+import {
+  BATCH_NORM_BACKPROP,
+  BATCH_NORM_STATS,
+  batchNormBackpropWasm,
+  batchNormStatsWasm,
+} from './batch-norm-train.js';
 import { makeChannelBinaryWasm, makeFusedBatchNormWasm } from './channel-ops.js';
 import { conv2DBackpropFilterWasm, makeConv2DBackpropInputWasm } from './conv2d-backprop.js';
 import { depthwiseBackpropFilterStrategy } from './depthwise-filter.js';
@@ -62,6 +68,8 @@ export const SUPPLIED_WASM_KERNELS = [
   RealDiv,
   FusedBatchNorm,
   MASKED_GRAD,
+  BATCH_NORM_STATS,
+  BATCH_NORM_BACKPROP,
 ] as const;
 
 /** Gradients {@link registerWasmTrainingKernels} replaces (globally; see there). */
@@ -132,6 +140,8 @@ export function registerWasmTrainingKernels(): void {
   replace(Sum, asKernelFunc(makeSumWasm(stockSum)));
   replace(Mean, asKernelFunc(makeMeanWasm(stockMean)));
   replace(MASKED_GRAD, asKernelFunc(maskedGradWasm));
+  replace(BATCH_NORM_STATS, asKernelFunc(batchNormStatsWasm));
+  replace(BATCH_NORM_BACKPROP, asKernelFunc(batchNormBackpropWasm));
   replace(Identity, asKernelFunc(makeIdentityWasm(stock(Identity))));
   replace(Cast, asKernelFunc(makeCastWasm(stock(Cast))));
   replace(Concat, asKernelFunc(makeConcatWasm(stock(Concat))));
