@@ -132,6 +132,7 @@ export const cnn: ModelVariant<CnnParams> = {
   params: CnnParams,
   async build(params: CnnParams, input: ModelInput, options: BuildOptions = {}): Promise<BuiltModel> {
     const model = assembleCnn(params, input, options.seed);
+    adaptBatchNormLayers(model);
     compileClassifier(model, params.learningRate);
     return { model, notes: [] };
   },
