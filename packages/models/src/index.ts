@@ -47,14 +47,7 @@ export {
   mobileNetV2BaseLayers,
   MobileNetV2Params,
 } from './variants/mobilenetv2.js';
-export {
-  compileClassifier,
-  disposeModel,
-  labelTensor,
-  LOSS,
-  METRICS,
-  adaptBatchNormLayers,
-} from './variants/common.js';
+export { compileClassifier, disposeModel, labelTensor, LOSS, METRICS, adaptLayers } from './variants/common.js';
 export { countFlops } from './variants/flops.js';
 export { ResizeImages, type ResizeImagesArgs } from './variants/resize-layer.js';
 export { loadPretrainedWeights, splitModelUrl } from './variants/pretrained.js';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { adaptBatchNormLayers } from '../variants/common.js';
+import { adaptLayers } from '../variants/common.js';
 // Registers the custom layer classes our models use, so that their model.json deserialises.
 import '../variants/resize-layer.js';
 import { ModelError } from '../variants/errors.js';
@@ -81,6 +81,6 @@ export async function modelFromArtifacts(artifacts: tf.io.ModelArtifacts): Promi
       },
     );
   }
-  adaptBatchNormLayers(model);
+  adaptLayers(model);
   return model;
 }

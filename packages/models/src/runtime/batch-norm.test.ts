@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { adaptBatchNormLayers } from '../variants/common.js';
+import { adaptLayers } from '../variants/common.js';
 import { randomArray, relativeError } from './testing/compare.js';
 import { registerWasmTrainingKernels } from './wasm-kernels/index.js';
 
@@ -49,7 +49,7 @@ function adaptedModel(c: Case): { model: tf.LayersModel; layer: tf.layers.Layer 
       return tf.tensor(randomArray(channelsOf(c), 40 + i, variance ? 2 : 0.5), w.shape);
     }),
   );
-  adaptBatchNormLayers(model);
+  adaptLayers(model);
   return { model, layer };
 }
 
@@ -108,7 +108,7 @@ function adapted(c: Case, xv: Float32Array, gv: Float32Array): { values: Float32
   return { values, weights };
 }
 
-describe('BatchNorm training as one op (adaptBatchNormLayers)', () => {
+describe('BatchNorm training as one op (adaptLayers)', () => {
   for (const backend of ['cpu', 'wasm'] as const) {
     it.each(cases.map((c) => [c.name, c] as const))(
       `matches tfjs-layers' composition on ${backend}: %s`,

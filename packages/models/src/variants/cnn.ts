@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { adaptBatchNormLayers, compileClassifier, kernelInitializer } from './common.js';
+import { adaptLayers, compileClassifier, kernelInitializer } from './common.js';
 import { ModelError } from './errors.js';
 import { countFlops } from './flops.js';
 import { checkInputBasics, type BuildOptions, type BuiltModel, type ModelInput, type ModelVariant } from './types.js';
@@ -132,7 +132,7 @@ export const cnn: ModelVariant<CnnParams> = {
   params: CnnParams,
   async build(params: CnnParams, input: ModelInput, options: BuildOptions = {}): Promise<BuiltModel> {
     const model = assembleCnn(params, input, options.seed);
-    adaptBatchNormLayers(model);
+    adaptLayers(model);
     compileClassifier(model, params.learningRate);
     return { model, notes: [] };
   },

@@ -105,8 +105,7 @@ function trainingCall(layer: Layer, inputs: CallArgs[0]): tf.Tensor | null {
 }
 
 /**
- * Adjusts every BatchNormalization layer of `model` (per layer instance; the saved model.json is unchanged, so
- * {@link loadModel} applies it again; idempotent):
+ * Every BatchNormalization layer of `model`:
  * - while the layer is not trainable it runs in inference mode, as Keras does since TF 2.0: a frozen layer then
  *   normalises with its moving statistics and leaves them alone. tfjs-layers instead normalises frozen layers
  *   with the batch statistics in training and keeps updating their moving mean and variance, so a "frozen"
@@ -115,7 +114,7 @@ function trainingCall(layer: Layer, inputs: CallArgs[0]): tf.Tensor | null {
  *   ({@link batchNormTraining}: two fused passes on wasm instead of ~15), with the same moving-average updates as
  *   tfjs-layers. It also works without `center`/`scale`, where tfjs-layers 4.22 fails in training.
  */
-export function adaptBatchNormLayers(model: tf.LayersModel): void {
+function adaptBatchNorm(model: tf.LayersModel): void {
   for (const layer of model.layers) {
     if (layer.getClassName() !== 'BatchNormalization') continue;
     const marked = layer as Layer & { [PATCHED]?: true };
@@ -131,4 +130,77 @@ export function adaptBatchNormLayers(model: tf.LayersModel): void {
     };
     marked[PATCHED] = true;
   }
+}
+
+/** The tfjs-layers Conv2D fields the training path reads (tfjs 4.22; protected in its typings). */
+interface ConvFields {
+  kernel: tf.LayerVariable;
+  bias: tf.LayerVariable | null;
+  strides: [number, number];
+  padding: string;
+  dataFormat: string;
+  dilationRate: [number, number];
+  activation: { apply(x: tf.Tensor): tf.Tensor };
+}
+
+const CONV_PATCHED = Symbol('fersweep.firstConv');
+
+/** Layers of `model` none of whose ancestors has weights: their input gradient can never be needed. */
+function layersWithoutWeightedAncestors(model: tf.LayersModel): Set<Layer> {
+  const clear = new Set<Layer>();
+  for (const layer of model.layers) {
+    const parents = layer.inboundNodes.flatMap((node) => node.inboundLayers);
+    const weightless = (p: Layer): boolean =>
+      p.weights.length === 0 && (clear.has(p) || p.getClassName() === 'InputLayer');
+    if (parents.every(weightless)) clear.add(layer);
+  }
+  return clear;
+}
+
+/**
+ * Convolutions fed only by weightless layers (the first conv of a model) run in training as a plain conv2d,
+ * bias add and activation instead of tfjs' fused conv op: the fused op's gradient computes the input gradient
+ * eagerly, which nothing reads there (a full Conv2DBackpropInput, 6% of a MobileNetV2 α0.35 step); with
+ * plain ops the tape prunes it.
+ */
+function adaptFirstConvs(model: tf.LayersModel): void {
+  for (const layer of layersWithoutWeightedAncestors(model)) {
+    if (layer.getClassName() !== 'Conv2D') continue;
+    const marked = layer as Layer & { [CONV_PATCHED]?: true };
+    if (marked[CONV_PATCHED]) continue;
+    const conv = layer as unknown as ConvFields;
+    const call = layer.call.bind(layer);
+    layer.call = (inputs: CallArgs[0], kwargs: CallArgs[1]) => {
+      const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      if (kwargs['training'] !== true || x === undefined || x.rank !== 4 || conv.dataFormat !== 'channelsLast') {
+        return call(inputs, kwargs);
+      }
+      return tf.tidy(() => {
+        const pad = conv.padding === 'same' ? 'same' : 'valid';
+        let y = tf.conv2d(
+          x as tf.Tensor4D,
+          conv.kernel.read() as tf.Tensor4D,
+          conv.strides,
+          pad,
+          'NHWC',
+          conv.dilationRate,
+        );
+        if (conv.bias !== null) y = tf.add(y, conv.bias.read());
+        return conv.activation.apply(y);
+      });
+    };
+    marked[CONV_PATCHED] = true;
+  }
+}
+
+/**
+ * Adapts the layers of `model` for training on fersweep's runtime, per layer instance (the saved model.json is
+ * unchanged, so {@link loadModel} applies it again; idempotent). Numerically the same model:
+ * - {@link adaptBatchNorm}: frozen BatchNorm runs in inference mode (as Keras); trainable BatchNorm trains as one
+ *   op with a closed-form gradient;
+ * - {@link adaptFirstConvs}: the first convolution skips its unused input gradient.
+ */
+export function adaptLayers(model: tf.LayersModel): void {
+  adaptBatchNorm(model);
+  adaptFirstConvs(model);
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { compileClassifier, disposeModel, kernelInitializer, adaptBatchNormLayers, type Layer } from './common.js';
+import { compileClassifier, disposeModel, kernelInitializer, adaptLayers, type Layer } from './common.js';
 import { ModelError } from './errors.js';
 import { countFlops } from './flops.js';
 import { loadPretrainedWeights } from './pretrained.js';
@@ -286,7 +286,7 @@ export const mobilenetv2: ModelVariant<MobileNetV2Params> = {
             : `mobilenetv2: base frozen; its top ${params.fineTuneAt.layers} layers unfreeze after epoch ${params.fineTuneAt.epoch}`,
         );
       }
-      adaptBatchNormLayers(model);
+      adaptLayers(model);
       compileClassifier(model, params.learningRate);
       return built;
     } catch (err) {

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { cnn, type CnnParams } from './cnn.js';
-import { adaptBatchNormLayers } from './common.js';
+import { adaptLayers } from './common.js';
 import { ModelError } from './errors.js';
 import { mobilenetv2, type MobileNetV2Params } from './mobilenetv2.js';
 import type { BuildOptions, BuiltModel, ModelInput, ModelVariant } from './types.js';
@@ -90,6 +90,6 @@ export async function buildModel(
 ): Promise<BuiltModel> {
   const variant = getVariant(name);
   const built = await variant.build(parseParams(name, rawParams), input, options);
-  adaptBatchNormLayers(built.model);
+  adaptLayers(built.model);
   return built;
 }
