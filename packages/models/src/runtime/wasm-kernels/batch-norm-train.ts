@@ -1,12 +1,10 @@
 import { util, type TensorInfo } from '@tensorflow/tfjs-core';
 import { f32, input, KernelScope, withScope, type WasmBackend, type WasmKernelArgs } from './kernel-utils.js';
-import { cachedKernel, encodeModule, I32, op } from './wasm-asm.js';
+import { addTo, cachedKernel, encodeModule, I32, op } from './wasm-asm.js';
 
 /** Kernel names of the two passes of BatchNorm training (wasm only; see runtime/batch-norm.ts). */
 export const BATCH_NORM_STATS = 'FersweepBatchNormStats';
 export const BATCH_NORM_BACKPROP = 'FersweepBatchNormBackprop';
-
-const addTo = (local: number, k: number): number[] => [...op.get(local), ...op.i32(k), ...op.add, ...op.set(local)];
 
 /**
  * SIMD pass over a [rows, cols] pair: S1[c] += Σ_r A[r,c] and S2[c] += Σ_r A[r,c]·(B[r,c] − M[c]) with S1, S2 at

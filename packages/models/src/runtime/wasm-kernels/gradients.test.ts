@@ -110,6 +110,8 @@ describe('MaxPoolGrad on wasm', () => {
     ['2x2/2 same, odd size', [2, 7, 9, 4], 2, 2, 'same', -0.5],
     ['3x3/2 same (overlapping)', [3, 9, 9, 2], 3, 2, 'same', 0],
     ['3x3/1 valid', [1, 6, 7, 5], 3, 1, 'valid', -2],
+    ['2x2/2 valid, 8 channels (SIMD path for tiling windows)', [2, 8, 6, 8], 2, 2, 'valid', -1],
+    ['3x3/3 valid, 4 channels (SIMD path)', [1, 9, 6, 4], 3, 3, 'valid', -0.5],
   ];
   it.each(poolCases)('matches cpu: %s', async (_, shape, size, stride, pad, offset) => {
     const n = shape.reduce((a, b) => a * b, 1);
@@ -119,6 +121,19 @@ describe('MaxPoolGrad on wasm', () => {
       const y = tf.maxPool(x, size, stride, pad);
       const g = tf.tensor(randomArray(y.size, 8), y.shape);
       return tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, size, stride, pad), g)))(x);
+    });
+  });
+});
+
+describe('MaxPoolGrad ties on wasm', () => {
+  it('gives a window whose maximum repeats the whole gradient at its first maximum, like cpu (SIMD path)', async () => {
+    // Values in {-1, 0, 1}: most 2×2 windows hold their maximum more than once.
+    const xv = randomArray(2 * 6 * 8 * 4, 18).map((v) => Math.round(v));
+    await expectSameOnBothBackends(() => {
+      const x = tf.tensor4d(xv, [2, 6, 8, 4]);
+      const y = tf.maxPool(x, 2, 2, 'valid');
+      const g = tf.tensor(randomArray(y.size, 19), y.shape);
+      return tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid'), g)))(x);
     });
   });
 });

@@ -1,5 +1,94 @@
 import { backend_util, type MaxPoolGradAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
 import { dims4, f32, input, type WasmKernelArgs } from './kernel-utils.js';
+import { addTo, cachedKernel, copy, encodeModule, I32, op, repeat, V128 } from './wasm-asm.js';
+
+/** Geometry of a pooling whose windows tile the input exactly (window = stride, no padding). */
+interface TiledPool {
+  n: number;
+  oh: number;
+  ow: number;
+  c: number;
+  fh: number;
+  fw: number;
+}
+
+/**
+ * SIMD MaxPoolGrad for windows that tile the input: per window and four channels, the first maximum of the
+ * fh·fw values gets dy (masks: equal to the max and not claimed by an earlier position), the others 0. Every
+ * input element belongs to exactly one window, so each is written once. Params: X, DY, OUT.
+ */
+function encodeTiledPoolGrad(s: TiledPool): Uint8Array {
+  const taps = s.fh * s.fw;
+  const w = s.ow * s.fw;
+  const cb = s.c * 4;
+  const [X, DY, OUT] = [0, 1, 2];
+  const [cRow, cCol, cCb, xrow, xp, dyp, xcol] = [3, 4, 5, 6, 7, 8, 9];
+  const v = (t: number): number => 10 + t;
+  const [mx, claimed, g, hit] = [10 + taps, 11 + taps, 12 + taps, 13 + taps];
+  const offset = (t: number): number => (Math.floor(t / s.fw) * w + (t % s.fw)) * cb;
+  const window = [
+    ...Array.from({ length: taps }, (_, t) => [...op.get(xp), ...op.v128Load(offset(t)), ...op.set(v(t))]).flat(),
+    ...op.get(v(0)),
+    ...op.set(mx),
+    ...Array.from({ length: taps - 1 }, (_, t) => [
+      ...op.get(mx),
+      ...op.get(v(t + 1)),
+      ...op.f32x4Max,
+      ...op.set(mx),
+    ]).flat(),
+    ...op.get(dyp),
+    ...op.v128Load(0),
+    ...op.set(g),
+    ...op.v128Zero,
+    ...op.set(claimed),
+    ...Array.from({ length: taps }, (_, t) => [
+      // hit = (v == max) & ~claimed; out = dy & hit; claimed |= hit
+      ...op.get(v(t)),
+      ...op.get(mx),
+      ...op.f32x4Eq,
+      ...op.get(claimed),
+      ...op.v128AndNot,
+      ...op.tee(hit),
+      ...op.get(claimed),
+      ...op.v128Or,
+      ...op.set(claimed),
+      ...op.get(xp),
+      ...op.get(OUT),
+      ...op.add,
+      ...op.get(X),
+      ...op.sub,
+      ...op.get(g),
+      ...op.get(hit),
+      ...op.v128And,
+      ...op.v128Store(offset(t)),
+    ]).flat(),
+  ];
+  const body = [
+    ...copy(xrow, X),
+    ...copy(dyp, DY),
+    ...repeat(
+      cRow,
+      s.n * s.oh,
+      copy(xcol, xrow),
+      repeat(
+        cCol,
+        s.ow,
+        copy(xp, xcol),
+        repeat(cCb, s.c / 4, window, addTo(xp, 16), addTo(dyp, 16)),
+        addTo(xcol, s.fw * cb),
+      ),
+      addTo(xrow, s.fh * w * cb),
+    ),
+  ];
+  return encodeModule(
+    3,
+    [
+      [7, I32],
+      [taps + 4, V128],
+    ],
+    body,
+  );
+}
 
 /**
  * MaxPoolGrad that routes each dy to the first maximum of its window, like the cpu backend. The stock wasm
@@ -21,6 +110,27 @@ export function maxPoolGradWasm(args: WasmKernelArgs<MaxPoolGradAttrs>): TensorI
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw, padInfo: p } = info;
   const out = backend.makeOutput(xInfo.shape.slice(), 'float32');
+  const tiled =
+    fh === sh &&
+    fw === sw &&
+    p.top === 0 &&
+    p.left === 0 &&
+    oh * sh === h &&
+    ow * sw === w &&
+    c % 4 === 0 &&
+    fh * fw > 1;
+  if (tiled && xInfo.dtype === 'float32' && dyInfo.dtype === 'float32') {
+    const shape: TiledPool = { n, oh, ow, c, fh, fw };
+    const run = cachedKernel(`maxpoolgrad:${JSON.stringify(shape)}`, backend.wasm.asm.memory, () =>
+      encodeTiledPoolGrad(shape),
+    );
+    run(
+      backend.getMemoryOffset(xInfo.dataId),
+      backend.getMemoryOffset(dyInfo.dataId),
+      backend.getMemoryOffset(out.dataId),
+    );
+    return out;
+  }
   const dx = f32(backend, out);
   dx.fill(0);
   const x = f32(backend, xInfo);

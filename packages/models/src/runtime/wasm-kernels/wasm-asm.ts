@@ -67,10 +67,34 @@ export const op = {
   f32x4Gt: simd(0x44),
   f32x4Le: simd(0x45),
   f32x4Ge: simd(0x46),
+  v128Not: simd(0x4d),
   v128And: simd(0x4e),
+  v128AndNot: simd(0x4f),
+  v128Or: simd(0x50),
+  f32x4Eq: simd(0x41),
+  /** Loads one f32 and splats it to four lanes. */
+  v128Load32Splat: (offset: number) => [...simd(0x09), 0, ...uleb(offset)],
+  /** Lane-wise byte shuffle of two v128 values (16 lane indices 0–31). */
+  i8x16Shuffle: (lanes: number[]) => [...simd(0x0d), ...lanes],
   f32: (v: number) => [0x43, ...new Uint8Array(new Float32Array([v]).buffer)],
 };
 
+/** `counter = count; do { body } while (--counter)`: count ≥ 1. */
+export function repeat(counter: number, count: number, ...body: number[][]): number[] {
+  return [
+    ...op.i32(count),
+    ...op.set(counter),
+    ...op.loop(...body, op.get(counter), op.i32(1), op.sub, op.tee(counter), op.brIf(0)),
+  ];
+}
+
+export const addTo = (local: number, k: number): number[] => [
+  ...op.get(local),
+  ...op.i32(k),
+  ...op.add,
+  ...op.set(local),
+];
+export const copy = (to: number, from: number): number[] => [...op.get(from), ...op.set(to)];
 const modules = new Map<string, (...args: number[]) => void>();
 let modulesMemory: object | null = null;
 

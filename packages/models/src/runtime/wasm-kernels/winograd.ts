@@ -6,7 +6,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { dims4, input, withScope, type WasmBackend, type WasmKernelArgs } from './kernel-utils.js';
-import { cachedKernel, encodeModule, I32, op, V128 } from './wasm-asm.js';
+import { addTo, cachedKernel, copy, encodeModule, I32, op, repeat, V128 } from './wasm-asm.js';
 
 /**
  * Winograd convolution F(m×m, 3×3) for 3×3, stride-1, 'same' convolutions on wasm (Lavin & Gray, "Fast
@@ -178,18 +178,6 @@ function emitTransform(
   }
   return code;
 }
-
-/** `counter = count; do { body } while (--counter)`: count ≥ 1. */
-function repeat(counter: number, count: number, ...body: number[][]): number[] {
-  return [
-    ...op.i32(count),
-    ...op.set(counter),
-    ...op.loop(...body, op.get(counter), op.i32(1), op.sub, op.tee(counter), op.brIf(0)),
-  ];
-}
-
-const addTo = (local: number, k: number): number[] => [...op.get(local), ...op.i32(k), ...op.add, ...op.set(local)];
-const copy = (to: number, from: number): number[] => [...op.get(from), ...op.set(to)];
 
 /** Tiling of one layer: n images of h×w (multiples of m), c channels. */
 interface TileShape {
