@@ -9,6 +9,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { backpropInputPadding, dilateNHWC } from './conv-geometry.js';
+import { c1FilterApplies, conv2DBackpropFilterC1 } from './conv2d-filter-c1.js';
 import { conv2DBackpropFilterWinograd, winogradApplies } from './winograd.js';
 import { dims4, explicitPad, f32, input, withScope, type WasmBackend, type WasmKernelArgs } from './kernel-utils.js';
 
@@ -213,6 +214,7 @@ export const conv2DBackpropFilterAuto: Conv2DFilterStrategy = (backend, x, dy, i
     info.outHeight >= 12 &&
     info.outWidth >= 12;
   if (winogradApplies(info)) return conv2DBackpropFilterWinograd(backend, x, dy, info);
+  if (c1FilterApplies(info)) return conv2DBackpropFilterC1(backend, x, dy, info);
   return gemm ? conv2DBackpropFilterGemm(backend, x, dy, info) : conv2DBackpropFilterConv(backend, x, dy, info);
 };
 

@@ -28,7 +28,8 @@ async function withKernel<T>(kernelName: string, kernelFunc: tf.KernelFunc, f: (
 }
 
 // [N, H, W, CI, CO, k (or [kh, kw]), pad]: stride 1 only (the GEMM strategies' domain); single channel in,
-// non-square images and filters, 'valid', a 5×5, and sizes at and above the registered kernel's 12 px switch.
+// non-square images and filters, 'valid', a 5×5, and sizes at and above the registered kernel's 12 px switch;
+// one input channel with 16·k filters (the C1 loop) and a Winograd-sized layer (the 'auto' strategy).
 const cases: [number, number, number, number, number, number | [number, number], 'same' | 'valid'][] = [
   [2, 9, 7, 3, 5, 3, 'same'],
   [3, 9, 8, 4, 6, 3, 'valid'],
@@ -38,6 +39,9 @@ const cases: [number, number, number, number, number, number | [number, number],
   [3, 12, 12, 16, 8, 3, 'same'],
   [2, 13, 14, 8, 12, [3, 2], 'valid'],
   [2, 16, 16, 1, 16, 3, 'same'],
+  [2, 7, 9, 1, 32, [3, 2], 'valid'],
+  [3, 10, 8, 1, 16, 5, 'same'],
+  [2, 8, 12, 16, 16, 3, 'same'],
 ];
 
 describe.each(Object.keys(conv2DFilterStrategies))('Conv2DBackpropFilter strategy %s matches cpu', (name) => {

@@ -1,5 +1,7 @@
 import type { KernelFunc } from '@tensorflow/tfjs-core';
+import { c1FilterApplies, conv2DBackpropFilterC1 } from './conv2d-filter-c1.js';
 import {
+  conv2DBackpropFilterAuto,
   conv2DBackpropFilterConv,
   conv2DBackpropFilterGemm,
   conv2DBackpropFilterGemmBlocked,
@@ -36,4 +38,12 @@ export const conv2DFilterStrategies: Record<string, KernelFunc> = {
   'gemm-blocks': makeConv2DBackpropFilterWasm((backend, x, dy, info) =>
     conv2DBackpropFilterGemmBlocked(backend, x, dy, info, 200),
   ) as unknown as KernelFunc,
+  /** The one-input-channel SIMD loop where it applies, the conv formulation elsewhere. */
+  c1: makeConv2DBackpropFilterWasm((backend, x, dy, info) =>
+    c1FilterApplies(info)
+      ? conv2DBackpropFilterC1(backend, x, dy, info)
+      : conv2DBackpropFilterConv(backend, x, dy, info),
+  ) as unknown as KernelFunc,
+  /** What the registered kernel does (Winograd, the C1 loop, the GEMM or the conv, by shape). */
+  auto: makeConv2DBackpropFilterWasm(conv2DBackpropFilterAuto) as unknown as KernelFunc,
 };

@@ -1,0 +1,130 @@
+import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
+import { withScope, type WasmBackend } from './kernel-utils.js';
+import { addTo, cachedKernel, copy, encodeModule, I32, op, repeat, V128 } from './wasm-asm.js';
+
+/** Geometry of a one-input-channel filter gradient on the padded input (stride 1, dilation 1). */
+interface C1Shape {
+  n: number;
+  hp: number;
+  wp: number;
+  oh: number;
+  ow: number;
+  kh: number;
+  kw: number;
+  co: number;
+}
+
+/**
+ * dW[u,v,0,co] = Σ_{n,i,j} xp[n, i+u, j+v] · dy[n,i,j,co] for a one-channel input (a model's first conv on
+ * grayscale images), where GEMM formulations degenerate to a 9-row matrix. Per group of 16 output channels (one
+ * cache line of dy), the kh·kw × 4 accumulators stay in (or near) registers while every output pixel streams by:
+ * each tap costs one splat load of x and four multiply-adds. Params: XP (padded input), DY, OUT.
+ */
+function encodeC1(s: C1Shape): Uint8Array {
+  const taps = s.kh * s.kw;
+  const [X, DY, OUT] = [0, 1, 2];
+  const [cG, cN, cI, cJ, gOff, xrow, xp, dyp] = [3, 4, 5, 6, 7, 8, 9, 10];
+  const acc = (t: number, q: number): number => 11 + t * 4 + q;
+  const d = (q: number): number => 11 + taps * 4 + q;
+  const splat = 11 + taps * 4 + 4;
+  const range = (k: number): number[] => Array.from({ length: k }, (_, i) => i);
+  const tapOffset = (t: number): number => (Math.floor(t / s.kw) * s.wp + (t % s.kw)) * 4;
+  const pixel = [
+    ...range(4).flatMap((q) => [...op.get(dyp), ...op.v128Load(q * 16), ...op.set(d(q))]),
+    ...range(taps).flatMap((t) => [
+      ...op.get(xp),
+      ...op.v128Load32Splat(tapOffset(t)),
+      ...op.set(splat),
+      ...range(4).flatMap((q) => [
+        ...op.get(acc(t, q)),
+        ...op.get(splat),
+        ...op.get(d(q)),
+        ...op.f32x4Mul,
+        ...op.f32x4Add,
+        ...op.set(acc(t, q)),
+      ]),
+    ]),
+    ...addTo(xp, 4),
+    ...addTo(dyp, s.co * 4),
+  ];
+  const group = [
+    ...range(taps).flatMap((t) => range(4).flatMap((q) => [...op.v128Zero, ...op.set(acc(t, q))])),
+    ...copy(xrow, X),
+    ...op.get(DY),
+    ...op.get(gOff),
+    ...op.add,
+    ...op.set(dyp),
+    ...repeat(
+      cN,
+      s.n,
+      repeat(cI, s.oh, copy(xp, xrow), repeat(cJ, s.ow, pixel), addTo(xrow, s.wp * 4)),
+      addTo(xrow, (s.hp - s.oh) * s.wp * 4),
+    ),
+    ...range(taps).flatMap((t) =>
+      range(4).flatMap((q) => [
+        ...op.get(OUT),
+        ...op.get(gOff),
+        ...op.add,
+        ...op.get(acc(t, q)),
+        ...op.v128Store(t * s.co * 4 + q * 16),
+      ]),
+    ),
+    ...addTo(gOff, 64),
+  ];
+  const body = [...op.i32(0), ...op.set(gOff), ...repeat(cG, s.co / 16, group)];
+  return encodeModule(
+    3,
+    [
+      [8, I32],
+      [taps * 4 + 5, V128],
+    ],
+    body,
+  );
+}
+
+/** True when {@link conv2DBackpropFilterC1} takes the layer: one input channel, stride/dilation 1, 16·k filters. */
+export function c1FilterApplies(info: backend_util.Conv2DInfo): boolean {
+  return (
+    info.inChannels === 1 &&
+    info.outChannels % 16 === 0 &&
+    info.strideHeight === 1 &&
+    info.strideWidth === 1 &&
+    info.dilationHeight === 1 &&
+    info.dilationWidth === 1 &&
+    info.dataFormat === 'channelsLast'
+  );
+}
+
+/** Filter gradient of a one-input-channel conv (see {@link encodeC1}); call only when {@link c1FilterApplies}. */
+export function conv2DBackpropFilterC1(
+  backend: WasmBackend,
+  x: TensorInfo,
+  dy: TensorInfo,
+  info: backend_util.Conv2DInfo,
+): TensorInfo {
+  const { batchSize: n, inHeight: h, inWidth: w, outChannels: co, padInfo: p } = info;
+  const { filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
+  return withScope(backend, (s) => {
+    const xp = s.run(
+      'PadV2',
+      { x },
+      {
+        paddings: [
+          [0, 0],
+          [p.top, p.bottom],
+          [p.left, p.right],
+          [0, 0],
+        ],
+        constantValue: 0,
+      },
+    );
+    const shape: C1Shape = { n, hp: h + p.top + p.bottom, wp: w + p.left + p.right, oh, ow, kh, kw, co };
+    if (shape.hp - kh + 1 !== oh || shape.wp - kw + 1 !== ow) {
+      throw new Error('conv2DBackpropFilterC1: output size does not match a stride-1 correlation');
+    }
+    const out = s.track(backend.makeOutput([kh, kw, 1, co], 'float32'));
+    const run = cachedKernel(`c1filter:${JSON.stringify(shape)}`, backend.wasm.asm.memory, () => encodeC1(shape));
+    run(backend.getMemoryOffset(xp.dataId), backend.getMemoryOffset(dy.dataId), backend.getMemoryOffset(out.dataId));
+    return out;
+  });
+}
