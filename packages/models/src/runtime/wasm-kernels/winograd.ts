@@ -6,6 +6,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { dims4, input, withScope, type WasmBackend, type WasmKernelArgs } from './kernel-utils.js';
+import { encodeGemmTN } from './gemm-tn.js';
 import { addTo, cachedKernel, copy, encodeModule, I32, op, repeat, V128 } from './wasm-asm.js';
 
 /**
@@ -188,16 +189,14 @@ interface TileShape {
 }
 
 /**
- * Input transform: x padded by one pixel on every side [n, h+2, w+2, c] → α² planes V_p [tiles, c]
- * (layout 'tc') or [c, tiles] (layout 'ct', the filter gradient's left operand, written lane by lane).
+ * Input transform: x padded by one pixel on every side [n, h+2, w+2, c] → α² planes V_p [tiles, c].
  * Params: x, then the α² plane pointers.
  */
-function encodeInputTransform(v: Variant, s: TileShape, layout: 'tc' | 'ct'): Uint8Array {
+function encodeInputTransform(v: Variant, s: TileShape): Uint8Array {
   const { m, alpha: a } = v;
   const planes = a * a;
   const th = s.h / m;
   const tw = s.w / m;
-  const tiles = s.n * th * tw;
   const wp = s.w + 2;
   const cb = s.c * 4; // bytes per pixel
   const X = 0;
@@ -217,16 +216,13 @@ function encodeInputTransform(v: Variant, s: TileShape, layout: 'tc' | 'ct'): Ui
   const vBase = base + 9;
   const d = (i: number, j: number): number => vBase + i * a + j;
   const t = (i: number, j: number): number => vBase + planes + i * a + j;
-  const store = (r: number, c: number, code: number[]): number[] => {
-    const p = r * a + c;
-    if (layout === 'tc') return [...op.get(P(p)), ...op.get(rel), ...op.add, ...code, ...op.v128Store(0)];
-    // 'ct': lane l of channel block b, tile q goes to P_p + ((4b + l)·tiles + q)·4.
-    const out = [...code, ...op.set(d(0, 0))]; // d(0,0) is dead once the row pass has run
-    for (let l = 0; l < 4; l++) {
-      out.push(...op.get(P(p)), ...op.get(rel), ...op.add, ...op.get(d(0, 0)), ...op.v128Store32Lane(l * tiles * 4, l));
-    }
-    return out;
-  };
+  const store = (r: number, c: number, code: number[]): number[] => [
+    ...op.get(P(r * a + c)),
+    ...op.get(rel),
+    ...op.add,
+    ...code,
+    ...op.v128Store(0),
+  ];
   const body = [
     ...copy(xrow, X),
     ...op.i32(0),
@@ -251,10 +247,10 @@ function encodeInputTransform(v: Variant, s: TileShape, layout: 'tc' | 'ct'): Ui
             ),
             emitTransform(v.bt, d, t, store),
             addTo(xp, 16),
-            addTo(rel, layout === 'tc' ? 16 : 16 * tiles),
+            addTo(rel, 16),
           ),
           addTo(xt, m * cb),
-          addTo(relTile, layout === 'tc' ? cb : 4),
+          addTo(relTile, cb),
         ),
         addTo(xrow, m * wp * cb),
       ),
@@ -554,8 +550,8 @@ export function conv2DWinograd(
       const nc = Math.min(chunk, n - i0);
       const shapeIn = { n: nc, h, w, c: ci };
       const tiles = nc * (h / v.m) * (w / v.m);
-      const inT = cachedKernel(`wino-in:${v.m}:${JSON.stringify(shapeIn)}:tc`, memory, () =>
-        encodeInputTransform(v, shapeIn, 'tc'),
+      const inT = cachedKernel(`wino-in:${v.m}:${JSON.stringify(shapeIn)}`, memory, () =>
+        encodeInputTransform(v, shapeIn),
       );
       const planesIn = range(planes).map(() => backend.makeOutput([1, tiles, ci], 'float32'));
       const products: TensorInfo[] = [];
@@ -592,7 +588,9 @@ export function conv2DWinograd(
 
 /**
  * Winograd filter gradient of the same convolutions: dU_p = V_pᵀ · M'_p summed over every tile of every image
- * (V = Bᵀ d B of the padded input, M' = A dY Aᵀ), then dW = Gᵀ dU G. Call only when {@link winogradApplies}.
+ * (V = Bᵀ d B of the padded input, M' = A dY Aᵀ, both [tiles, channels]: the contraction runs over tiles, on a
+ * transposed-A GEMM kernel of our own, {@link encodeGemmTN}), then dW = Gᵀ dU G. Call only when
+ * {@link winogradApplies}.
  */
 export function conv2DBackpropFilterWinograd(
   backend: WasmBackend,
@@ -620,48 +618,36 @@ export function conv2DBackpropFilterWinograd(
       },
     );
     const chunk = imagesPerChunk(v, { n, h, w, c: ci }, Math.max(ci, co));
-    let acc: TensorInfo[] | null = null;
+    // dU_p accumulates over every chunk: the GEMM adds into it.
+    const acc = range(planes).map(() => s.zeros([1, ci, co]));
     for (let i0 = 0; i0 < n; i0 += chunk) {
       const nc = Math.min(chunk, n - i0);
       const tiles = nc * (h / v.m) * (w / v.m);
       const shapeIn = { n: nc, h, w, c: ci };
       const shapeDy = { n: nc, h, w, c: co };
-      const inT = cachedKernel(`wino-in:${v.m}:${JSON.stringify(shapeIn)}:ct`, memory, () =>
-        encodeInputTransform(v, shapeIn, 'ct'),
+      const inT = cachedKernel(`wino-in:${v.m}:${JSON.stringify(shapeIn)}`, memory, () =>
+        encodeInputTransform(v, shapeIn),
       );
       const gradT = cachedKernel(`wino-grad:${v.m}:${JSON.stringify(shapeDy)}`, memory, () =>
         encodeGradTransform(v, shapeDy),
       );
-      const vt = range(planes).map(() => backend.makeOutput([1, ci, tiles], 'float32'));
+      const gemm = cachedKernel(`gemm-tn:${tiles}:${ci}:${co}`, memory, () => encodeGemmTN(tiles, ci, co));
+      const vp = range(planes).map(() => backend.makeOutput([1, tiles, ci], 'float32'));
       const mg = range(planes).map(() => backend.makeOutput([1, tiles, co], 'float32'));
-      const products: TensorInfo[] = [];
       try {
-        inT(ptr(backend, xp) + i0 * (h + 2) * (w + 2) * ci * 4, ...vt.map((p) => ptr(backend, p)));
+        inT(ptr(backend, xp) + i0 * (h + 2) * (w + 2) * ci * 4, ...vp.map((p) => ptr(backend, p)));
         gradT(ptr(backend, dy) + i0 * h * w * co * 4, ...mg.map((p) => ptr(backend, p)));
         for (let p = 0; p < planes; p++) {
-          products.push(
-            s.run(
-              'BatchMatMul',
-              { a: vt[p] as TensorInfo, b: mg[p] as TensorInfo },
-              { transposeA: false, transposeB: false },
-            ),
+          gemm(
+            ptr(backend, vp[p] as TensorInfo),
+            ptr(backend, mg[p] as TensorInfo),
+            ptr(backend, acc[p] as TensorInfo),
           );
         }
       } finally {
-        for (const p of [...vt, ...mg]) backend.disposeData(p.dataId);
-      }
-      if (acc === null) {
-        acc = products;
-      } else {
-        for (let p = 0; p < planes; p++) {
-          const sum = s.run('Add', { a: acc[p] as TensorInfo, b: products[p] as TensorInfo });
-          backend.disposeData(s.keep(acc[p] as TensorInfo).dataId);
-          backend.disposeData(s.keep(products[p] as TensorInfo).dataId);
-          acc[p] = sum;
-        }
+        for (const p of [...vp, ...mg]) backend.disposeData(p.dataId);
       }
     }
-    if (acc === null) throw new Error('conv2DBackpropFilterWinograd: empty batch');
     const dw = s.track(backend.makeOutput([3, 3, ci, co], 'float32'));
     const back = cachedKernel(`wino-filter:${v.m}:${ci * co}:b`, memory, () =>
       encodeFilterTransform(v, ci * co, 'backward'),

@@ -1,0 +1,104 @@
+import { addTo, copy, encodeModule, I32, op, repeat, V128 } from './wasm-asm.js';
+
+/** Rows of A and B per block: both blocks stay in L1 while every output block is updated. */
+const ROW_BLOCK = 64;
+
+const range = (k: number): number[] => Array.from({ length: k }, (_, i) => i);
+
+/**
+ * OUT[m][n] += Σ_k A[k][m] · B[k][n] for row-major A [K, M] and B [K, N] (M, N multiples of 4): the "Aᵀ·B"
+ * product of two tall matrices, which is how a filter gradient contracts over pixels or tiles. XNNPACK has no
+ * transposed-A GEMM (tfjs' BatchMatMul transposes A first, then packs B), so this is an outer-product
+ * micro-kernel: a 4×8 block of OUT lives in eight v128 accumulators while K streams by in row blocks that stay
+ * in L1; each row costs four splat loads of A, two v128 loads of B and sixteen mul/add. Params: A, B, OUT.
+ */
+export function encodeGemmTN(k: number, m: number, n: number): Uint8Array {
+  if (m % 4 !== 0 || n % 4 !== 0) throw new Error(`gemm-tn: M and N must be multiples of 4, got ${m}×${n}`);
+  const [A, B, OUT] = [0, 1, 2];
+  // i32 locals 3–13, v128 locals 14–24.
+  const [cRow, cM, cN, cBlk, aBlock, bBlock, ap, bp, op_, aCol, outRow] = [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
+  const acc = (r: number, j: number): number => 14 + r * 2 + j;
+  const [s, b0, b1] = [22, 23, 24];
+  const pairs = Math.floor(n / 8);
+  const single = (n / 4) % 2 === 1;
+
+  /** One 4×(4·width) output block over `rows` rows, A/B read from ap/bp, OUT at op_. */
+  const block = (rows: number, width: 1 | 2): number[] => [
+    ...range(4).flatMap((r) =>
+      range(width).flatMap((j) => [...op.get(op_), ...op.v128Load(r * n * 4 + j * 16), ...op.set(acc(r, j))]),
+    ),
+    ...repeat(
+      cRow,
+      rows,
+      [...op.get(bp), ...op.v128Load(0), ...op.set(b0)],
+      width === 2 ? [...op.get(bp), ...op.v128Load(16), ...op.set(b1)] : [],
+      ...range(4).map((r) => [
+        ...op.get(ap),
+        ...op.v128Load32Splat(r * 4),
+        ...op.set(s),
+        ...range(width).flatMap((j) => [
+          ...op.get(acc(r, j)),
+          ...op.get(s),
+          ...op.get(j === 0 ? b0 : b1),
+          ...op.f32x4Mul,
+          ...op.f32x4Add,
+          ...op.set(acc(r, j)),
+        ]),
+      ]),
+      addTo(ap, m * 4),
+      addTo(bp, n * 4),
+    ),
+    ...range(4).flatMap((r) =>
+      range(width).flatMap((j) => [...op.get(op_), ...op.get(acc(r, j)), ...op.v128Store(r * n * 4 + j * 16)]),
+    ),
+  ];
+
+  /** Every output block for the row block starting at aBlock/bBlock. */
+  const rowBlock = (rows: number): number[] => [
+    ...copy(aCol, aBlock),
+    ...copy(outRow, OUT),
+    ...repeat(
+      cM,
+      m / 4,
+      [...op.get(outRow), ...op.set(op_)],
+      pairs > 0
+        ? repeat(
+            cN,
+            pairs,
+            copy(ap, aCol),
+            [...op.get(bBlock), ...op.get(op_), ...op.get(outRow), ...op.sub, ...op.add, ...op.set(bp)],
+            block(rows, 2),
+            addTo(op_, 32),
+          )
+        : [],
+      single
+        ? [
+            ...copy(ap, aCol),
+            ...[...op.get(bBlock), ...op.get(op_), ...op.get(outRow), ...op.sub, ...op.add, ...op.set(bp)],
+            ...block(rows, 1),
+          ]
+        : [],
+      addTo(aCol, 16),
+      addTo(outRow, 4 * n * 4),
+    ),
+  ];
+
+  const full = Math.floor(k / ROW_BLOCK);
+  const tail = k % ROW_BLOCK;
+  const body = [
+    ...copy(aBlock, A),
+    ...copy(bBlock, B),
+    ...(full > 0
+      ? repeat(cBlk, full, rowBlock(ROW_BLOCK), addTo(aBlock, ROW_BLOCK * m * 4), addTo(bBlock, ROW_BLOCK * n * 4))
+      : []),
+    ...(tail > 0 ? rowBlock(tail) : []),
+  ];
+  return encodeModule(
+    3,
+    [
+      [11, I32],
+      [11, V128],
+    ],
+    body,
+  );
+}
