@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { FusedAdamOptimizer } from '../runtime/adam.js';
 import { batchNormTraining } from '../runtime/batch-norm.js';
 
 /** A layer of a tfjs LayersModel. */
@@ -15,11 +16,11 @@ export const LOSS = 'categoricalCrossentropy';
 export const METRICS = ['accuracy'];
 
 /**
- * Compiles a classifier the way every variant does: Adam at `learningRate` (Keras' β₁ 0.9, β₂ 0.999, ε 1e-7),
- * categorical cross-entropy, accuracy.
+ * Compiles a classifier the way every variant does: Adam at `learningRate` (Keras' β₁ 0.9, β₂ 0.999, ε 1e-7; one
+ * fused kernel per variable on wasm, {@link FusedAdamOptimizer}), categorical cross-entropy, accuracy.
  */
 export function compileClassifier(model: tf.LayersModel, learningRate: number): void {
-  model.compile({ optimizer: tf.train.adam(learningRate, 0.9, 0.999, 1e-7), loss: LOSS, metrics: METRICS });
+  model.compile({ optimizer: new FusedAdamOptimizer(learningRate, 0.9, 0.999, 1e-7), loss: LOSS, metrics: METRICS });
 }
 
 /** Labels as the compiled models take them: class indices → one-hot float32 rows `[n, numClasses]`. */

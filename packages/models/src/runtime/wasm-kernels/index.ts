@@ -30,6 +30,7 @@ import {
   type KernelFunc,
 } from '@tensorflow/tfjs-core';
 import { makeBatchMatMulWasm } from './batch-mat-mul.js';
+import { ADAM_UPDATE, adamUpdateWasm } from './adam-update.js';
 import { batchNormGradConfig } from './batch-norm-grad.js';
 import {
   BATCH_NORM_BACKPROP,
@@ -70,6 +71,7 @@ export const SUPPLIED_WASM_KERNELS = [
   MASKED_GRAD,
   BATCH_NORM_STATS,
   BATCH_NORM_BACKPROP,
+  ADAM_UPDATE,
 ] as const;
 
 /** Gradients {@link registerWasmTrainingKernels} replaces (globally; see there). */
@@ -142,6 +144,7 @@ export function registerWasmTrainingKernels(): void {
   replace(MASKED_GRAD, asKernelFunc(maskedGradWasm));
   replace(BATCH_NORM_STATS, asKernelFunc(batchNormStatsWasm));
   replace(BATCH_NORM_BACKPROP, asKernelFunc(batchNormBackpropWasm));
+  replace(ADAM_UPDATE, asKernelFunc(adamUpdateWasm));
   replace(Identity, asKernelFunc(makeIdentityWasm(stock(Identity))));
   replace(Cast, asKernelFunc(makeCastWasm(stock(Cast))));
   replace(Concat, asKernelFunc(makeConcatWasm(stock(Concat))));

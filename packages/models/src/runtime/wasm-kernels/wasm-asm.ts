@@ -45,6 +45,8 @@ export const op = {
   sub: [0x6b],
   mul: [0x6c],
   ltS: [0x48],
+  /** `if (top of stack) { body }`. */
+  if_: (...body: number[][]) => [0x04, 0x40, ...body.flat(), 0x0b],
   ne: [0x47],
   loop: (...body: number[][]) => [0x03, 0x40, ...body.flat(), 0x0b],
   block: (...body: number[][]) => [0x02, 0x40, ...body.flat(), 0x0b],
