@@ -1,6 +1,6 @@
 import { util, type TensorInfo } from '@tensorflow/tfjs-core';
 import { f32, input, KernelScope, type WasmKernelArgs } from './kernel-utils.js';
-import { addTo, cachedKernel, encodeModule, I32, op, repeat, V128 } from './wasm-asm.js';
+import { addTo, cachedKernel, encodeModule, I32, op, V128 } from './wasm-asm.js';
 
 /** Kernel name of the fused Adam step (wasm only; see runtime/adam.ts). */
 export const ADAM_UPDATE = 'FersweepAdamUpdate';
