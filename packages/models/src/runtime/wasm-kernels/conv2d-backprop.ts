@@ -10,6 +10,8 @@ import {
 } from '@tensorflow/tfjs-core';
 import { backpropInputPadding, dilateNHWC } from './conv-geometry.js';
 import { c1FilterApplies, conv2DBackpropFilterC1 } from './conv2d-filter-c1.js';
+import { encodeGemmTN } from './gemm-tn.js';
+import { cachedKernel } from './wasm-asm.js';
 import { conv2DBackpropFilterWinograd, winogradApplies } from './winograd.js';
 import { dims4, explicitPad, f32, input, withScope, type WasmBackend, type WasmKernelArgs } from './kernel-utils.js';
 
@@ -67,6 +69,16 @@ export const conv2DBackpropFilterConv: Conv2DFilterStrategy = (backend, x, dy, i
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow } = info;
   return withScope(backend, (s) => {
     const pointwise = kh === 1 && kw === 1 && sh === 1 && sw === 1 && p.top === 0 && p.left === 0;
+    if (pointwise && ci % 4 === 0 && co % 4 === 0) {
+      // dW = xᵀ·dy over every pixel on the transposed-A GEMM kernel: no transpose, no XNNPACK weight packing.
+      const out = s.zeros([1, 1, ci, co]);
+      const rows = n * h * w;
+      const run = cachedKernel(`gemm-tn:${rows}:${ci}:${co}`, backend.wasm.asm.memory, () =>
+        encodeGemmTN(rows, ci, co),
+      );
+      run(backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(dy.dataId), backend.getMemoryOffset(out.dataId));
+      return out;
+    }
     if (pointwise) {
       // One GEMM: [CI, NHW] · [NHW, CO]. The explicit transpose beats BatchMatMul's transposeA path ~50×.
       const xt = s.transpose(s.reshape(x, [n * h * w, ci]), [1, 0]);
