@@ -35,12 +35,12 @@ async function train(optimizer: tf.AdamOptimizer, backend: 'cpu' | 'wasm'): Prom
   );
   for (let step = 0; step < 3; step++) {
     if (step === 2) (optimizer as unknown as { learningRate: number }).learningRate = 0.003;
-    const grads: Record<string, tf.Tensor> = {};
-    vars.forEach((v, i) => {
-      grads[v.name] = tf.tensor(randomArray(v.size, 90 + 10 * step + i, i === 1 ? 0.5 : 0), v.shape);
-    });
+    const grads = vars.map((v, i) => ({
+      name: v.name,
+      tensor: tf.tensor(randomArray(v.size, 90 + 10 * step + i, i === 1 ? 0.5 : 0), v.shape),
+    }));
     optimizer.applyGradients(grads);
-    tf.dispose(Object.values(grads));
+    tf.dispose(grads.map((g) => g.tensor));
   }
   const weights = await optimizer.getWeights();
   const out = [...vars, ...weights.map((w) => w.tensor)].map((t) => t.dataSync() as Float32Array);
@@ -74,8 +74,8 @@ describe('FusedAdamOptimizer', () => {
     const opt = new FusedAdamOptimizer(0.01, 0.9, 0.999, 1e-7);
     const v = tf.variable(tf.ones([10]), true, 'adamCount');
     const g = tf.fill([10], 0.5);
-    opt.applyGradients({ [v.name]: g }); // creates the moments
-    const profile = await tf.profile(() => opt.applyGradients({ [v.name]: g }));
+    opt.applyGradients([{ name: v.name, tensor: g }]); // creates the moments
+    const profile = await tf.profile(() => opt.applyGradients([{ name: v.name, tensor: g }]));
     expect(profile.kernels.filter((k) => k.name === 'FersweepAdamUpdate')).toHaveLength(1);
     expect(profile.kernels.filter((k) => k.name === 'Sqrt' || k.name === 'RealDiv')).toHaveLength(0);
     tf.dispose([v, g]);
