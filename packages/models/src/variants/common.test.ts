@@ -27,16 +27,10 @@ function model(adapted: boolean): tf.LayersModel {
   const m = tf.model({ inputs: input, outputs: out });
   // Non-trainable weights come last in getWeights(); the moving variance must stay positive.
   m.setWeights(
-    m.weights.map((w, i) =>
-      tf.tensor(
-        randomArray(
-          w.shape.reduce((a, b) => a * b, 1),
-          60 + i,
-          w.name.includes('moving_variance') ? 1.5 : 0,
-        ),
-        w.shape,
-      ),
-    ),
+    m.getWeights().map((t, i) => {
+      const variance = m.weights[i]?.name.includes('moving_variance') === true;
+      return tf.tensor(randomArray(t.size, 60 + i, variance ? 1.5 : 0), t.shape);
+    }),
   );
   if (adapted) adaptLayers(m);
   return m;
