@@ -2,7 +2,7 @@ import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
 import { withScope, type WasmBackend } from './kernel-utils.js';
 import { addTo, cachedKernel, copy, encodeModule, I32, op, repeat, V128 } from './wasm-asm.js';
 
-/** Geometry of a one-input-channel filter gradient on the padded input (stride 1, dilation 1). */
+/** Geometry of a few-input-channel filter gradient on the padded input (dilation 1). */
 interface C1Shape {
   n: number;
   hp: number;
@@ -11,14 +11,21 @@ interface C1Shape {
   ow: number;
   kh: number;
   kw: number;
+  sh: number;
+  sw: number;
+  ci: number;
   co: number;
 }
 
+/** Largest input-channel count the loop takes (the first conv of a model: grayscale or RGB). */
+export const FEW_CHANNELS_MAX = 4;
+
 /**
- * dW[u,v,0,co] = Σ_{n,i,j} xp[n, i+u, j+v] · dy[n,i,j,co] for a one-channel input (a model's first conv on
- * grayscale images), where GEMM formulations degenerate to a 9-row matrix. Per group of 16 output channels (one
- * cache line of dy), the kh·kw × 4 accumulators stay in (or near) registers while every output pixel streams by:
- * each tap costs one splat load of x and four multiply-adds. Params: XP (padded input), DY, OUT.
+ * dW[u,v,c,co] = Σ_{n,i,j} xp[n, i·sh+u, j·sw+v, c] · dy[n,i,j,co] for one input channel c of a few-channel input
+ * (a model's first conv on grayscale or RGB images), where GEMM formulations degenerate to a 9-row matrix. Per
+ * group of 16 output channels (one cache line of dy), the kh·kw × 4 accumulators stay in (or near) registers
+ * while every output pixel streams by: each tap costs one splat load of x and four multiply-adds.
+ * Params: XP (padded input, offset to channel c), DY, OUT (offset to row c of each tap).
  */
 function encodeC1(s: C1Shape): Uint8Array {
   const taps = s.kh * s.kw;
@@ -28,7 +35,8 @@ function encodeC1(s: C1Shape): Uint8Array {
   const d = (q: number): number => 11 + taps * 4 + q;
   const splat = 11 + taps * 4 + 4;
   const range = (k: number): number[] => Array.from({ length: k }, (_, i) => i);
-  const tapOffset = (t: number): number => (Math.floor(t / s.kw) * s.wp + (t % s.kw)) * 4;
+  const px = s.ci * 4; // bytes per input pixel
+  const tapOffset = (t: number): number => (Math.floor(t / s.kw) * s.wp + (t % s.kw)) * px;
   const pixel = [
     ...range(4).flatMap((q) => [...op.get(dyp), ...op.v128Load(q * 16), ...op.set(d(q))]),
     ...range(taps).flatMap((t) => [
@@ -44,7 +52,7 @@ function encodeC1(s: C1Shape): Uint8Array {
         ...op.set(acc(t, q)),
       ]),
     ]),
-    ...addTo(xp, 4),
+    ...addTo(xp, s.sw * px),
     ...addTo(dyp, s.co * 4),
   ];
   const group = [
@@ -57,8 +65,8 @@ function encodeC1(s: C1Shape): Uint8Array {
     ...repeat(
       cN,
       s.n,
-      repeat(cI, s.oh, copy(xp, xrow), repeat(cJ, s.ow, pixel), addTo(xrow, s.wp * 4)),
-      addTo(xrow, (s.hp - s.oh) * s.wp * 4),
+      repeat(cI, s.oh, copy(xp, xrow), repeat(cJ, s.ow, pixel), addTo(xrow, s.sh * s.wp * px)),
+      addTo(xrow, (s.hp - s.oh * s.sh) * s.wp * px),
     ),
     ...range(taps).flatMap((t) =>
       range(4).flatMap((q) => [
@@ -66,7 +74,7 @@ function encodeC1(s: C1Shape): Uint8Array {
         ...op.get(gOff),
         ...op.add,
         ...op.get(acc(t, q)),
-        ...op.v128Store(t * s.co * 4 + q * 16),
+        ...op.v128Store(t * s.ci * s.co * 4 + q * 16),
       ]),
     ),
     ...addTo(gOff, 64),
@@ -82,28 +90,26 @@ function encodeC1(s: C1Shape): Uint8Array {
   );
 }
 
-/** True when {@link conv2DBackpropFilterC1} takes the layer: one input channel, stride/dilation 1, 16·k filters. */
+/** True when {@link conv2DBackpropFilterC1} takes the layer: ≤ 4 input channels, 16·k filters, dilation 1. */
 export function c1FilterApplies(info: backend_util.Conv2DInfo): boolean {
   return (
-    info.inChannels === 1 &&
+    info.inChannels <= FEW_CHANNELS_MAX &&
     info.outChannels % 16 === 0 &&
-    info.strideHeight === 1 &&
-    info.strideWidth === 1 &&
     info.dilationHeight === 1 &&
     info.dilationWidth === 1 &&
     info.dataFormat === 'channelsLast'
   );
 }
 
-/** Filter gradient of a one-input-channel conv (see {@link encodeC1}); call only when {@link c1FilterApplies}. */
+/** Filter gradient of a few-input-channel conv (see {@link encodeC1}); call only when {@link c1FilterApplies}. */
 export function conv2DBackpropFilterC1(
   backend: WasmBackend,
   x: TensorInfo,
   dy: TensorInfo,
   info: backend_util.Conv2DInfo,
 ): TensorInfo {
-  const { batchSize: n, inHeight: h, inWidth: w, outChannels: co, padInfo: p } = info;
-  const { filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co, padInfo: p } = info;
+  const { filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
   return withScope(backend, (s) => {
     const xp = s.run(
       'PadV2',
@@ -118,13 +124,14 @@ export function conv2DBackpropFilterC1(
         constantValue: 0,
       },
     );
-    const shape: C1Shape = { n, hp: h + p.top + p.bottom, wp: w + p.left + p.right, oh, ow, kh, kw, co };
-    if (shape.hp - kh + 1 !== oh || shape.wp - kw + 1 !== ow) {
-      throw new Error('conv2DBackpropFilterC1: output size does not match a stride-1 correlation');
+    const shape: C1Shape = { n, hp: h + p.top + p.bottom, wp: w + p.left + p.right, oh, ow, kh, kw, sh, sw, ci, co };
+    if ((oh - 1) * sh + kh > shape.hp || (ow - 1) * sw + kw > shape.wp) {
+      throw new Error('conv2DBackpropFilterC1: the windows read past the padded input');
     }
-    const out = s.track(backend.makeOutput([kh, kw, 1, co], 'float32'));
+    const out = s.track(backend.makeOutput([kh, kw, ci, co], 'float32'));
     const run = cachedKernel(`c1filter:${JSON.stringify(shape)}`, backend.wasm.asm.memory, () => encodeC1(shape));
-    run(backend.getMemoryOffset(xp.dataId), backend.getMemoryOffset(dy.dataId), backend.getMemoryOffset(out.dataId));
+    const [xo, dyo, oo] = [xp, dy, out].map((t) => backend.getMemoryOffset(t.dataId)) as [number, number, number];
+    for (let c = 0; c < ci; c++) run(xo + c * 4, dyo, oo + c * co * 4);
     return out;
   });
 }

@@ -54,6 +54,9 @@ const convCases: ConvCase[] = [
   { n: 1, h: 7, w: 7, ci: 6, co: 2, k: 1, s: 2, pad: 'valid' },
   { n: 2, h: 8, w: 8, ci: 3, co: 4, k: 5, s: 1, pad: 'same' },
   { n: 5, h: 12, w: 12, ci: 16, co: 8, k: 3, s: 1, pad: 'same' },
+  // Few input channels, 16·k filters: the SIMD filter-gradient loop (MobileNetV2's stride-2 RGB stem).
+  { n: 2, h: 10, w: 9, ci: 3, co: 16, k: 3, s: 2, pad: 'same' },
+  { n: 2, h: 9, w: 9, ci: 1, co: 32, k: 3, s: 2, pad: 'valid' },
 ];
 
 const label = (c: ConvCase): string => `N${c.n} ${c.h}x${c.w} ${c.ci}->${c.co} k${c.k} s${c.s} ${c.pad}`;
