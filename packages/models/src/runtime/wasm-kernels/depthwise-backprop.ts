@@ -5,6 +5,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { backpropInputPadding, dilateNHWC } from './conv-geometry.js';
+import { depthwiseBackpropInputStride2, stride2InputApplies } from './depthwise-input-simd.js';
 import { dims4, explicitPad, f32, input, withScope, type WasmBackend, type WasmKernelArgs } from './kernel-utils.js';
 
 function depthwiseInfo(
@@ -23,8 +24,8 @@ function depthwiseInfo(
 }
 
 /**
- * dx = stride-1 depthwise correlation of the stride-dilated dy with the spatially flipped filter
- * (multiplier 1 keeps the filter's [KH,KW,C,1] layout), run by XNNPACK's depthwise conv.
+ * 3×3 stride-2 layers: a SIMD kernel by output parity (depthwise-input-simd.ts). Others: dx = depthwise correlation
+ * of the stride-dilated dy with the flipped filter (multiplier 1 keeps the filter's [KH,KW,C,1] layout) on XNNPACK.
  */
 export function depthwiseBackpropInputWasm(args: WasmKernelArgs<DepthwiseConv2dNativeBackpropInputAttrs>): TensorInfo {
   const dy = input(args, 'dy');
@@ -35,6 +36,7 @@ export function depthwiseBackpropInputWasm(args: WasmKernelArgs<DepthwiseConv2dN
     dims4(filter.shape),
     args.attrs,
   );
+  if (stride2InputApplies(info)) return depthwiseBackpropInputStride2(args.backend, dy, filter, info);
   return depthwiseBackpropInputXnn(args.backend, dy, filter, info);
 }
 

@@ -15,6 +15,7 @@ import {
   makeDepthwiseBackpropInputWasm,
 } from './depthwise-backprop.js';
 import { depthwiseBackpropFilterStrategy, depthwiseBackpropFilterXnn } from './depthwise-filter.js';
+import { depthwiseBackpropInputStride2, stride2InputApplies } from './depthwise-input-simd.js';
 
 /**
  * The alternative implementations measured by bench/kernels.mjs, as ready-to-register kernel functions.
@@ -29,6 +30,12 @@ export const depthwiseFilterStrategies: Record<string, KernelFunc> = {
 export const depthwiseInputStrategies: Record<string, KernelFunc> = {
   loop: makeDepthwiseBackpropInputWasm(depthwiseBackpropInputLoop) as unknown as KernelFunc,
   xnn: makeDepthwiseBackpropInputWasm(depthwiseBackpropInputXnn) as unknown as KernelFunc,
+  /** The stride-2 SIMD kernel where it applies, XNNPACK elsewhere. */
+  stride2: makeDepthwiseBackpropInputWasm((backend, dy, filter, info) =>
+    stride2InputApplies(info)
+      ? depthwiseBackpropInputStride2(backend, dy, filter, info)
+      : depthwiseBackpropInputXnn(backend, dy, filter, info),
+  ) as unknown as KernelFunc,
 };
 
 /** Conv2DBackpropFilter strategies; the gemm ones take stride-1 convs only. `gemm-blocks` uses tiny blocks. */
