@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs';
 
 /** Deterministic pseudo-random floats in [-1, 1) (mulberry32), so cpu and wasm see the same data. */
@@ -39,4 +40,28 @@ export function relativeError(a: Float32Array, b: Float32Array): number {
     scale = Math.max(scale, Math.abs(b[i] as number));
   }
   return diff / Math.max(scale, 1e-12);
+}
+
+/** Backend buffers alive on wasm: catches intermediates a kernel forgot to free (invisible to numTensors). */
+export function wasmDataIds(): number {
+  return (tf.engine().findBackend('wasm') as unknown as { numDataIds(): number }).numDataIds();
+}
+
+/**
+ * Runs `f` on cpu, then on wasm, and expects the same outputs (relative error below `tolerance`) with no tensor
+ * and no wasm buffer left behind by the wasm run.
+ */
+export async function expectSameOnBothBackends(f: () => tf.Tensor | tf.Tensor[], tolerance: number): Promise<void> {
+  const cpu = await runOn('cpu', f);
+  const tensorsBefore = tf.memory().numTensors;
+  const buffersBefore = wasmDataIds();
+  const wasm = await runOn('wasm', f);
+  expect(tf.memory().numTensors).toBe(tensorsBefore);
+  expect(wasmDataIds()).toBe(buffersBefore);
+  expect(wasm.length).toBe(cpu.length);
+  cpu.forEach((c, i) => {
+    const w = wasm[i] as Float32Array;
+    expect(w.length).toBe(c.length);
+    expect(relativeError(w, c)).toBeLessThan(tolerance);
+  });
 }

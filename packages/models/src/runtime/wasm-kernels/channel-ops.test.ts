@@ -1,7 +1,7 @@
-import { beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, it } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { randomArray, relativeError, runOn } from '../testing/compare.js';
+import { expectSameOnBothBackends as expectSameWithin, randomArray } from '../testing/compare.js';
 import { registerWasmTrainingKernels } from './index.js';
 
 beforeAll(async () => {
@@ -10,24 +10,7 @@ beforeAll(async () => {
   registerWasmTrainingKernels();
 });
 
-function wasmDataIds(): number {
-  return (tf.engine().findBackend('wasm') as unknown as { numDataIds(): number }).numDataIds();
-}
-
-async function expectSame(f: () => tf.Tensor | tf.Tensor[]): Promise<void> {
-  const cpu = await runOn('cpu', f);
-  const tensors = tf.memory().numTensors;
-  const buffers = wasmDataIds();
-  const wasm = await runOn('wasm', f);
-  expect(tf.memory().numTensors).toBe(tensors);
-  expect(wasmDataIds()).toBe(buffers);
-  expect(wasm).toHaveLength(cpu.length);
-  cpu.forEach((c, i) => {
-    const w = wasm[i] as Float32Array;
-    expect(w.length).toBe(c.length);
-    expect(relativeError(w, c)).toBeLessThan(1e-6);
-  });
-}
+const expectSameOnBothBackends = (f: () => tf.Tensor | tf.Tensor[]): Promise<void> => expectSameWithin(f, 1e-6);
 
 const FULL = [3, 5, 4, 8];
 const shapes: [string, number[]][] = [
@@ -57,7 +40,7 @@ describe('per-channel binary kernels on wasm match cpu', () => {
         12,
         2,
       ); // in [1, 3): safe divisor
-      await expectSame(() => {
+      await expectSameOnBothBackends(() => {
         const a = tf.tensor(av, FULL);
         const b = tf.tensor(bv, vecShape);
         return [f(a, b), f(b, a)];
@@ -66,7 +49,7 @@ describe('per-channel binary kernels on wasm match cpu', () => {
   }
 
   it('falls back where channels are not a multiple of 4', async () => {
-    await expectSame(() => {
+    await expectSameOnBothBackends(() => {
       const a = tf.tensor(randomArray(2 * 7 * 6, 3), [2, 7, 6]);
       const b = tf.tensor(randomArray(6, 4, 2), [6]);
       return [tf.mul(a, b), tf.sub(b, a), tf.div(a, b)];
@@ -85,7 +68,7 @@ describe('FusedBatchNorm on wasm matches cpu', () => {
     ['no scale', false, true],
     ['no offset', true, false],
   ])('%s', async (_, withScale, withOffset) => {
-    await expectSame(() =>
+    await expectSameOnBothBackends(() =>
       tf.batchNorm(
         tf.tensor4d(x, [4, 3, 5, 12]),
         tf.tensor1d(m),
@@ -98,7 +81,7 @@ describe('FusedBatchNorm on wasm matches cpu', () => {
   });
 
   it('falls back for odd channel counts and full-shape statistics', async () => {
-    await expectSame(() => {
+    await expectSameOnBothBackends(() => {
       const x3 = tf.tensor(randomArray(2 * 3 * 5, 5), [2, 3, 5]);
       const stat = tf.tensor(randomArray(5, 6, 2), [5]);
       const x4 = tf.tensor(randomArray(2 * 8, 7), [2, 8]);

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { randomArray, relativeError, runOn } from '../testing/compare.js';
+import { expectSameOnBothBackends as expectSameWithin, randomArray } from '../testing/compare.js';
 import { registerWasmTrainingKernels } from './index.js';
 
 const TOL = 1e-4;
@@ -12,25 +12,7 @@ beforeAll(async () => {
   registerWasmTrainingKernels();
 });
 
-/** Backend buffers alive on wasm: catches intermediates a kernel forgot to free (invisible to numTensors). */
-function wasmDataIds(): number {
-  return (tf.engine().findBackend('wasm') as unknown as { numDataIds(): number }).numDataIds();
-}
-
-async function expectSameOnBothBackends(f: () => tf.Tensor | tf.Tensor[]): Promise<void> {
-  const cpu = await runOn('cpu', f);
-  const tensorsBefore = tf.memory().numTensors;
-  const buffersBefore = wasmDataIds();
-  const wasm = await runOn('wasm', f);
-  expect(tf.memory().numTensors).toBe(tensorsBefore);
-  expect(wasmDataIds()).toBe(buffersBefore);
-  expect(wasm.length).toBe(cpu.length);
-  cpu.forEach((c, i) => {
-    const w = wasm[i] as Float32Array;
-    expect(w.length).toBe(c.length);
-    expect(relativeError(w, c)).toBeLessThan(TOL);
-  });
-}
+const expectSameOnBothBackends = (f: () => tf.Tensor | tf.Tensor[]): Promise<void> => expectSameWithin(f, TOL);
 
 type Pad = 'same' | 'valid';
 interface ConvCase {

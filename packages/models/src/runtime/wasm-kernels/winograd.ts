@@ -188,6 +188,87 @@ interface TileShape {
   c: number;
 }
 
+/** The i32 locals every tile loop uses (see {@link tileLoops}). */
+interface TileLocals {
+  cN: number;
+  cTi: number;
+  cTj: number;
+  cCb: number;
+  /** Image pointer at the current tile row. */
+  row: number;
+  /** Image pointer at the current tile. */
+  tile: number;
+  /** Image pointer at the current tile and channel block. */
+  pix: number;
+  /** Byte offset into every plane of the current tile and channel block. */
+  rel: number;
+  /** Byte offset into every plane of the current tile. */
+  relTile: number;
+}
+
+const TILE_LOCALS = 9;
+
+function tileLocals(base: number): TileLocals {
+  const [cN, cTi, cTj, cCb, row, tile, pix, rel, relTile] = range(TILE_LOCALS).map((i) => base + i) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  return { cN, cTi, cTj, cCb, row, tile, pix, rel, relTile };
+}
+
+/**
+ * The loops all tile transforms share: images × tile rows × tiles × blocks of four channels. `pix` walks an
+ * NHWC image of `rowPixels` pixels per row starting at local `image` (`extraRows` more rows per image than
+ * the tiles cover: 2 for a padded input); `rel` walks α² planes laid out [tiles, c]. `block` runs per channel
+ * block; `tileSetup` and `blockStep` add per-tile and per-block work.
+ */
+function tileLoops(
+  l: TileLocals,
+  image: number,
+  s: TileShape,
+  m: number,
+  rowPixels: number,
+  extraRows: number,
+  block: number[][],
+  tileSetup: number[][] = [],
+  blockStep: number[][] = [],
+): number[] {
+  const cb = s.c * 4;
+  return [
+    ...copy(l.row, image),
+    ...op.i32(0),
+    ...op.set(l.relTile),
+    ...repeat(
+      l.cN,
+      s.n,
+      repeat(
+        l.cTi,
+        s.h / m,
+        copy(l.tile, l.row),
+        repeat(
+          l.cTj,
+          s.w / m,
+          copy(l.pix, l.tile),
+          copy(l.rel, l.relTile),
+          ...tileSetup,
+          repeat(l.cCb, s.c / 4, ...block, addTo(l.pix, 16), addTo(l.rel, 16), ...blockStep),
+          addTo(l.tile, m * cb),
+          addTo(l.relTile, cb),
+        ),
+        addTo(l.row, m * rowPixels * cb),
+      ),
+      extraRows > 0 ? addTo(l.row, extraRows * rowPixels * cb) : [],
+    ),
+  ];
+}
+
 /**
  * Input transform: x padded by one pixel on every side [n, h+2, w+2, c] → α² planes V_p [tiles, c].
  * Params: x, then the α² plane pointers.
@@ -195,75 +276,34 @@ interface TileShape {
 function encodeInputTransform(v: Variant, s: TileShape): Uint8Array {
   const { m, alpha: a } = v;
   const planes = a * a;
-  const th = s.h / m;
-  const tw = s.w / m;
   const wp = s.w + 2;
   const cb = s.c * 4; // bytes per pixel
   const X = 0;
   const P = (p: number): number => 1 + p;
-  const base = 1 + planes;
-  const [cN, cTi, cTj, cCb, xrow, xt, xp, rel, relTile] = [
-    base,
-    base + 1,
-    base + 2,
-    base + 3,
-    base + 4,
-    base + 5,
-    base + 6,
-    base + 7,
-    base + 8,
-  ];
-  const vBase = base + 9;
+  const l = tileLocals(1 + planes);
+  const vBase = 1 + planes + TILE_LOCALS;
   const d = (i: number, j: number): number => vBase + i * a + j;
   const t = (i: number, j: number): number => vBase + planes + i * a + j;
   const store = (r: number, c: number, code: number[]): number[] => [
     ...op.get(P(r * a + c)),
-    ...op.get(rel),
+    ...op.get(l.rel),
     ...op.add,
     ...code,
     ...op.v128Store(0),
   ];
-  const body = [
-    ...copy(xrow, X),
-    ...op.i32(0),
-    ...op.set(relTile),
-    ...repeat(
-      cN,
-      s.n,
-      repeat(
-        cTi,
-        th,
-        copy(xt, xrow),
-        repeat(
-          cTj,
-          tw,
-          copy(xp, xt),
-          copy(rel, relTile),
-          repeat(
-            cCb,
-            s.c / 4,
-            ...range(a).flatMap((i) =>
-              range(a).map((j) => [...op.get(xp), ...op.v128Load((i * wp + j) * cb), ...op.set(d(i, j))]),
-            ),
-            emitTransform(v.bt, d, t, store),
-            addTo(xp, 16),
-            addTo(rel, 16),
-          ),
-          addTo(xt, m * cb),
-          addTo(relTile, cb),
-        ),
-        addTo(xrow, m * wp * cb),
-      ),
-      addTo(xrow, 2 * wp * cb),
+  const block = [
+    ...range(a).flatMap((i) =>
+      range(a).flatMap((j) => [...op.get(l.pix), ...op.v128Load((i * wp + j) * cb), ...op.set(d(i, j))]),
     ),
+    ...emitTransform(v.bt, d, t, store),
   ];
   return encodeModule(
     1 + planes,
     [
-      [9, I32],
+      [TILE_LOCALS, I32],
       [2 * planes, V128],
     ],
-    body,
+    tileLoops(l, X, s, m, wp, 2, [block]),
   );
 }
 
@@ -280,81 +320,44 @@ export interface Epilogue {
 function encodeOutputTransform(v: Variant, s: TileShape, epilogue: Epilogue): Uint8Array {
   const { m, alpha: a } = v;
   const planes = a * a;
-  const th = s.h / m;
-  const tw = s.w / m;
   const cb = s.c * 4;
   const P = (p: number): number => p;
   const Y = planes;
   const BIAS = planes + 1;
-  const base = planes + 2;
-  const [cRow, cTj, cCb, yrow, yt, yp, rel, relTile, bp] = [
-    base,
-    base + 1,
-    base + 2,
-    base + 3,
-    base + 4,
-    base + 5,
-    base + 6,
-    base + 7,
-    base + 8,
-  ];
-  const vBase = base + 9;
+  const l = tileLocals(planes + 2);
+  const bp = planes + 2 + TILE_LOCALS;
+  const vBase = bp + 1;
   const x = (i: number, j: number): number => vBase + i * a + j;
   const t = (i: number, j: number): number => vBase + planes + i * a + j;
   const biasLocal = vBase + 2 * planes;
   const emit = (r: number, c: number, code: number[]): number[] => {
-    const out = [...op.get(yp), ...code];
+    const out = [...op.get(l.pix), ...code];
     if (epilogue.bias) out.push(...op.get(biasLocal), ...op.f32x4Add);
     if (epilogue.activation !== 'linear') out.push(...op.v128Zero, ...op.f32x4Max);
     if (epilogue.activation === 'relu6') out.push(...op.f32x4Const(6), ...op.f32x4Min);
     out.push(...op.v128Store((r * s.w + c) * cb));
     return out;
   };
-  const body = [
-    ...copy(yrow, Y),
-    ...op.i32(0),
-    ...op.set(relTile),
-    ...repeat(
-      cRow,
-      s.n * th,
-      copy(yt, yrow),
-      repeat(
-        cTj,
-        tw,
-        copy(yp, yt),
-        copy(rel, relTile),
-        copy(bp, BIAS),
-        repeat(
-          cCb,
-          s.c / 4,
-          ...range(a).flatMap((i) =>
-            range(a).map((j) => [
-              ...op.get(P(i * a + j)),
-              ...op.get(rel),
-              ...op.add,
-              ...op.v128Load(0),
-              ...op.set(x(i, j)),
-            ]),
-          ),
-          epilogue.bias ? [...op.get(bp), ...op.v128Load(0), ...op.set(biasLocal)] : [],
-          emitTransform(v.at, x, t, emit),
-          addTo(yp, 16),
-          addTo(rel, 16),
-          epilogue.bias ? addTo(bp, 16) : [],
-        ),
-        addTo(yt, m * cb),
-        addTo(relTile, cb),
-      ),
-      addTo(yrow, m * s.w * cb),
+  const block = [
+    ...range(a).flatMap((i) =>
+      range(a).flatMap((j) => [
+        ...op.get(P(i * a + j)),
+        ...op.get(l.rel),
+        ...op.add,
+        ...op.v128Load(0),
+        ...op.set(x(i, j)),
+      ]),
     ),
+    ...(epilogue.bias ? [...op.get(bp), ...op.v128Load(0), ...op.set(biasLocal)] : []),
+    ...emitTransform(v.at, x, t, emit),
   ];
   return encodeModule(
     planes + 2,
     [
-      [9, I32],
+      [TILE_LOCALS + 1, I32],
       [2 * planes + 1, V128],
     ],
-    body,
+    tileLoops(l, Y, s, m, s.w, 0, [block], [copy(bp, BIAS)], epilogue.bias ? [addTo(bp, 16)] : []),
   );
 }
 
@@ -365,69 +368,33 @@ function encodeOutputTransform(v: Variant, s: TileShape, epilogue: Epilogue): Ui
 function encodeGradTransform(v: Variant, s: TileShape): Uint8Array {
   const { m, alpha: a } = v;
   const planes = a * a;
-  const th = s.h / m;
-  const tw = s.w / m;
   const cb = s.c * 4;
   const DY = 0;
   const P = (p: number): number => 1 + p;
-  const base = 1 + planes;
-  const [cRow, cTj, cCb, yrow, yt, yp, rel, relTile] = [
-    base,
-    base + 1,
-    base + 2,
-    base + 3,
-    base + 4,
-    base + 5,
-    base + 6,
-    base + 7,
-  ];
-  const vBase = base + 8;
+  const l = tileLocals(1 + planes);
+  const vBase = 1 + planes + TILE_LOCALS;
   const x = (i: number, j: number): number => vBase + i * m + j;
   const t = (i: number, j: number): number => vBase + m * m + i * m + j;
-  const aMat = transpose(v.at);
   const store = (r: number, c: number, code: number[]): number[] => [
     ...op.get(P(r * a + c)),
-    ...op.get(rel),
+    ...op.get(l.rel),
     ...op.add,
     ...code,
     ...op.v128Store(0),
   ];
-  const body = [
-    ...copy(yrow, DY),
-    ...op.i32(0),
-    ...op.set(relTile),
-    ...repeat(
-      cRow,
-      s.n * th,
-      copy(yt, yrow),
-      repeat(
-        cTj,
-        tw,
-        copy(yp, yt),
-        copy(rel, relTile),
-        repeat(
-          cCb,
-          s.c / 4,
-          ...range(m).flatMap((i) =>
-            range(m).map((j) => [...op.get(yp), ...op.v128Load((i * s.w + j) * cb), ...op.set(x(i, j))]),
-          ),
-          emitTransform(aMat, x, t, store),
-          addTo(yp, 16),
-          addTo(rel, 16),
-        ),
-        addTo(yt, m * cb),
-        addTo(relTile, cb),
-      ),
-      addTo(yrow, m * s.w * cb),
+  const block = [
+    ...range(m).flatMap((i) =>
+      range(m).flatMap((j) => [...op.get(l.pix), ...op.v128Load((i * s.w + j) * cb), ...op.set(x(i, j))]),
     ),
+    ...emitTransform(transpose(v.at), x, t, store),
   ];
   return encodeModule(
     1 + planes,
     [
-      [8, I32],
+      [TILE_LOCALS, I32],
       [m * m + a * m, V128],
     ],
-    body,
+    tileLoops(l, DY, s, m, s.w, 0, [block]),
   );
 }
 
