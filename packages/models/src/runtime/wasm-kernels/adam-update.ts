@@ -136,27 +136,12 @@ export function adamUpdateWasm(args: WasmKernelArgs<AdamUpdateAttrs>): TensorInf
     );
     if (vec < n) {
       // The last n % 4 elements in float32 steps, as the SIMD lanes compute them.
-      const [X, M, V, G, OX, OM, OV, K] = [x, m, v, g, ox, om, ov, k].map((t) => f32(backend, t)) as Float32Array[] as [
-        Float32Array,
-        Float32Array,
-        Float32Array,
-        Float32Array,
-        Float32Array,
-        Float32Array,
-        Float32Array,
-        Float32Array,
-      ];
+      const view = (t: TensorInfo): Float32Array => f32(backend, t);
+      const [X, M, V, G, OX, OM, OV] = [view(x), view(m), view(v), view(g), view(ox), view(om), view(ov)];
       const fr = Math.fround;
-      const [kb1, knb1, kb2, knb2, kc1, kc2, keps, knlr] = Array.from(K) as [
-        number,
-        number,
-        number,
-        number,
-        number,
-        number,
-        number,
-        number,
-      ];
+      // The same float32 constants the SIMD loop splats from K.
+      const [kb1, knb1, kb2, knb2] = [fr(beta1), fr(1 - beta1), fr(beta2), fr(1 - beta2)];
+      const [kc1, kc2, keps, knlr] = [fr(c1), fr(c2), fr(epsilon), fr(-learningRate)];
       for (let i = vec; i < n; i++) {
         const gi = G[i] as number;
         const mi = fr(fr((M[i] as number) * kb1) + fr(gi * knb1));

@@ -1,6 +1,6 @@
 import { util, type TensorInfo } from '@tensorflow/tfjs-core';
 import { f32, input, KernelScope, withScope, type WasmBackend, type WasmKernelArgs } from './kernel-utils.js';
-import { addTo, cachedKernel, encodeModule, I32, op } from './wasm-asm.js';
+import { cachedKernel, encodeModule, I32, op, rowsByChannels } from './wasm-asm.js';
 
 /** Kernel names of the two passes of BatchNorm training (wasm only; see runtime/batch-norm.ts). */
 export const BATCH_NORM_STATS = 'FersweepBatchNormStats';
@@ -14,46 +14,39 @@ export const BATCH_NORM_BACKPROP = 'FersweepBatchNormBackprop';
 function momentsModule(): Uint8Array {
   const [A, B, M, OUT, ROWS, COLS, c, ap, bp] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const at = (base: number, extra: number[] = []): number[] => [...op.get(base), ...op.get(c), ...op.add, ...extra];
-  const inner = op.loop(
-    // S1 += a
-    at(OUT),
-    at(OUT),
-    op.v128Load(0),
-    op.get(ap),
-    op.v128Load(0),
-    op.f32x4Add,
-    op.v128Store(0),
-    // S2 += a·(b − m)
-    at(OUT, [...op.get(COLS), ...op.add]),
-    at(OUT, [...op.get(COLS), ...op.add]),
-    op.v128Load(0),
-    op.get(ap),
-    op.v128Load(0),
-    op.get(bp),
-    op.v128Load(0),
-    at(M),
-    op.v128Load(0),
-    op.f32x4Sub,
-    op.f32x4Mul,
-    op.f32x4Add,
-    op.v128Store(0),
-    addTo(ap, 16),
-    addTo(bp, 16),
-    op.get(c),
-    op.i32(16),
-    op.add,
-    op.tee(c),
-    op.get(COLS),
-    op.ltS,
-    op.brIf(0),
+  const body = rowsByChannels(
+    ROWS,
+    COLS,
+    c,
+    [
+      [ap, A],
+      [bp, B],
+    ],
+    [
+      // S1 += a
+      at(OUT),
+      at(OUT),
+      op.v128Load(0),
+      op.get(ap),
+      op.v128Load(0),
+      op.f32x4Add,
+      op.v128Store(0),
+      // S2 += a·(b − m)
+      at(OUT, [...op.get(COLS), ...op.add]),
+      at(OUT, [...op.get(COLS), ...op.add]),
+      op.v128Load(0),
+      op.get(ap),
+      op.v128Load(0),
+      op.get(bp),
+      op.v128Load(0),
+      at(M),
+      op.v128Load(0),
+      op.f32x4Sub,
+      op.f32x4Mul,
+      op.f32x4Add,
+      op.v128Store(0),
+    ],
   );
-  const body = [
-    ...op.get(A),
-    ...op.set(ap),
-    ...op.get(B),
-    ...op.set(bp),
-    ...op.loop(op.i32(0), op.set(c), inner, op.get(ROWS), op.i32(1), op.sub, op.tee(ROWS), op.brIf(0)),
-  ];
   return encodeModule(6, [[3, I32]], body);
 }
 
@@ -70,40 +63,31 @@ function affine2Module(): Uint8Array {
     ...(k === 0 ? [] : [...op.get(COLS), ...op.i32(k), ...op.mul, ...op.add]),
     ...op.v128Load(0),
   ];
-  const inner = op.loop(
-    op.get(outp),
-    op.get(ap),
-    op.v128Load(0),
-    vec(0),
-    op.f32x4Mul,
-    op.get(bp),
-    op.v128Load(0),
-    vec(1),
-    op.f32x4Mul,
-    op.f32x4Add,
-    vec(2),
-    op.f32x4Add,
-    op.v128Store(0),
-    addTo(ap, 16),
-    addTo(bp, 16),
-    addTo(outp, 16),
-    op.get(c),
-    op.i32(16),
-    op.add,
-    op.tee(c),
-    op.get(COLS),
-    op.ltS,
-    op.brIf(0),
+  const body = rowsByChannels(
+    ROWS,
+    COLS,
+    c,
+    [
+      [ap, A],
+      [bp, B],
+      [outp, OUT],
+    ],
+    [
+      op.get(outp),
+      op.get(ap),
+      op.v128Load(0),
+      vec(0),
+      op.f32x4Mul,
+      op.get(bp),
+      op.v128Load(0),
+      vec(1),
+      op.f32x4Mul,
+      op.f32x4Add,
+      vec(2),
+      op.f32x4Add,
+      op.v128Store(0),
+    ],
   );
-  const body = [
-    ...op.get(A),
-    ...op.set(ap),
-    ...op.get(B),
-    ...op.set(bp),
-    ...op.get(OUT),
-    ...op.set(outp),
-    ...op.loop(op.i32(0), op.set(c), inner, op.get(ROWS), op.i32(1), op.sub, op.tee(ROWS), op.brIf(0)),
-  ];
   return encodeModule(6, [[4, I32]], body);
 }
 

@@ -7,7 +7,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { f32, input, withScope, type WasmBackend, type WasmKernelArgs } from './kernel-utils.js';
-import { cachedKernel, encodeModule, I32, op } from './wasm-asm.js';
+import { cachedKernel, encodeModule, I32, op, rowsByChannels } from './wasm-asm.js';
 
 /** What a channel loop computes per element, with v = a[r, c] and p, q = the per-channel vectors at c. */
 export type ChannelOp = 'mul' | 'add' | 'sub' | 'rsub' | 'div' | 'affine';
@@ -39,33 +39,16 @@ function channelModule(kind: ChannelOp): Uint8Array {
         return [a, p, op.f32x4Mul, op.get(Q), op.get(c), op.add, op.v128Load(0), op.f32x4Add];
     }
   })();
-  const inner = op.loop(
-    op.get(op_),
-    ...combine,
-    op.v128Store(0),
-    op.get(ap),
-    op.i32(16),
-    op.add,
-    op.set(ap),
-    op.get(op_),
-    op.i32(16),
-    op.add,
-    op.set(op_),
-    op.get(c),
-    op.i32(16),
-    op.add,
-    op.tee(c),
-    op.get(COLS),
-    op.ltS,
-    op.brIf(0),
+  const body = rowsByChannels(
+    ROWS,
+    COLS,
+    c,
+    [
+      [ap, A],
+      [op_, OUT],
+    ],
+    [op.get(op_), ...combine, op.v128Store(0)],
   );
-  const body = [
-    ...op.get(A),
-    ...op.set(ap),
-    ...op.get(OUT),
-    ...op.set(op_),
-    ...op.loop(op.i32(0), op.set(c), inner, op.get(ROWS), op.i32(1), op.sub, op.tee(ROWS), op.brIf(0)),
-  ];
   return encodeModule(6, [[3, I32]], body);
 }
 

@@ -162,19 +162,7 @@ export function conv2DBackpropFilterGemmBlocked(
       },
     );
     const xt = ci === 1 ? xg : s.transpose(s.reshape(xg, [(n + 1) * grid, ci]), [1, 0]);
-    const dyg = s.run(
-      'PadV2',
-      { x: dy },
-      {
-        paddings: [
-          [0, 0],
-          [0, kh - 1],
-          [0, kw - 1],
-          [0, 0],
-        ],
-        constantValue: 0,
-      },
-    );
+    const dyg = s.padHW(dy, 0, kh - 1, 0, kw - 1);
     const a = s.track(backend.makeOutput([1, m, block], 'float32'));
     const out = s.zeros([kh, kw, ci, co]);
     const xStride = (n + 1) * grid;

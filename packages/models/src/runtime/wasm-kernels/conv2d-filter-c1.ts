@@ -1,6 +1,6 @@
 import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
-import { withScope, type WasmBackend } from './kernel-utils.js';
-import { addTo, cachedKernel, copy, encodeModule, I32, op, repeat, V128 } from './wasm-asm.js';
+import { runGenerated, withScope, type WasmBackend } from './kernel-utils.js';
+import { addTo, copy, encodeModule, I32, op, repeat, V128 } from './wasm-asm.js';
 
 /** Geometry of a few-input-channel filter gradient on the padded input (dilation 1). */
 interface C1Shape {
@@ -111,27 +111,14 @@ export function conv2DBackpropFilterC1(
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co, padInfo: p } = info;
   const { filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
   return withScope(backend, (s) => {
-    const xp = s.run(
-      'PadV2',
-      { x },
-      {
-        paddings: [
-          [0, 0],
-          [p.top, p.bottom],
-          [p.left, p.right],
-          [0, 0],
-        ],
-        constantValue: 0,
-      },
-    );
+    const xp = s.padHW(x, p.top, p.bottom, p.left, p.right);
     const shape: C1Shape = { n, hp: h + p.top + p.bottom, wp: w + p.left + p.right, oh, ow, kh, kw, sh, sw, ci, co };
     if ((oh - 1) * sh + kh > shape.hp || (ow - 1) * sw + kw > shape.wp) {
       throw new Error('conv2DBackpropFilterC1: the windows read past the padded input');
     }
     const out = s.track(backend.makeOutput([kh, kw, ci, co], 'float32'));
-    const run = cachedKernel(`c1filter:${JSON.stringify(shape)}`, backend.wasm.asm.memory, () => encodeC1(shape));
     const [xo, dyo, oo] = [xp, dy, out].map((t) => backend.getMemoryOffset(t.dataId)) as [number, number, number];
-    for (let c = 0; c < ci; c++) run(xo + c * 4, dyo, oo + c * co * 4);
+    for (let c = 0; c < ci; c++) runGenerated(backend, 'c1filter', shape, encodeC1, [xo + c * 4, dyo, oo + c * co * 4]);
     return out;
   });
 }

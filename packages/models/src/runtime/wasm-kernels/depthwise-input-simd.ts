@@ -1,6 +1,6 @@
 import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
-import { withScope, type WasmBackend } from './kernel-utils.js';
-import { addTo, cachedKernel, copy, encodeModule, I32, op, repeat, V128 } from './wasm-asm.js';
+import { runGenerated, withScope, type WasmBackend } from './kernel-utils.js';
+import { addTo, copy, encodeModule, I32, op, repeat, V128 } from './wasm-asm.js';
 
 /** Geometry of a 3×3 stride-2 depthwise layer whose input is exactly twice its output (TF 'same', even size). */
 interface Stride2Shape {
@@ -102,29 +102,10 @@ export function depthwiseBackpropInputStride2(
 ): TensorInfo {
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
   return withScope(backend, (s) => {
-    const dyp = s.run(
-      'PadV2',
-      { x: dy },
-      {
-        paddings: [
-          [0, 0],
-          [1, 0],
-          [1, 0],
-          [0, 0],
-        ],
-        constantValue: 0,
-      },
-    );
+    const dyp = s.padHW(dy, 1, 0, 1, 0);
     const dx = s.track(backend.makeOutput([n, h, w, c], 'float32'));
     const shape: Stride2Shape = { n, oh, ow, c };
-    const run = cachedKernel(`dw-input-s2:${JSON.stringify(shape)}`, backend.wasm.asm.memory, () =>
-      encodeStride2(shape),
-    );
-    run(
-      backend.getMemoryOffset(dyp.dataId),
-      backend.getMemoryOffset(filter.dataId),
-      backend.getMemoryOffset(dx.dataId),
-    );
+    runGenerated(backend, 'dw-input-s2', shape, encodeStride2, [dyp, filter, dx]);
     return dx;
   });
 }

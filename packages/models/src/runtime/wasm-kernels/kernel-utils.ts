@@ -1,5 +1,6 @@
 import type { backend_util } from '@tensorflow/tfjs-core';
 import { getKernel, type DataType, type KernelConfig, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
+import { cachedKernel } from './wasm-asm.js';
 
 /**
  * The slice of tfjs-backend-wasm's `BackendWasm` the supplied kernels use. Declared structurally because
@@ -89,6 +90,11 @@ export class KernelScope {
     return this.run('Transpose', { x }, { perm });
   }
 
+  /** Zero-pads the spatial axes of an NHWC tensor. */
+  padHW(x: TensorInfo, top: number, bottom: number, left: number, right: number): TensorInfo {
+    return this.run('PadV2', { x }, { paddings: explicitPad(top, bottom, left, right), constantValue: 0 });
+  }
+
   /** Hands `info` to the caller: it survives `dispose()`. */
   keep(info: TensorInfo): TensorInfo {
     const i = this.owned.lastIndexOf(info);
@@ -119,4 +125,19 @@ export function explicitPad(top: number, bottom: number, left: number, right: nu
     [left, right],
     [0, 0],
   ];
+}
+
+/**
+ * Runs the generated module `encode(shape)` (compiled once per name and shape) with `args`: tensors are passed
+ * as their heap byte offsets, numbers as they are.
+ */
+export function runGenerated<S>(
+  backend: WasmBackend,
+  name: string,
+  shape: S,
+  encode: (shape: S) => Uint8Array,
+  args: (TensorInfo | number)[],
+): void {
+  const run = cachedKernel(`${name}:${JSON.stringify(shape)}`, backend.wasm.asm.memory, () => encode(shape));
+  run(...args.map((a) => (typeof a === 'number' ? a : backend.getMemoryOffset(a.dataId))));
 }

@@ -1,6 +1,6 @@
 import { backend_util, type MaxPoolGradAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
-import { dims4, f32, input, type WasmKernelArgs } from './kernel-utils.js';
-import { addTo, cachedKernel, copy, encodeModule, I32, op, repeat, V128 } from './wasm-asm.js';
+import { dims4, f32, input, runGenerated, type WasmKernelArgs } from './kernel-utils.js';
+import { addTo, copy, encodeModule, I32, op, repeat, V128 } from './wasm-asm.js';
 
 /** Geometry of a pooling whose windows tile the input exactly (window = stride, no padding). */
 interface TiledPool {
@@ -121,14 +121,7 @@ export function maxPoolGradWasm(args: WasmKernelArgs<MaxPoolGradAttrs>): TensorI
     fh * fw > 1;
   if (tiled && xInfo.dtype === 'float32' && dyInfo.dtype === 'float32') {
     const shape: TiledPool = { n, oh, ow, c, fh, fw };
-    const run = cachedKernel(`maxpoolgrad:${JSON.stringify(shape)}`, backend.wasm.asm.memory, () =>
-      encodeTiledPoolGrad(shape),
-    );
-    run(
-      backend.getMemoryOffset(xInfo.dataId),
-      backend.getMemoryOffset(dyInfo.dataId),
-      backend.getMemoryOffset(out.dataId),
-    );
+    runGenerated(backend, 'maxpoolgrad', shape, encodeTiledPoolGrad, [xInfo, dyInfo, out]);
     return out;
   }
   const dx = f32(backend, out);

@@ -209,18 +209,26 @@ interface TileLocals {
 const TILE_LOCALS = 9;
 
 function tileLocals(base: number): TileLocals {
-  const [cN, cTi, cTj, cCb, row, tile, pix, rel, relTile] = range(TILE_LOCALS).map((i) => base + i) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  return { cN, cTi, cTj, cCb, row, tile, pix, rel, relTile };
+  return {
+    cN: base,
+    cTi: base + 1,
+    cTj: base + 2,
+    cCb: base + 3,
+    row: base + 4,
+    tile: base + 5,
+    pix: base + 6,
+    rel: base + 7,
+    relTile: base + 8,
+  };
+}
+
+/** Stores a transform's output element (r, c) into plane r·α + c (param P(p)) at the current `rel`. */
+function planeStore(
+  alpha: number,
+  P: (p: number) => number,
+  l: TileLocals,
+): (r: number, c: number, code: number[]) => number[] {
+  return (r, c, code) => [...op.get(P(r * alpha + c)), ...op.get(l.rel), ...op.add, ...code, ...op.v128Store(0)];
 }
 
 /**
@@ -284,13 +292,7 @@ function encodeInputTransform(v: Variant, s: TileShape): Uint8Array {
   const vBase = 1 + planes + TILE_LOCALS;
   const d = (i: number, j: number): number => vBase + i * a + j;
   const t = (i: number, j: number): number => vBase + planes + i * a + j;
-  const store = (r: number, c: number, code: number[]): number[] => [
-    ...op.get(P(r * a + c)),
-    ...op.get(l.rel),
-    ...op.add,
-    ...code,
-    ...op.v128Store(0),
-  ];
+  const store = planeStore(a, P, l);
   const block = [
     ...range(a).flatMap((i) =>
       range(a).flatMap((j) => [...op.get(l.pix), ...op.v128Load((i * wp + j) * cb), ...op.set(d(i, j))]),
@@ -375,13 +377,7 @@ function encodeGradTransform(v: Variant, s: TileShape): Uint8Array {
   const vBase = 1 + planes + TILE_LOCALS;
   const x = (i: number, j: number): number => vBase + i * m + j;
   const t = (i: number, j: number): number => vBase + m * m + i * m + j;
-  const store = (r: number, c: number, code: number[]): number[] => [
-    ...op.get(P(r * a + c)),
-    ...op.get(l.rel),
-    ...op.add,
-    ...code,
-    ...op.v128Store(0),
-  ];
+  const store = planeStore(a, P, l);
   const block = [
     ...range(m).flatMap((i) =>
       range(m).flatMap((j) => [...op.get(l.pix), ...op.v128Load((i * s.w + j) * cb), ...op.set(x(i, j))]),
@@ -497,19 +493,7 @@ export function conv2DWinograd(
   const memory = memoryOf(backend);
   return withScope(backend, (s) => {
     const u = transformFilter(backend, s, v, filter, ci, co);
-    const xp = s.run(
-      'PadV2',
-      { x },
-      {
-        paddings: [
-          [0, 0],
-          [1, 1],
-          [1, 1],
-          [0, 0],
-        ],
-        constantValue: 0,
-      },
-    );
+    const xp = s.padHW(x, 1, 1, 1, 1);
     const y = s.track(backend.makeOutput([n, h, w, co], 'float32'));
     const chunk = imagesPerChunk(v, { n, h, w, c: ci }, Math.max(ci, co));
     const epilogue: Epilogue = { bias: bias !== null, activation };
@@ -571,19 +555,7 @@ export function conv2DBackpropFilterWinograd(
   const planes = v.alpha * v.alpha;
   const memory = memoryOf(backend);
   return withScope(backend, (s) => {
-    const xp = s.run(
-      'PadV2',
-      { x },
-      {
-        paddings: [
-          [0, 0],
-          [1, 1],
-          [1, 1],
-          [0, 0],
-        ],
-        constantValue: 0,
-      },
-    );
+    const xp = s.padHW(x, 1, 1, 1, 1);
     const chunk = imagesPerChunk(v, { n, h, w, c: ci }, Math.max(ci, co));
     // dU_p accumulates over every chunk: the GEMM adds into it.
     const acc = range(planes).map(() => s.zeros([1, ci, co]));
