@@ -14,7 +14,8 @@ interface AdamInternals {
  * Keras/tfjs Adam whose step runs as one fused kernel per variable on wasm (`FersweepAdamUpdate`) instead of
  * tfjs-core's ~14 kernels; on other backends it is tfjs-core's AdamOptimizer. Same class name ('Adam'), same
  * state (moments, β powers, iterations) and the same getWeights/setWeights, so checkpoints and
- * {@link recompilePreservingOptimizer} are unchanged.
+ * `recompilePreservingOptimizer` are unchanged. Registered for deserialisation under 'Adam', so a model loaded with
+ * its training config (a checkpoint) gets it too.
  */
 export class FusedAdamOptimizer extends tf.AdamOptimizer {
   override applyGradients(variableGradients: Parameters<tf.AdamOptimizer['applyGradients']>[0]): void {
@@ -66,3 +67,6 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     self.incrementIterations();
   }
 }
+
+// Models loaded with a training config (checkpoints) deserialise their 'Adam' through this registry: make it ours.
+tf.serialization.registerClass(FusedAdamOptimizer);
