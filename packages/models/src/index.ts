@@ -18,6 +18,7 @@ export {
   unregisterWasmTrainingKernels,
 } from './runtime/wasm-kernels/index.js';
 export { ModelError, type ModelErrorCode } from './variants/errors.js';
+export { explainOutOfMemory, isWasmHeapExhausted, WASM_HEAP_LIMIT_BYTES, wasmHeapBytes } from './runtime/memory.js';
 export {
   checkInputBasics,
   type BuildOptions,

@@ -11,6 +11,8 @@ describe('classify', () => {
     ['a bad spec', new SpecError('trial spec: epochs: too small'), TRAINER_EXIT.invalidSpec, false],
     ['a zod error', TrialSpec.safeParse({}).error, TRAINER_EXIT.invalidSpec, false],
     ['an unknown model', new ModelError('UnknownModel', 'unknown model resnet'), TRAINER_EXIT.invalidSpec, false],
+    // explainOutOfMemory's error for a wasm heap at its 4 GiB limit: retrying the same batch size cannot help.
+    ['an exhausted wasm heap', new ModelError('OutOfMemory', 'needs more than 4 GiB'), TRAINER_EXIT.invalidSpec, false],
     ['a missing dataset', new DatasetError('ManifestMissing', 'no dataset'), TRAINER_EXIT.invalidData, false],
     ['a corrupt shard', new DatasetError('ShardCorrupt', 'bad shard'), TRAINER_EXIT.invalidData, false],
     ['an unreachable store', new StoreError('Unavailable', 'down'), TRAINER_EXIT.retryable, true],

@@ -4,7 +4,15 @@ import { EMOTIONS, eventId, keys, type SamplePrediction, type TrialEvent, type T
 import { DatasetError, DatasetReader, epochBatches, Random, type SplitData } from '@fersweep/dataset';
 import { confusionMatrix, summarize } from '@fersweep/evaluation';
 import type { Bus } from '@fersweep/messaging';
-import { disposeModel, getVariant, labelTensor, parseParams, saveModel, type TfRuntime } from '@fersweep/models';
+import {
+  disposeModel,
+  explainOutOfMemory,
+  getVariant,
+  labelTensor,
+  parseParams,
+  saveModel,
+  type TfRuntime,
+} from '@fersweep/models';
 import type { Logger } from '@fersweep/observability';
 import type { ObjectStore } from '@fersweep/storage';
 import { afterEpoch, initialCallbackState } from './callbacks.js';
@@ -119,7 +127,9 @@ export async function runTrial(deps: TrainerDeps): Promise<TrialResult> {
     const trialStore = deps.openStore(spec.output).sub(keys.trialRoot(spec.sweep, spec.trial));
     attempt = await nextAttempt(trialStore);
     return await train(deps, trialStore, publish, (e) => (epochReached = e));
-  } catch (err) {
+  } catch (caught) {
+    // A wasm heap at its 4 GiB limit fails the same way on every retry: report it as a spec problem.
+    const err = explainOutOfMemory(caught, { model: spec.model, batchSize: spec.batchSize });
     const c = classify(err);
     logger.error('trial failed', { code: c.code, reason: c.reason, retryable: c.retryable, exitCode: c.exitCode });
     await publish({

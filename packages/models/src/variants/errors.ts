@@ -5,7 +5,8 @@ export type ModelErrorCode =
   | 'IncompatibleInput' // the dataset's image shape or class count cannot feed this variant
   | 'IncompatiblePretrained' // pretrained weights that fit fewer than half of the base's layers
   | 'InvalidArtifacts' // a model.json that is not a tfjs LayersModel, or weights that do not fit it
-  | 'CorruptArtifacts'; // a weights file whose size or sha256 differs from what model.json recorded
+  | 'CorruptArtifacts' // a weights file whose size or sha256 differs from what model.json recorded
+  | 'OutOfMemory'; // a training step needed more memory than the backend can address (wasm32: 4 GiB)
 
 /** A model failure that says what was wrong, where (the params field, the store key) and what to do. */
 export class ModelError extends Error {
