@@ -97,7 +97,7 @@ def build(spec):
 
 def main():
     spec = json.loads(sys.argv[1])
-    batch, steps = spec.get('batch', 64), spec.get('steps', 3)
+    batch, steps, min_seconds = spec.get('batch', 64), spec.get('steps', 3), spec.get('minSeconds', 0)
     model = build(spec)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
@@ -111,18 +111,20 @@ def main():
         loss.backward()
         opt.step()
 
+    def images_per_second(fn):
+        # At least `steps` batches and `minSeconds` seconds, as bench/src/model-once.ts measures.
+        t, n = time.perf_counter(), 0
+        while n < steps or time.perf_counter() - t < min_seconds:
+            fn()
+            n += 1
+        return batch * n / (time.perf_counter() - t)
+
     step()  # warm-up
-    t = time.perf_counter()
-    for _ in range(steps):
-        step()
-    train = batch * steps / (time.perf_counter() - t)
+    train = images_per_second(step)
     model.eval()
     with torch.no_grad():
         model(x)
-        t = time.perf_counter()
-        for _ in range(steps):
-            model(x)
-        infer = batch * steps / (time.perf_counter() - t)
+        infer = images_per_second(lambda: model(x))
     print(json.dumps({'train_img_s': train, 'infer_img_s': infer, 'params': sum(p.numel() for p in model.parameters()), 'torch': torch.__version__}))
 
 

@@ -10,7 +10,10 @@ interface Config {
   model: string;
   params: Record<string, unknown>;
   batch: number;
+  /** At least this many timed batches… */
   steps: number;
+  /** …and at least this many seconds of them (short batches are noisy on a shared machine). */
+  minSeconds?: number;
   backend: string;
 }
 
@@ -28,14 +31,22 @@ const ys = labelTensor(
   Array.from({ length: cfg.batch }, (_, i) => i % 7),
   7,
 );
+/** Images per second over at least `cfg.steps` batches and `cfg.minSeconds` seconds. */
+async function imagesPerSecond(step: () => Promise<unknown>): Promise<number> {
+  const minMs = (cfg.minSeconds ?? 0) * 1000;
+  const t = performance.now();
+  let n = 0;
+  while (n < cfg.steps || performance.now() - t < minMs) {
+    await step();
+    n++;
+  }
+  return (cfg.batch * n) / ((performance.now() - t) / 1000);
+}
+
 await model.trainOnBatch(xs, ys); // warm-up: kernel setup, first allocations
-let t = performance.now();
-for (let i = 0; i < cfg.steps; i++) await model.trainOnBatch(xs, ys);
-const train = (cfg.batch * cfg.steps) / ((performance.now() - t) / 1000);
+const train = await imagesPerSecond(() => model.trainOnBatch(xs, ys));
 tf.tidy(() => model.predict(xs));
-t = performance.now();
-for (let i = 0; i < cfg.steps; i++) tf.tidy(() => (model.predict(xs) as tf.Tensor).dataSync());
-const infer = (cfg.batch * cfg.steps) / ((performance.now() - t) / 1000);
+const infer = await imagesPerSecond(async () => tf.tidy(() => (model.predict(xs) as tf.Tensor).dataSync()));
 const params = model.countParams();
 xs.dispose();
 ys.dispose();

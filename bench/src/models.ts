@@ -3,7 +3,8 @@
  * training and inference images/s, achieved GFLOP/s (training counted as 3× the forward FLOPs), peak
  * RSS — against the PyTorch peer (Debian python3-torch, CPU, one thread, batch 64) in the same run.
  * Then the whole trainer's epoch time against a bare `model.fit` on in-memory tensors.
- * Run: npm run bench -- models        (BENCH_STEPS=3 timed batches per measurement)
+ * Run: npm run bench -- models        (BENCH_STEPS=3 and BENCH_MIN_SECONDS=2: at least 3 timed batches and 2 s
+ *                                      per measurement)
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -24,6 +25,8 @@ import { report, median, type BenchResult } from './report.js';
 
 const exec = promisify(execFile);
 const STEPS = Number(process.env.BENCH_STEPS ?? 3);
+/** Each measurement also runs for at least this long (PyTorch peer too): 3 batches of a small model take ~0.1 s. */
+const MIN_SECONDS = Number(process.env.BENCH_MIN_SECONDS ?? 2);
 const BACKENDS = (process.env.BENCH_BACKENDS ?? 'wasm').split(',');
 const PYTHON = '/usr/bin/python3';
 
@@ -46,7 +49,7 @@ interface Once {
 
 async function tfjsOnce(cfg: (typeof CONFIGS)[number], backend: string): Promise<Once> {
   const script = fileURLToPath(new URL('./model-once.js', import.meta.url));
-  const arg = JSON.stringify({ ...cfg, steps: STEPS, backend });
+  const arg = JSON.stringify({ ...cfg, steps: STEPS, minSeconds: MIN_SECONDS, backend });
   const out = await exec(process.execPath, [script, arg], { maxBuffer: 1 << 20, timeout: 900_000 });
   return JSON.parse(out.stdout.trim().split('\n').pop()!) as Once;
 }
@@ -57,7 +60,9 @@ async function torchOnce(
   if (!existsSync(PYTHON)) return undefined;
   const script = fileURLToPath(new URL('../peer/torch_peer.py', import.meta.url));
   try {
-    const out = await exec(PYTHON, [script, JSON.stringify({ ...cfg, steps: STEPS })], { timeout: 900_000 });
+    const out = await exec(PYTHON, [script, JSON.stringify({ ...cfg, steps: STEPS, minSeconds: MIN_SECONDS })], {
+      timeout: 900_000,
+    });
     return JSON.parse(out.stdout.trim().split('\n').pop()!) as { train_img_s: number; infer_img_s: number };
   } catch {
     return undefined; // python3-torch not installed: the table says so
@@ -190,7 +195,12 @@ async function main(): Promise<void> {
     }
   }
   if (!only) results.push(...(await trainerOverhead()));
-  await report('models', results, { steps: STEPS, backends: BACKENDS, peer: `${PYTHON} torch (1 thread)` });
+  await report('models', results, {
+    steps: STEPS,
+    minSeconds: MIN_SECONDS,
+    backends: BACKENDS,
+    peer: `${PYTHON} torch (1 thread)`,
+  });
 }
 
 await main();

@@ -81,4 +81,36 @@ describe('adaptLayers', () => {
     m.dispose();
     ref.dispose();
   });
+
+  it('runs ReLU(maxValue 6) as one Relu6 op with the same output and gradient', async () => {
+    const build = (adapted: boolean): tf.LayersModel => {
+      const input = tf.input({ shape: [4, 4, 8] });
+      const y = tf.layers.reLU({ maxValue: 6 }).apply(input) as tf.SymbolicTensor;
+      const m = tf.model({ inputs: input, outputs: y });
+      if (adapted) adaptLayers(m);
+      return m;
+    };
+    const xv = randomArray(2 * 4 * 4 * 8, 72).map((v) => v * 8);
+    xv[0] = 0;
+    xv[1] = 6;
+    const run = async (m: tf.LayersModel): Promise<{ values: Float32Array[]; kernels: string[] }> => {
+      let values: Float32Array[] = [];
+      const profile = await tf.profile(() => {
+        const x = tf.tensor(xv, [2, 4, 4, 8]);
+        const g = tf.tensor(randomArray(xv.length, 73), [2, 4, 4, 8]);
+        const f = (a: tf.Tensor): tf.Tensor => tf.sum(tf.mul(m.apply(a, { training: true }) as tf.Tensor, g));
+        const y = m.apply(x, { training: true }) as tf.Tensor;
+        const dx = tf.grad(f)(x);
+        values = [y, dx].map((t) => t.dataSync() as Float32Array);
+        tf.dispose([x, g, y, dx]);
+      });
+      return { values, kernels: profile.kernels.map((k) => k.name) };
+    };
+    const stock = await run(build(false));
+    const adapted = await run(build(true));
+    stock.values.forEach((want, i) => expect(adapted.values[i]).toEqual(want));
+    expect(stock.kernels).toContain('ClipByValue');
+    expect(adapted.kernels).toContain('Relu6');
+    expect(adapted.kernels).not.toContain('ClipByValue');
+  });
 });

@@ -194,14 +194,40 @@ function adaptFirstConvs(model: tf.LayersModel): void {
   }
 }
 
+const RELU6_PATCHED = Symbol('fersweep.relu6');
+
+/**
+ * ReLU layers with maxValue 6 (MobileNetV2's) as one Relu6 op: tfjs-layers computes them as relu then
+ * clipByValue — two passes forward and two masks backward for the same function and the same gradient
+ * (0 < x ≤ 6).
+ */
+function adaptRelu6(model: tf.LayersModel): void {
+  for (const layer of model.layers) {
+    if (layer.getClassName() !== 'ReLU') continue;
+    const config = layer.getConfig() as { maxValue?: number | null };
+    if (config.maxValue !== 6) continue;
+    const marked = layer as Layer & { [RELU6_PATCHED]?: true };
+    if (marked[RELU6_PATCHED]) continue;
+    const call = layer.call.bind(layer);
+    layer.call = (inputs: CallArgs[0], kwargs: CallArgs[1]) => {
+      const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      if (x === undefined || (Array.isArray(inputs) && inputs.length !== 1)) return call(inputs, kwargs);
+      return tf.relu6(x);
+    };
+    marked[RELU6_PATCHED] = true;
+  }
+}
+
 /**
  * Adapts the layers of `model` for training on fersweep's runtime, per layer instance (the saved model.json is
  * unchanged, so {@link loadModel} applies it again; idempotent). Numerically the same model:
  * - {@link adaptBatchNorm}: frozen BatchNorm runs in inference mode (as Keras); trainable BatchNorm trains as one
  *   op with a closed-form gradient;
- * - {@link adaptFirstConvs}: the first convolution skips its unused input gradient.
+ * - {@link adaptFirstConvs}: the first convolution skips its unused input gradient;
+ * - {@link adaptRelu6}: ReLU(maxValue 6) runs as one Relu6 op.
  */
 export function adaptLayers(model: tf.LayersModel): void {
   adaptBatchNorm(model);
   adaptFirstConvs(model);
+  adaptRelu6(model);
 }

@@ -214,7 +214,9 @@ describe('ReLU and ReLU6 gradients on wasm match cpu', () => {
       const relu6 = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.clipByValue(a, 0, 6), g)))(x);
       const relu = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.relu(a), g)))(x);
       const both = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.clipByValue(tf.relu(a), 0, 6), g)))(x);
-      return [relu6, relu, both];
+      // The Relu6 op (adaptLayers' ReLU(maxValue 6)): the same gradient as relu-then-clip, 0 < x ≤ 6.
+      const op = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.relu6(a), g)))(x);
+      return [relu6, relu, both, op];
     });
   });
 });

@@ -21,6 +21,7 @@ import {
   registerGradient,
   registerKernel,
   Relu,
+  Relu6,
   Sub,
   Sum,
   unregisterGradient,
@@ -75,7 +76,7 @@ export const SUPPLIED_WASM_KERNELS = [
 ] as const;
 
 /** Gradients {@link registerWasmTrainingKernels} replaces (globally; see there). */
-export const SUPPLIED_GRADIENTS = [FusedBatchNorm, ClipByValue, Relu] as const;
+export const SUPPLIED_GRADIENTS = [FusedBatchNorm, ClipByValue, Relu, Relu6] as const;
 
 interface Saved {
   kernels: Map<string, KernelConfig | undefined>;
@@ -125,7 +126,7 @@ export function registerWasmTrainingKernels(): void {
   const stockMean = stock(Mean);
   const gradients = [
     batchNormGradConfig,
-    ...maskedGradConfigs({ clip: getGradient(ClipByValue), relu: getGradient(Relu) }),
+    ...maskedGradConfigs({ clip: getGradient(ClipByValue), relu: getGradient(Relu), relu6: getGradient(Relu6) }),
   ];
   saved = { kernels: new Map(), gradients: new Map(gradients.map((g) => [g.kernelName, getGradient(g.kernelName)])) };
   replace(Conv2D, asKernelFunc(makeConv2DWasm(stock(Conv2D))));

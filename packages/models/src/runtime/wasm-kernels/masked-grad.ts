@@ -3,6 +3,7 @@ import {
   engine,
   getBackend,
   Relu,
+  Relu6,
   type GradConfig,
   type NamedAttrMap,
   type Tensor,
@@ -69,7 +70,7 @@ interface MaskedGradAttrs {
 /**
  * dx = dy where lo ≤/< x ≤/< hi, else 0, in one pass. tfjs-core builds the ClipByValue gradient from
  * greaterEqual, lessEqual, logicalAnd, zerosLike and where (five full-size passes of slow bool kernels on wasm,
- * ~90 ms for a 64×24×24×96 activation) and the Relu gradient from step, cast and mul.
+ * ~90 ms for a 64×24×24×96 activation), the Relu gradient from step, cast and mul, and Relu6's from both.
  */
 export function maskedGradWasm(args: WasmKernelArgs<MaskedGradAttrs>): TensorInfo {
   const dyInfo = input(args, 'dy');
@@ -115,7 +116,11 @@ function fusedInputs(dy: Tensor | Tensor[], saved: Tensor[]): { g: Tensor; x: Te
  * Gradients that use the fused kernel on wasm and tfjs-core's own composition elsewhere (gradients are
  * global to tfjs, the kernel exists only on wasm).
  */
-export function maskedGradConfigs(stock: { clip: GradConfig | undefined; relu: GradConfig | undefined }): GradConfig[] {
+export function maskedGradConfigs(stock: {
+  clip: GradConfig | undefined;
+  relu: GradConfig | undefined;
+  relu6: GradConfig | undefined;
+}): GradConfig[] {
   const configs: GradConfig[] = [];
   const stockClip = stock.clip;
   if (stockClip !== undefined) {
@@ -143,6 +148,20 @@ export function maskedGradConfigs(stock: { clip: GradConfig | undefined; relu: G
         const { g, x } = inputs;
         // step(x) is 1 only for x > 0.
         return { x: () => fused(g, x, { lo: 0, hi: Number.POSITIVE_INFINITY, loInclusive: false, hiInclusive: true }) };
+      },
+    });
+  }
+  const stockRelu6 = stock.relu6;
+  if (stockRelu6 !== undefined) {
+    configs.push({
+      kernelName: Relu6,
+      inputsToSave: ['x'],
+      gradFunc: (dy, saved, attrs) => {
+        const inputs = fusedInputs(dy, saved);
+        if (!inputs) return stockRelu6.gradFunc(dy, saved, attrs);
+        const { g, x } = inputs;
+        // tfjs-core: step(x) · (x ≤ 6), i.e. 0 < x ≤ 6.
+        return { x: () => fused(g, x, { lo: 0, hi: 6, loInclusive: false, hiInclusive: true }) };
       },
     });
   }
