@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { BATCH_NORM_BACKPROP, BATCH_NORM_STATS } from './wasm-kernels/batch-norm-train.js';
+import { BATCH_NORM_BACKPROP, BATCH_NORM_MOVING, BATCH_NORM_STATS } from './wasm-kernels/batch-norm-train.js';
 
 /** Batch-normalised output and the batch statistics it used (for the moving averages). */
 export interface BatchNormTrainingResult {
@@ -22,12 +22,7 @@ function onWasm(x: tf.Tensor): boolean {
 }
 
 function moments(x: tf.Tensor): [tf.Tensor1D, tf.Tensor1D] {
-  if (onWasm(x)) {
-    const stats = tf.engine().runKernel(BATCH_NORM_STATS, { x }, {}) as tf.Tensor2D;
-    const [mean, variance] = tf.unstack(stats) as [tf.Tensor1D, tf.Tensor1D];
-    stats.dispose();
-    return [mean, variance];
-  }
+  if (onWasm(x)) return tf.engine().runKernel(BATCH_NORM_STATS, { x }, {}) as [tf.Tensor1D, tf.Tensor1D];
   const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
   const m = tf.moments(x, axes);
   return [m.mean as tf.Tensor1D, m.variance as tf.Tensor1D];
@@ -43,15 +38,12 @@ function backprop(
   epsilon: number,
 ): [tf.Tensor, tf.Tensor1D, tf.Tensor1D] {
   if (onWasm(x)) {
-    const [dx, grads] = tf
-      .engine()
-      .runKernel(BATCH_NORM_BACKPROP, { dy, x, mean, variance, scale: gamma }, { varianceEpsilon: epsilon }) as [
+    const inputs = { dy, x, mean, variance, scale: gamma };
+    return tf.engine().runKernel(BATCH_NORM_BACKPROP, inputs, { varianceEpsilon: epsilon }) as [
       tf.Tensor,
-      tf.Tensor2D,
+      tf.Tensor1D,
+      tf.Tensor1D,
     ];
-    const [dGamma, dBeta] = tf.unstack(grads) as [tf.Tensor1D, tf.Tensor1D];
-    grads.dispose();
-    return [dx, dGamma, dBeta];
   }
   return tf.tidy(() => {
     const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
@@ -85,7 +77,8 @@ export function batchNormTraining(
     const [mean, variance] = moments(xt);
     const y = tf.batchNorm(xt, mean, variance, b, g, epsilon);
     (save as tf.GradSaveFunc)([xt, mean, variance, g]);
-    holder.stats = [tf.keep(mean.clone()), tf.keep(variance.clone())];
+    // Kept past the op's scope for the moving averages (the tape saves its own copies).
+    holder.stats = [tf.keep(mean), tf.keep(variance)];
     return {
       value: y,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
@@ -98,4 +91,30 @@ export function batchNormTraining(
   if (holder.stats === undefined) throw new Error('batchNormTraining: statistics were not computed');
   const [mean, variance] = holder.stats;
   return { y, mean, variance };
+}
+
+/**
+ * Keras' moving-average update of a BatchNorm layer's statistics, v ← v − (v − batch value)·(1 − momentum), for
+ * the mean and the variance (one kernel on wasm; tf ops elsewhere).
+ */
+export function updateMovingAverages(
+  movingMean: tf.LayerVariable,
+  movingVariance: tf.LayerVariable,
+  mean: tf.Tensor1D,
+  variance: tf.Tensor1D,
+  momentum: number,
+): void {
+  tf.tidy(() => {
+    const mm = movingMean.read();
+    const mv = movingVariance.read();
+    if (onWasm(mean) && tf.getKernel(BATCH_NORM_MOVING, 'wasm') !== undefined) {
+      const inputs = { movingMean: mm, movingVariance: mv, mean, variance };
+      const [m1, v1] = tf.engine().runKernel(BATCH_NORM_MOVING, inputs, { momentum }) as [tf.Tensor, tf.Tensor];
+      movingMean.write(m1 as tf.Tensor);
+      movingVariance.write(v1 as tf.Tensor);
+      return;
+    }
+    movingMean.write(tf.sub(mm, tf.mul(tf.sub(mm, mean), 1 - momentum)));
+    movingVariance.write(tf.sub(mv, tf.mul(tf.sub(mv, variance), 1 - momentum)));
+  });
 }

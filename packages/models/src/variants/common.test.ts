@@ -58,8 +58,10 @@ describe('adaptLayers', () => {
     const stock = await step(model(false));
     const adapted = await step(model(true));
     expect(adapted.values.length).toBe(stock.values.length);
+    // 5e-4: the second conv's bias gradient reaches it through BatchNorm, which cancels its mean; what is left is
+    // small, and float32 rounding differences (another summation order in the BatchNorm op) weigh more.
     stock.values.forEach((want, i) =>
-      expect(relativeError(adapted.values[i] as Float32Array, want)).toBeLessThan(1e-4),
+      expect(relativeError(adapted.values[i] as Float32Array, want)).toBeLessThan(5e-4),
     );
     const firstInputGrad = (kernels: string[]): number =>
       kernels.filter((k) => k.startsWith('Conv2DBackpropInput') && k.includes('[3,3,3,8]')).length;

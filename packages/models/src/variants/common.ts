@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { FusedAdamOptimizer } from '../runtime/adam.js';
-import { batchNormTraining } from '../runtime/batch-norm.js';
+import { batchNormTraining, updateMovingAverages } from '../runtime/batch-norm.js';
 
 /** A layer of a tfjs LayersModel. */
 export type Layer = tf.layers.Layer;
@@ -75,14 +75,6 @@ interface BatchNormFields {
   movingVariance: tf.LayerVariable;
 }
 
-/** Keras' moving-average update: v ← v − (v − value)·(1 − momentum). */
-function updateMovingAverage(variable: tf.LayerVariable, value: tf.Tensor, momentum: number): void {
-  tf.tidy(() => {
-    const current = variable.read();
-    variable.write(tf.sub(current, tf.mul(tf.sub(current, value), 1 - momentum)));
-  });
-}
-
 /**
  * Training-mode call of a channels-last BatchNormalization layer through {@link batchNormTraining} (one op with
  * a closed-form gradient); null when the layer normalises another axis (the stock call handles it).
@@ -98,8 +90,7 @@ function trainingCall(layer: Layer, inputs: CallArgs[0]): tf.Tensor | null {
     const gamma = bn.scale && bn.gamma ? (bn.gamma.read() as tf.Tensor1D) : tf.ones([channels]);
     const beta = bn.center && bn.beta ? (bn.beta.read() as tf.Tensor1D) : tf.zeros([channels]);
     const { y, mean, variance } = batchNormTraining(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, bn.epsilon);
-    updateMovingAverage(bn.movingMean, mean, bn.momentum);
-    updateMovingAverage(bn.movingVariance, variance, bn.momentum);
+    updateMovingAverages(bn.movingMean, bn.movingVariance, mean, variance, bn.momentum);
     tf.dispose([mean, variance]);
     return y;
   });

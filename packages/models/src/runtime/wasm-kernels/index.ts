@@ -35,8 +35,10 @@ import { ADAM_UPDATE, adamUpdateWasm } from './adam-update.js';
 import { batchNormGradConfig } from './batch-norm-grad.js';
 import {
   BATCH_NORM_BACKPROP,
+  BATCH_NORM_MOVING,
   BATCH_NORM_STATS,
   batchNormBackpropWasm,
+  batchNormMovingWasm,
   batchNormStatsWasm,
 } from './batch-norm-train.js';
 import { makeChannelBinaryWasm, makeFusedBatchNormWasm } from './channel-ops.js';
@@ -72,6 +74,7 @@ export const SUPPLIED_WASM_KERNELS = [
   MASKED_GRAD,
   BATCH_NORM_STATS,
   BATCH_NORM_BACKPROP,
+  BATCH_NORM_MOVING,
   ADAM_UPDATE,
 ] as const;
 
@@ -145,6 +148,7 @@ export function registerWasmTrainingKernels(): void {
   replace(MASKED_GRAD, asKernelFunc(maskedGradWasm));
   replace(BATCH_NORM_STATS, asKernelFunc(batchNormStatsWasm));
   replace(BATCH_NORM_BACKPROP, asKernelFunc(batchNormBackpropWasm));
+  replace(BATCH_NORM_MOVING, asKernelFunc(batchNormMovingWasm));
   replace(ADAM_UPDATE, asKernelFunc(adamUpdateWasm));
   replace(Identity, asKernelFunc(makeIdentityWasm(stock(Identity))));
   replace(Cast, asKernelFunc(makeCastWasm(stock(Cast))));
