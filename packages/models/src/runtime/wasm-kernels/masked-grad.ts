@@ -112,6 +112,24 @@ function fusedInputs(dy: Tensor | Tensor[], saved: Tensor[]): { g: Tensor; x: Te
   return { g, x };
 }
 
+/** A gradient that passes dy where x is in the range `mask(attrs)` gives, on wasm; `stock` elsewhere. */
+function maskedGradConfig(
+  kernelName: string,
+  stock: GradConfig,
+  mask: (attrs: NamedAttrMap) => MaskedGradAttrs,
+): GradConfig {
+  return {
+    kernelName,
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      const inputs = fusedInputs(dy, saved);
+      if (!inputs) return stock.gradFunc(dy, saved, attrs);
+      const { g, x } = inputs;
+      return { x: () => fused(g, x, mask(attrs)) };
+    },
+  };
+}
+
 /**
  * Gradients that use the fused kernel on wasm and tfjs-core's own composition elsewhere (gradients are
  * global to tfjs, the kernel exists only on wasm).
@@ -122,48 +140,25 @@ export function maskedGradConfigs(stock: {
   relu6: GradConfig | undefined;
 }): GradConfig[] {
   const configs: GradConfig[] = [];
-  const stockClip = stock.clip;
-  if (stockClip !== undefined) {
-    configs.push({
-      kernelName: ClipByValue,
-      inputsToSave: ['x'],
-      gradFunc: (dy, saved, attrs) => {
-        const inputs = fusedInputs(dy, saved);
-        if (!inputs) return stockClip.gradFunc(dy, saved, attrs);
-        const { g, x } = inputs;
-        const lo = attrs['clipValueMin'] as number;
-        const hi = attrs['clipValueMax'] as number;
-        return { x: () => fused(g, x, { lo, hi, loInclusive: true, hiInclusive: true }) };
-      },
-    });
+  if (stock.clip !== undefined) {
+    configs.push(
+      maskedGradConfig(ClipByValue, stock.clip, (attrs) => ({
+        lo: attrs['clipValueMin'] as number,
+        hi: attrs['clipValueMax'] as number,
+        loInclusive: true,
+        hiInclusive: true,
+      })),
+    );
   }
-  const stockRelu = stock.relu;
-  if (stockRelu !== undefined) {
-    configs.push({
-      kernelName: Relu,
-      inputsToSave: ['x'],
-      gradFunc: (dy, saved, attrs) => {
-        const inputs = fusedInputs(dy, saved);
-        if (!inputs) return stockRelu.gradFunc(dy, saved, attrs);
-        const { g, x } = inputs;
-        // step(x) is 1 only for x > 0.
-        return { x: () => fused(g, x, { lo: 0, hi: Number.POSITIVE_INFINITY, loInclusive: false, hiInclusive: true }) };
-      },
-    });
+  if (stock.relu !== undefined) {
+    // step(x) is 1 only for x > 0.
+    const mask = { lo: 0, hi: Number.POSITIVE_INFINITY, loInclusive: false, hiInclusive: true };
+    configs.push(maskedGradConfig(Relu, stock.relu, () => mask));
   }
-  const stockRelu6 = stock.relu6;
-  if (stockRelu6 !== undefined) {
-    configs.push({
-      kernelName: Relu6,
-      inputsToSave: ['x'],
-      gradFunc: (dy, saved, attrs) => {
-        const inputs = fusedInputs(dy, saved);
-        if (!inputs) return stockRelu6.gradFunc(dy, saved, attrs);
-        const { g, x } = inputs;
-        // tfjs-core: step(x) · (x ≤ 6), i.e. 0 < x ≤ 6.
-        return { x: () => fused(g, x, { lo: 0, hi: 6, loInclusive: false, hiInclusive: true }) };
-      },
-    });
+  if (stock.relu6 !== undefined) {
+    // tfjs-core: step(x) · (x ≤ 6), i.e. 0 < x ≤ 6.
+    const mask = { lo: 0, hi: 6, loInclusive: false, hiInclusive: true };
+    configs.push(maskedGradConfig(Relu6, stock.relu6, () => mask));
   }
   return configs;
 }
