@@ -109,12 +109,14 @@ function replace(kernelName: string, kernelFunc: KernelFunc): void {
 
 /**
  * Registers correct, fast training kernels on tfjs' wasm backend (tfjs 4.22 lacks or breaks them):
- * Conv2D/DepthwiseConv2dNative backprop (filter and input), MaxPoolGrad (negative maxima), BatchMatMul with
- * transposes, Sum/Mean over leading axes (BatchNorm statistics), Identity and same-dtype Cast that share their
- * input's buffer instead of copying it (tfjs clones every tensor a gradient saves), SIMD per-channel/scalar
- * broadcasts for Multiply/Add/Sub/RealDiv and a one-pass FusedBatchNorm, a FusedBatchNorm gradient without `tile`, and
- * one-pass ClipByValue (ReLU6) and Relu gradients. Idempotent; call before the first training step.
- * Gradients are global to tfjs (not per backend): the BatchNorm one is correct on every backend, the other two
+ * Conv2D/FusedConv2D as Winograd F(4,3)/F(2,3) where they are 3×3 stride-1 'same' with ≥ 16 channels;
+ * Conv2D/DepthwiseConv2dNative backprop (filter and input); MaxPoolGrad (negative maxima); BatchMatMul with
+ * transposes; Sum/Mean over leading axes; Identity and same-dtype Cast that share their input's buffer instead of
+ * copying it (tfjs clones every tensor a gradient saves); SIMD per-channel/scalar broadcasts for
+ * Multiply/Add/Sub/RealDiv; a one-pass FusedBatchNorm and its gradient without `tile`; one-pass ClipByValue,
+ * Relu and Relu6 gradients; and the kernels behind runtime/batch-norm.ts (training BatchNorm) and
+ * runtime/adam.ts (fused Adam). Idempotent; call before the first training step.
+ * Gradients are global to tfjs (not per backend): the BatchNorm one is correct on every backend, the masked ones
  * use their fused kernel only while wasm is the active backend and tfjs-core's composition otherwise.
  */
 export function registerWasmTrainingKernels(): void {
