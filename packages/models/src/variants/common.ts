@@ -59,8 +59,20 @@ export function disposeModel(model: tf.LayersModel): void {
 }
 
 type CallArgs = Parameters<Layer['call']>;
+type Call = (inputs: CallArgs[0], kwargs: CallArgs[1]) => ReturnType<Layer['call']>;
 
-const PATCHED = Symbol('fersweep.frozenBatchNorm');
+/**
+ * Replaces `layer.call` with `wrap(its current call)`, once per layer instance and `marker`: adapting a model
+ * again does not wrap twice.
+ */
+function patchCall(layer: Layer, marker: symbol, wrap: (call: Call) => Call): void {
+  const marked = layer as Layer & Record<symbol, true | undefined>;
+  if (marked[marker]) return;
+  layer.call = wrap(layer.call.bind(layer));
+  marked[marker] = true;
+}
+
+const BATCH_NORM_PATCHED = Symbol('fersweep.batchNorm');
 
 /** The tfjs-layers BatchNormalization fields the training path reads (tfjs 4.22; private in its typings). */
 interface BatchNormFields {
@@ -109,18 +121,14 @@ function trainingCall(layer: Layer, inputs: CallArgs[0]): tf.Tensor | null {
 function adaptBatchNorm(model: tf.LayersModel): void {
   for (const layer of model.layers) {
     if (layer.getClassName() !== 'BatchNormalization') continue;
-    const marked = layer as Layer & { [PATCHED]?: true };
-    if (marked[PATCHED]) continue;
-    const call = layer.call.bind(layer);
-    layer.call = (inputs: CallArgs[0], kwargs: CallArgs[1]) => {
+    patchCall(layer, BATCH_NORM_PATCHED, (call) => (inputs, kwargs) => {
       if (!layer.trainable) return call(inputs, { ...kwargs, training: false });
       if (kwargs['training'] === true) {
         const y = trainingCall(layer, inputs);
         if (y !== null) return y;
       }
       return call(inputs, kwargs);
-    };
-    marked[PATCHED] = true;
+    });
   }
 }
 
@@ -158,11 +166,8 @@ function layersWithoutWeightedAncestors(model: tf.LayersModel): Set<Layer> {
 function adaptFirstConvs(model: tf.LayersModel): void {
   for (const layer of layersWithoutWeightedAncestors(model)) {
     if (layer.getClassName() !== 'Conv2D') continue;
-    const marked = layer as Layer & { [CONV_PATCHED]?: true };
-    if (marked[CONV_PATCHED]) continue;
     const conv = layer as unknown as ConvFields;
-    const call = layer.call.bind(layer);
-    layer.call = (inputs: CallArgs[0], kwargs: CallArgs[1]) => {
+    patchCall(layer, CONV_PATCHED, (call) => (inputs, kwargs) => {
       const x = Array.isArray(inputs) ? inputs[0] : inputs;
       if (kwargs['training'] !== true || x === undefined || x.rank !== 4 || conv.dataFormat !== 'channelsLast') {
         return call(inputs, kwargs);
@@ -180,8 +185,7 @@ function adaptFirstConvs(model: tf.LayersModel): void {
         if (conv.bias !== null) y = tf.add(y, conv.bias.read());
         return conv.activation.apply(y);
       });
-    };
-    marked[CONV_PATCHED] = true;
+    });
   }
 }
 
@@ -197,15 +201,11 @@ function adaptRelu6(model: tf.LayersModel): void {
     if (layer.getClassName() !== 'ReLU') continue;
     const config = layer.getConfig() as { maxValue?: number | null };
     if (config.maxValue !== 6) continue;
-    const marked = layer as Layer & { [RELU6_PATCHED]?: true };
-    if (marked[RELU6_PATCHED]) continue;
-    const call = layer.call.bind(layer);
-    layer.call = (inputs: CallArgs[0], kwargs: CallArgs[1]) => {
+    patchCall(layer, RELU6_PATCHED, (call) => (inputs, kwargs) => {
       const x = Array.isArray(inputs) ? inputs[0] : inputs;
       if (x === undefined || (Array.isArray(inputs) && inputs.length !== 1)) return call(inputs, kwargs);
       return tf.relu6(x);
-    };
-    marked[RELU6_PATCHED] = true;
+    });
   }
 }
 

@@ -42,6 +42,19 @@ export function relativeError(a: Float32Array, b: Float32Array): number {
   return diff / Math.max(scale, 1e-12);
 }
 
+/** Runs `f` on wasm with `kernelFunc` standing in for `kernelName`, then restores the registered one. */
+export async function withKernel<T>(kernelName: string, kernelFunc: tf.KernelFunc, f: () => Promise<T>): Promise<T> {
+  const registered = tf.getKernel(kernelName, 'wasm');
+  tf.unregisterKernel(kernelName, 'wasm');
+  tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+  try {
+    return await f();
+  } finally {
+    tf.unregisterKernel(kernelName, 'wasm');
+    if (registered) tf.registerKernel(registered);
+  }
+}
+
 /** Backend buffers alive on wasm: catches intermediates a kernel forgot to free (invisible to numTensors). */
 export function wasmDataIds(): number {
   return (tf.engine().findBackend('wasm') as unknown as { numDataIds(): number }).numDataIds();

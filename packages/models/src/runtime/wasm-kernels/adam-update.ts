@@ -1,5 +1,5 @@
 import { util, type TensorInfo } from '@tensorflow/tfjs-core';
-import { f32, input, KernelScope, type WasmKernelArgs } from './kernel-utils.js';
+import { f32, input, KernelScope, type WasmKernelArgs, heapOffset } from './kernel-utils.js';
 import { addTo, cachedKernel, encodeModule, I32, op, V128 } from './wasm-asm.js';
 
 /** Kernel name of the fused Adam step (wasm only; see runtime/adam.ts). */
@@ -122,7 +122,7 @@ export function adamUpdateWasm(args: WasmKernelArgs<AdamUpdateAttrs>): TensorInf
     const { beta1, beta2, epsilon, c1, c2, learningRate } = attrs;
     f32(backend, k).set([beta1, 1 - beta1, beta2, 1 - beta2, c1, c2, epsilon, -learningRate]);
     const vec = n - (n % 4);
-    const ptr = (t: TensorInfo): number => backend.getMemoryOffset(t.dataId);
+    const ptr = (t: TensorInfo): number => heapOffset(backend, t);
     cachedKernel('adam-update', backend.wasm.asm.memory, adamModule)(
       ptr(x),
       ptr(m),

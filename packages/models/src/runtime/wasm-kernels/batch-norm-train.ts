@@ -1,5 +1,5 @@
 import { util, type TensorInfo } from '@tensorflow/tfjs-core';
-import { f32, input, KernelScope, type WasmBackend, type WasmKernelArgs } from './kernel-utils.js';
+import { f32, input, KernelScope, type WasmBackend, type WasmKernelArgs, heapOffset } from './kernel-utils.js';
 import { cachedKernel, encodeModule, I32, op, rowsByChannels, V128 } from './wasm-asm.js';
 
 /** Kernel names of the two passes of BatchNorm training (wasm only; see runtime/batch-norm.ts). */
@@ -125,8 +125,6 @@ function affine2Module(): Uint8Array {
   return encodeModule(6, [[4, I32]], body);
 }
 
-const ptr = (backend: WasmBackend, t: TensorInfo): number => backend.getMemoryOffset(t.dataId);
-
 /** Rows per float32 block of the moment sums; blocks are added up in float64. */
 const MOMENT_BLOCK_ROWS = 512;
 
@@ -148,20 +146,18 @@ function blockedMoments(
   const run = cachedKernel(`bn-moments-${kind}`, backend.wasm.asm.memory, () => momentsModule(kind));
   const total = new Float64Array(2 * cols);
   const rowBytes = cols * 4;
+  const [aAt, bAt, mAt, sAt] = [a, b, m, scratch].map((t) => heapOffset(backend, t)) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  // The kernel allocates nothing, so one view of the scratch serves every block.
+  const block = f32(backend, scratch);
   for (let r0 = 0; r0 < rows; r0 += MOMENT_BLOCK_ROWS) {
-    const n = Math.min(MOMENT_BLOCK_ROWS, rows - r0);
-    const block = f32(backend, scratch);
     block.fill(0);
-    run(
-      ptr(backend, a) + r0 * rowBytes,
-      ptr(backend, b) + r0 * rowBytes,
-      ptr(backend, m),
-      ptr(backend, scratch),
-      n,
-      rowBytes,
-    );
-    const sums = f32(backend, scratch);
-    for (let i = 0; i < 2 * cols; i++) total[i] = (total[i] as number) + (sums[i] as number);
+    run(aAt + r0 * rowBytes, bAt + r0 * rowBytes, mAt, sAt, Math.min(MOMENT_BLOCK_ROWS, rows - r0), rowBytes);
+    for (let i = 0; i < 2 * cols; i++) total[i] = (total[i] as number) + (block[i] as number);
   }
   return total;
 }
@@ -254,10 +250,10 @@ export function batchNormBackpropWasm(args: WasmKernelArgs<BackpropAttrs>): Tens
       db[i] = s1;
     }
     cachedKernel('bn-affine2', memory, affine2Module)(
-      ptr(backend, dy),
-      ptr(backend, x),
-      ptr(backend, vecs),
-      ptr(backend, dx),
+      heapOffset(backend, dy),
+      heapOffset(backend, x),
+      heapOffset(backend, vecs),
+      heapOffset(backend, dx),
       rows,
       c * 4,
     );

@@ -10,8 +10,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { backpropInputPadding, dilateNHWC } from './conv-geometry.js';
 import { c1FilterApplies, conv2DBackpropFilterC1 } from './conv2d-filter-c1.js';
-import { encodeGemmTN } from './gemm-tn.js';
-import { cachedKernel } from './wasm-asm.js';
+import { runGemmTN } from './gemm-tn.js';
 import { conv2DBackpropFilterWinograd, winogradApplies } from './winograd.js';
 import { dims4, explicitPad, f32, input, withScope, type WasmBackend, type WasmKernelArgs } from './kernel-utils.js';
 
@@ -72,11 +71,7 @@ export const conv2DBackpropFilterConv: Conv2DFilterStrategy = (backend, x, dy, i
     if (pointwise && ci % 4 === 0 && co % 4 === 0) {
       // dW = xᵀ·dy over every pixel on the transposed-A GEMM kernel: no transpose, no XNNPACK weight packing.
       const out = s.zeros([1, 1, ci, co]);
-      const rows = n * h * w;
-      const run = cachedKernel(`gemm-tn:${rows}:${ci}:${co}`, backend.wasm.asm.memory, () =>
-        encodeGemmTN(rows, ci, co),
-      );
-      run(backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(dy.dataId), backend.getMemoryOffset(out.dataId));
+      runGemmTN(backend, { k: n * h * w, m: ci, n: co }, x, dy, out);
       return out;
     }
     if (pointwise) {

@@ -1,5 +1,5 @@
 import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
-import { runGenerated, withScope, type WasmBackend } from './kernel-utils.js';
+import { runGenerated, withScope, type WasmBackend, heapOffset } from './kernel-utils.js';
 import { addTo, copy, encodeModule, I32, op, repeat, V128 } from './wasm-asm.js';
 
 /** Geometry of a few-input-channel filter gradient on the padded input (dilation 1). */
@@ -117,7 +117,7 @@ export function conv2DBackpropFilterC1(
       throw new Error('conv2DBackpropFilterC1: the windows read past the padded input');
     }
     const out = s.track(backend.makeOutput([kh, kw, ci, co], 'float32'));
-    const [xo, dyo, oo] = [xp, dy, out].map((t) => backend.getMemoryOffset(t.dataId)) as [number, number, number];
+    const [xo, dyo, oo] = [heapOffset(backend, xp), heapOffset(backend, dy), heapOffset(backend, out)];
     for (let c = 0; c < ci; c++) runGenerated(backend, 'c1filter', shape, encodeC1, [xo + c * 4, dyo, oo + c * co * 4]);
     return out;
   });

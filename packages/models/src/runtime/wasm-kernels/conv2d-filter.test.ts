@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { randomArray, relativeError, runOn } from '../testing/compare.js';
+import { randomArray, relativeError, runOn, wasmDataIds, withKernel } from '../testing/compare.js';
 import { registerWasmTrainingKernels } from './index.js';
 import { conv2DFilterStrategies } from './strategies.js';
 
@@ -10,22 +10,6 @@ beforeAll(async () => {
   await tf.ready();
   registerWasmTrainingKernels();
 });
-
-function wasmDataIds(): number {
-  return (tf.engine().findBackend('wasm') as unknown as { numDataIds(): number }).numDataIds();
-}
-
-async function withKernel<T>(kernelName: string, kernelFunc: tf.KernelFunc, f: () => Promise<T>): Promise<T> {
-  const registered = tf.getKernel(kernelName, 'wasm');
-  tf.unregisterKernel(kernelName, 'wasm');
-  tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
-  try {
-    return await f();
-  } finally {
-    tf.unregisterKernel(kernelName, 'wasm');
-    if (registered) tf.registerKernel(registered);
-  }
-}
 
 // [N, H, W, CI, CO, k (or [kh, kw]), pad]: stride 1 only (the GEMM strategies' domain); single channel in,
 // non-square images and filters, 'valid', a 5×5, and sizes at and above the registered kernel's 12 px switch;

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { randomArray, relativeError, runOn } from '../testing/compare.js';
+import { randomArray, relativeError, runOn, withKernel } from '../testing/compare.js';
 import { registerWasmTrainingKernels } from './index.js';
 import { depthwiseFilterStrategies, depthwiseInputStrategies } from './strategies.js';
 
@@ -10,19 +10,6 @@ beforeAll(async () => {
   await tf.ready();
   registerWasmTrainingKernels();
 });
-
-/** Runs `f` on wasm with `kernelFunc` standing in for `kernelName`, then restores the registered one. */
-async function withKernel<T>(kernelName: string, kernelFunc: tf.KernelFunc, f: () => Promise<T>): Promise<T> {
-  const registered = tf.getKernel(kernelName, 'wasm');
-  tf.unregisterKernel(kernelName, 'wasm');
-  tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
-  try {
-    return await f();
-  } finally {
-    tf.unregisterKernel(kernelName, 'wasm');
-    if (registered) tf.registerKernel(registered);
-  }
-}
 
 // Shapes of every strategy's paths: whole 4-channel blocks (SIMD) and not, stride 1/2, same/valid, odd sizes,
 // padding that needs a bordered copy and padding that reads in place, batch > 1, a wide MobileNetV2 layer.

@@ -1,3 +1,5 @@
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { runGenerated, type WasmBackend } from './kernel-utils.js';
 import { addTo, copy, encodeModule, I32, op, repeat, V128 } from './wasm-asm.js';
 
 /** Rows of A and B per block: both blocks stay in L1 while every output block is updated. */
@@ -101,4 +103,15 @@ export function encodeGemmTN(k: number, m: number, n: number): Uint8Array {
     ],
     body,
   );
+}
+
+/** OUT [m, n] += Aᵀ·B for A [k, m] and B [k, n] on the heap (tensors or byte offsets), compiled once per shape. */
+export function runGemmTN(
+  backend: WasmBackend,
+  shape: { k: number; m: number; n: number },
+  a: TensorInfo | number,
+  b: TensorInfo | number,
+  out: TensorInfo | number,
+): void {
+  runGenerated(backend, 'gemm-tn', shape, ({ k, m, n }) => encodeGemmTN(k, m, n), [a, b, out]);
 }

@@ -41,6 +41,11 @@ export function dims4(shape: readonly number[]): [number, number, number, number
   return [a, b, c, d];
 }
 
+/** Byte offset of a tensor's buffer on the wasm heap (what generated kernels take as pointers). */
+export function heapOffset(backend: WasmBackend, info: TensorInfo): number {
+  return backend.getMemoryOffset(info.dataId);
+}
+
 /** Float32 view of a tensor on the wasm heap. Re-take it after anything that may allocate (the heap can grow). */
 export function f32(backend: WasmBackend, info: TensorInfo): Float32Array {
   const view = backend.typedArrayFromHeap(info);
@@ -139,5 +144,5 @@ export function runGenerated<S>(
   args: (TensorInfo | number)[],
 ): void {
   const run = cachedKernel(`${name}:${JSON.stringify(shape)}`, backend.wasm.asm.memory, () => encode(shape));
-  run(...args.map((a) => (typeof a === 'number' ? a : backend.getMemoryOffset(a.dataId))));
+  run(...args.map((a) => (typeof a === 'number' ? a : heapOffset(backend, a))));
 }

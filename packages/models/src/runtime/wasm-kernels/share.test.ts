@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { randomArray, runOn } from '../testing/compare.js';
+import { randomArray, runOn, wasmDataIds } from '../testing/compare.js';
 import { registerWasmTrainingKernels } from './index.js';
 
 beforeAll(async () => {
@@ -9,10 +9,6 @@ beforeAll(async () => {
   await tf.ready();
   registerWasmTrainingKernels();
 });
-
-function wasmDataIds(): number {
-  return (tf.engine().findBackend('wasm') as unknown as { numDataIds(): number }).numDataIds();
-}
 
 describe('buffer-sharing Identity and Cast on wasm', () => {
   it('clone shares the buffer and outlives its source', () => {

@@ -5,8 +5,8 @@ import {
   type KernelConfig,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { dims4, input, withScope, type WasmBackend, type WasmKernelArgs } from './kernel-utils.js';
-import { encodeGemmTN } from './gemm-tn.js';
+import { dims4, input, withScope, type WasmBackend, type WasmKernelArgs, heapOffset } from './kernel-utils.js';
+import { runGemmTN } from './gemm-tn.js';
 import { addTo, cachedKernel, copy, encodeModule, I32, op, repeat, V128 } from './wasm-asm.js';
 
 /**
@@ -443,7 +443,6 @@ function encodeFilterTransform(v: Variant, k: number, direction: 'forward' | 'ba
 // Kernels.
 
 const memoryOf = (backend: WasmBackend): object => backend.wasm.asm.memory;
-const ptr = (backend: WasmBackend, t: TensorInfo): number => backend.getMemoryOffset(t.dataId);
 
 /** Tunables (tests lower `chunkBytes` to cover the chunked paths with small tensors). */
 export const winogradTuning = {
@@ -470,7 +469,7 @@ function transformFilter(
   const run = cachedKernel(`wino-filter:${v.m}:${ci * co}:f`, memoryOf(backend), () =>
     encodeFilterTransform(v, ci * co, 'forward'),
   );
-  run(ptr(backend, filter), ...planes.map((p) => ptr(backend, p)));
+  run(heapOffset(backend, filter), ...planes.map((p) => heapOffset(backend, p)));
   return planes;
 }
 
@@ -508,7 +507,7 @@ export function conv2DWinograd(
       const products: TensorInfo[] = [];
       let freed = 0;
       try {
-        inT(ptr(backend, xp) + i0 * (h + 2) * (w + 2) * ci * 4, ...planesIn.map((p) => ptr(backend, p)));
+        inT(heapOffset(backend, xp) + i0 * (h + 2) * (w + 2) * ci * 4, ...planesIn.map((p) => heapOffset(backend, p)));
         for (let p = 0; p < planes; p++) {
           const vp = planesIn[p] as TensorInfo;
           products.push(
@@ -524,9 +523,9 @@ export function conv2DWinograd(
           () => encodeOutputTransform(v, shapeOut, epilogue),
         );
         outT(
-          ...products.map((p) => ptr(backend, p)),
-          ptr(backend, y) + i0 * h * w * co * 4,
-          bias === null ? 0 : ptr(backend, bias),
+          ...products.map((p) => heapOffset(backend, p)),
+          heapOffset(backend, y) + i0 * h * w * co * 4,
+          bias === null ? 0 : heapOffset(backend, bias),
         );
       } finally {
         for (const p of planesIn.slice(freed)) backend.disposeData(p.dataId);
@@ -540,7 +539,7 @@ export function conv2DWinograd(
 /**
  * Winograd filter gradient of the same convolutions: dU_p = V_pᵀ · M'_p summed over every tile of every image
  * (V = Bᵀ d B of the padded input, M' = A dY Aᵀ, both [tiles, channels]: the contraction runs over tiles, on a
- * transposed-A GEMM kernel of our own, {@link encodeGemmTN}), then dW = Gᵀ dU G. Call only when
+ * transposed-A GEMM kernel of our own, {@link runGemmTN}), then dW = Gᵀ dU G. Call only when
  * {@link winogradApplies}.
  */
 export function conv2DBackpropFilterWinograd(
@@ -570,17 +569,18 @@ export function conv2DBackpropFilterWinograd(
       const gradT = cachedKernel(`wino-grad:${v.m}:${JSON.stringify(shapeDy)}`, memory, () =>
         encodeGradTransform(v, shapeDy),
       );
-      const gemm = cachedKernel(`gemm-tn:${tiles}:${ci}:${co}`, memory, () => encodeGemmTN(tiles, ci, co));
       const vp = range(planes).map(() => backend.makeOutput([1, tiles, ci], 'float32'));
       const mg = range(planes).map(() => backend.makeOutput([1, tiles, co], 'float32'));
       try {
-        inT(ptr(backend, xp) + i0 * (h + 2) * (w + 2) * ci * 4, ...vp.map((p) => ptr(backend, p)));
-        gradT(ptr(backend, dy) + i0 * h * w * co * 4, ...mg.map((p) => ptr(backend, p)));
+        inT(heapOffset(backend, xp) + i0 * (h + 2) * (w + 2) * ci * 4, ...vp.map((p) => heapOffset(backend, p)));
+        gradT(heapOffset(backend, dy) + i0 * h * w * co * 4, ...mg.map((p) => heapOffset(backend, p)));
         for (let p = 0; p < planes; p++) {
-          gemm(
-            ptr(backend, vp[p] as TensorInfo),
-            ptr(backend, mg[p] as TensorInfo),
-            ptr(backend, acc[p] as TensorInfo),
+          runGemmTN(
+            backend,
+            { k: tiles, m: ci, n: co },
+            vp[p] as TensorInfo,
+            mg[p] as TensorInfo,
+            acc[p] as TensorInfo,
           );
         }
       } finally {
@@ -591,7 +591,7 @@ export function conv2DBackpropFilterWinograd(
     const back = cachedKernel(`wino-filter:${v.m}:${ci * co}:b`, memory, () =>
       encodeFilterTransform(v, ci * co, 'backward'),
     );
-    back(...acc.map((p) => ptr(backend, p)), ptr(backend, dw));
+    back(...acc.map((p) => heapOffset(backend, p)), heapOffset(backend, dw));
     return dw;
   });
 }
