@@ -1,12 +1,21 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PERMANENT_EXIT_CODES, type TrialSpec } from '@fersweep/contracts';
 import { bridgeChildToBus, type Bus } from '@fersweep/messaging';
 import type { Logger } from '@fersweep/observability';
+import { trainerEnv } from './env.js';
+import { setLongTimeout, type LongTimer } from './timer.js';
 import type { LaunchOptions, LaunchStatus, Launcher } from './types.js';
 
 export interface LocalLauncherOptions {
-  /** The trainer command before `--trial <json>`, e.g. [process.execPath, 'bin/fersweep.js', 'train']. */
+  /** The trainer command before `--trial <file>`, e.g. [process.execPath, 'bin/fersweep.js', 'train']. */
   command: string[];
+  /**
+   * The environment trainers' variables are picked from (default `process.env`): only an
+   * allow-list reaches them (see `trainerEnv`), never FERSWEEP_API_TOKENS.
+   */
   env?: NodeJS.ProcessEnv;
   /** Trainer processes at once on this machine (each uses one core on wasm). */
   maxConcurrent: number;
@@ -15,25 +24,39 @@ export interface LocalLauncherOptions {
   logger: Logger;
   /** Grace period between SIGTERM and SIGKILL when cancelling (the trainer checkpoints first). */
   killGraceMs?: number;
+  /**
+   * Where trial specs are written for the trainers (`--trial <file>`, mode 0600 in a 0700
+   * folder; removed when the trial ends). Default: a private folder under the OS temp dir.
+   */
+  specDir?: string;
 }
 
 interface Run {
   spec: TrialSpec;
   options: LaunchOptions;
   status: LaunchStatus;
+  specFile: string;
   child?: ChildProcess;
+  /** A child is started and its close not yet handled: it holds a slot. */
+  active: boolean;
+  /** Why the latest attempt could not start (spawn's error), if it could not. */
+  spawnError?: NodeJS.ErrnoException;
   log: string;
   cancelled: boolean;
-  deadline?: NodeJS.Timeout;
+  deadline?: LongTimer;
 }
 
 const MAX_LOG = 256 * 1024;
+
+/** Spawn errors that may pass (resources of the moment): the attempt counts and is retried. */
+const TRANSIENT_SPAWN = new Set(['EAGAIN', 'EMFILE', 'ENFILE', 'ENOMEM']);
 
 /**
  * Trials as `fersweep train` child processes on this machine, with the Job semantics of the
  * Kubernetes launcher: retries up to `retries` on retryable exits, immediate failure on the
  * trainer's permanent exit codes (42, 43), a deadline, cancel with SIGTERM then SIGKILL.
- * At most `maxConcurrent` run at once; the rest wait in launch order.
+ * At most `maxConcurrent` run at once; the rest wait in launch order. A child that cannot be
+ * started is a failed attempt (reason SpawnFailed) and frees its slot at once.
  */
 export class LocalLauncher implements Launcher {
   readonly kind = 'local' as const;
@@ -42,6 +65,7 @@ export class LocalLauncher implements Launcher {
   private readonly watchers = new Set<(s: LaunchStatus) => void>();
   private running = 0;
   private closed = false;
+  private specDir?: Promise<string>;
 
   constructor(private readonly options: LocalLauncherOptions) {}
 
@@ -53,13 +77,32 @@ export class LocalLauncher implements Launcher {
     for (const w of this.watchers) w({ ...run.status });
   }
 
+  /** The trial spec goes to the trainer as a private file: an argv element is limited to 128 KiB (E2BIG). */
+  private async writeSpec(spec: TrialSpec): Promise<string> {
+    this.specDir ??= (async () => {
+      const dir = this.options.specDir ?? (await mkdtemp(join(tmpdir(), 'fersweep-trials-')));
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await chmod(dir, 0o700);
+      return dir;
+    })();
+    const file = join(await this.specDir, `${spec.sweep}.${spec.trial}.json`);
+    const body = JSON.stringify(this.options.bus ? { ...spec, bus: { kind: 'ipc' as const } } : spec);
+    await rm(file, { force: true }); // mode applies on creation only: never reuse a file made by someone else
+    await writeFile(file, body, { mode: 0o600, flag: 'wx' });
+    return file;
+  }
+
   async launch(spec: TrialSpec, options: LaunchOptions): Promise<void> {
     const key = this.key(spec.sweep, spec.trial);
     if (this.runs.has(key)) return; // adopt: already known
+    const specFile = await this.writeSpec(spec);
+    if (this.runs.has(key)) return; // launched meanwhile
     const run: Run = {
       spec,
       options,
       status: { sweep: spec.sweep, trial: spec.trial, phase: 'Pending', attempts: 0, failures: 0, preemptions: 0 },
+      specFile,
+      active: false,
       log: '',
       cancelled: false,
     };
@@ -78,16 +121,25 @@ export class LocalLauncher implements Launcher {
   }
 
   private start(run: Run): void {
-    this.running++;
     run.status = { ...run.status, phase: 'Running', attempts: run.status.attempts + 1 };
-    const [cmd, ...args] = this.options.command;
-    const spec = this.options.bus ? { ...run.spec, bus: { kind: 'ipc' as const } } : run.spec;
-    const child = spawn(cmd!, [...args, '--trial', JSON.stringify(spec)], {
-      env: { ...(this.options.env ?? process.env) },
-      stdio: this.options.bus ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
-    });
-    run.child = child;
     run.log = '';
+    run.spawnError = undefined;
+    const [cmd, ...args] = this.options.command;
+    let child: ChildProcess;
+    try {
+      child = spawn(cmd!, [...args, '--trial', run.specFile], {
+        env: trainerEnv(this.options.env ?? process.env),
+        stdio: this.options.bus ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (err) {
+      // Synchronous failures (E2BIG, an invalid argument): no child, no slot taken.
+      run.spawnError = err as NodeJS.ErrnoException;
+      this.finished(run, null, null);
+      return;
+    }
+    this.running++;
+    run.active = true;
+    run.child = child;
     const append = (d: Buffer) => {
       run.log = (run.log + d.toString()).slice(-MAX_LOG);
     };
@@ -97,33 +149,49 @@ export class LocalLauncher implements Launcher {
       ? bridgeChildToBus(child, this.options.bus, { logger: this.options.logger })
       : undefined;
     if (!run.deadline) {
-      run.deadline = setTimeout(() => {
-        run.status = {
-          ...run.status,
-          reason: 'DeadlineExceeded',
-          message: `deadline of ${run.options.deadlineSeconds} s exceeded`,
-        };
-        run.cancelled = true;
-        child.kill('SIGKILL');
-      }, run.options.deadlineSeconds * 1000);
-      run.deadline.unref();
+      run.deadline = setLongTimeout(() => this.deadlineExceeded(run), run.options.deadlineSeconds * 1000);
     }
     this.emit(run);
-    child.on('error', (err) => append(Buffer.from(`\nfailed to start: ${err.message}\n`)));
+    child.on('error', (err) => {
+      // ENOENT, EACCES, EAGAIN…: reported asynchronously, followed by 'close'.
+      run.spawnError = err;
+      append(Buffer.from(`\nfailed to start: ${err.message}\n`));
+    });
     child.on('close', (code, signal) => {
       void (async () => {
         await bridge?.idle();
         bridge?.detach();
         this.running--;
+        run.active = false;
         this.finished(run, code, signal);
         this.pump();
       })();
     });
   }
 
+  /** The deadline counts from the first start, retries included (a Job's activeDeadlineSeconds). */
+  private deadlineExceeded(run: Run): void {
+    if (run.status.phase === 'Succeeded' || run.status.phase === 'Failed') return;
+    run.status = {
+      ...run.status,
+      reason: 'DeadlineExceeded',
+      message: `deadline of ${run.options.deadlineSeconds} s exceeded`,
+    };
+    run.cancelled = true;
+    if (run.active) {
+      run.child?.kill('SIGKILL'); // `finished` reports it Failed(DeadlineExceeded)
+      return;
+    }
+    // Waiting for a retry: nothing will close, so it ends here.
+    const i = this.waiting.indexOf(run);
+    if (i >= 0) this.waiting.splice(i, 1);
+    this.end(run, { ...run.status, phase: 'Failed' });
+  }
+
   private finished(run: Run, code: number | null, signal: NodeJS.Signals | null): void {
     const exitCode = code ?? undefined;
-    if (code === 0) {
+    const spawnError = run.spawnError;
+    if (code === 0 && !spawnError) {
       run.status = { ...run.status, phase: 'Succeeded', exitCode: 0 };
     } else if (run.cancelled) {
       run.status = {
@@ -132,6 +200,18 @@ export class LocalLauncher implements Launcher {
         ...(exitCode !== undefined ? { exitCode } : {}),
         reason: run.status.reason ?? 'Cancelled',
       };
+    } else if (spawnError) {
+      const failures = run.status.failures + 1;
+      const failed = !TRANSIENT_SPAWN.has(spawnError.code ?? '') || failures > run.options.retries;
+      const message = `could not start the trainer (${this.options.command[0]}): ${spawnError.message}`.slice(0, 500);
+      this.options.logger.warn('trainer did not start', {
+        sweep: run.spec.sweep,
+        trial: run.spec.trial,
+        error: spawnError.code ?? spawnError.message,
+      });
+      const { exitCode: _none, ...rest } = run.status;
+      run.status = { ...rest, failures, phase: failed ? 'Failed' : 'Pending', reason: 'SpawnFailed', message };
+      if (!failed) this.waiting.unshift(run);
     } else if (code !== null && (PERMANENT_EXIT_CODES as readonly number[]).includes(code)) {
       run.status = {
         ...run.status,
@@ -156,7 +236,15 @@ export class LocalLauncher implements Launcher {
         this.waiting.unshift(run); // retry next, resuming from its checkpoint
       }
     }
-    if (run.status.phase !== 'Pending' && run.deadline) clearTimeout(run.deadline);
+    if (run.status.phase !== 'Pending') this.end(run, run.status);
+    else this.emit(run);
+  }
+
+  /** A final status: the deadline and the spec file go, watchers hear it once. */
+  private end(run: Run, status: LaunchStatus): void {
+    run.status = status;
+    run.deadline?.clear();
+    void rm(run.specFile, { force: true }).catch(() => undefined);
     this.emit(run);
   }
 
@@ -165,16 +253,16 @@ export class LocalLauncher implements Launcher {
     if (!run) return;
     run.cancelled = true;
     const child = run.child;
-    if (child && child.exitCode === null && child.signalCode === null) {
+    if (run.active && child) {
       const exited = new Promise((r) => child.once('close', r));
       child.kill('SIGTERM');
       const t = setTimeout(() => child.kill('SIGKILL'), this.options.killGraceMs ?? 10_000);
       await exited;
       clearTimeout(t);
     } else if (run.status.phase === 'Pending') {
-      run.status = { ...run.status, phase: 'Failed', reason: 'Cancelled' };
-      if (run.deadline) clearTimeout(run.deadline);
-      this.emit(run);
+      const i = this.waiting.indexOf(run);
+      if (i >= 0) this.waiting.splice(i, 1);
+      this.end(run, { ...run.status, phase: 'Failed', reason: 'Cancelled' });
     }
   }
 
@@ -194,10 +282,11 @@ export class LocalLauncher implements Launcher {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all(
-      [...this.runs.values()]
-        .filter((r) => r.child && r.child.exitCode === null)
-        .map((r) => this.cancel(r.spec.sweep, r.spec.trial)),
+      [...this.runs.values()].filter((r) => r.active).map((r) => this.cancel(r.spec.sweep, r.spec.trial)),
     );
+    for (const r of this.runs.values()) r.deadline?.clear();
+    // Our own temp folder goes; a configured one keeps the specs of unfinished trials for the next start.
+    if (this.specDir && !this.options.specDir) await rm(await this.specDir, { recursive: true, force: true });
   }
 }
 
