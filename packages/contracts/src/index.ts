@@ -6,4 +6,5 @@ export * from './ids.js';
 export * from './trial.js';
 export * from './events.js';
 export * from './sweep.js';
+export * from './search.js';
 export * from './report.js';

@@ -37,6 +37,16 @@ describe('SweepSpec', () => {
       'spec.variants.1.name',
     ],
     [
+      'a deadline above 30 days',
+      { ...minimal, spec: { ...minimal.spec, deadlineSeconds: 30 * 86_400 + 1 } },
+      'spec.deadlineSeconds',
+    ],
+    [
+      'a deadline above what a timer holds',
+      { ...minimal, spec: { ...minimal.spec, deadlineSeconds: 2 ** 31 } },
+      'spec.deadlineSeconds',
+    ],
+    [
       'random search without samples',
       { ...minimal, spec: { ...minimal.spec, search: { method: 'random', parameters: { learningRate: [1] } } } },
       'spec.search.samples',
@@ -45,6 +55,14 @@ describe('SweepSpec', () => {
     const r = SweepSpec.safeParse(input);
     expect(r.success).toBe(false);
     expect(r.error?.issues[0]?.path.join('.')).toBe(path);
+  });
+});
+
+describe('deadlineSeconds', () => {
+  it('accepts up to 30 days', () => {
+    expect(
+      SweepSpec.parse({ ...minimal, spec: { ...minimal.spec, deadlineSeconds: 30 * 86_400 } }).spec.deadlineSeconds,
+    ).toBe(2_592_000);
   });
 });
 

@@ -1,7 +1,7 @@
-import { unsafeUniformIntDistribution, xoroshiro128plus } from 'pure-rand';
 import { z } from 'zod';
 import { AugmentationConfig } from './augmentation.js';
 import { NAME_PATTERN } from './keys.js';
+import { sampleIndices, searchPointAt, searchSpaceSize, type SearchPoint } from './search.js';
 import { EarlyStopping, ReduceLrOnPlateau } from './trial.js';
 
 const Name = z
@@ -10,6 +10,15 @@ const Name = z
 
 /** A value a search can try: params are JSON scalars (numbers, strings, booleans). */
 const SearchValue = z.union([z.number(), z.string(), z.boolean()]);
+
+/**
+ * The most trials `expandTrials` builds for one sweep, whatever a deployment allows: a sweep is
+ * refused by counting (`countTrials`) before anything is built. FERSWEEP_MAX_TRIALS is at most this.
+ */
+export const MAX_TRIALS_PER_SWEEP = 100_000;
+
+/** The longest `deadlineSeconds` a sweep may ask for: 30 days. */
+export const MAX_DEADLINE_SECONDS = 30 * 86_400;
 
 export const VariantSpec = z
   .object({
@@ -31,7 +40,7 @@ export const SearchSpec = z
      */
     parameters: z.record(z.string(), z.array(SearchValue).min(1)),
     /** Random search: how many combinations to draw (without replacement) per variant. */
-    samples: z.number().int().min(1).optional(),
+    samples: z.number().int().min(1).max(MAX_TRIALS_PER_SWEEP).optional(),
     /** Random search: the draw's seed (default the sweep's seed). */
     seed: z.number().int().optional(),
   })
@@ -99,7 +108,13 @@ export const SweepSpec = z
         parallelism: z.number().int().min(1).max(1000).default(4),
         /** Failed attempts allowed per trial; preemptions do not count. */
         retries: z.number().int().min(0).max(20).default(3),
-        deadlineSeconds: z.number().int().min(60).default(86_400),
+        /** Wall-clock limit of each trial, retries included (a Job's activeDeadlineSeconds): 60 s to 30 days. */
+        deadlineSeconds: z
+          .number()
+          .int()
+          .min(60)
+          .max(MAX_DEADLINE_SECONDS, `at most ${MAX_DEADLINE_SECONDS} (30 days)`)
+          .default(86_400),
         resources: ResourcesSpec.default({ gpu: 1, cpu: '4', memory: '16Gi', nodeSelector: {}, tolerations: [] }),
         /** Kueue LocalQueue name: Jobs are created suspended and labelled for Kueue to admit. */
         queueName: z.string().optional(),
@@ -133,47 +148,61 @@ export interface TrialPlan {
   batchSize: number;
   seed: number;
   /** The search point this trial tries ({} without a search). */
-  searchPoint: Record<string, string | number | boolean>;
+  searchPoint: SearchPoint;
 }
 
 const TRIAL_FIELDS = new Set(['batchSize', 'epochs', 'seed']);
 
-/** Every combination of the parameter lists, in key order then value order (the last key varies fastest). */
-function grid(parameters: Record<string, (string | number | boolean)[]>): Record<string, string | number | boolean>[] {
-  const keys = Object.keys(parameters).sort();
-  let points: Record<string, string | number | boolean>[] = [{}];
-  for (const k of keys) points = points.flatMap((p) => parameters[k]!.map((v) => ({ ...p, [k]: v })));
-  return points;
-}
-
-/** The number of trials a spec expands to, without building them (to refuse oversized sweeps cheaply). */
+/**
+ * The number of trials a spec expands to, counted without building anything (so oversized sweeps
+ * are refused cheaply): exact up to 2^53, and Infinity for spaces too large for a number.
+ */
 export function countTrials(spec: SweepSpec): number {
   const s = spec.spec.search;
   if (!s) return spec.spec.variants.length;
-  const size = Object.values(s.parameters).reduce((a, v) => a * v.length, 1);
-  return spec.spec.variants.length * (s.method === 'grid' ? size : Math.min(s.samples ?? size, size));
+  const size = searchSpaceSize(s.parameters);
+  const perVariant = s.method === 'grid' ? size : BigInt(s.samples ?? 0) < size ? BigInt(s.samples ?? 0) : size;
+  return Number(perVariant * BigInt(spec.spec.variants.length));
+}
+
+/** Thrown by `expandTrials` for a spec above its `maxTrials`: callers refuse such specs by `countTrials` first. */
+export class TooManyTrialsError extends RangeError {
+  override readonly name = 'TooManyTrialsError';
+  constructor(
+    readonly count: number,
+    readonly limit: number,
+  ) {
+    super(`the sweep expands to ${count} trials, more than the ${limit} allowed`);
+  }
 }
 
 /**
  * The trials of a sweep: every variant × every search point (grid), or `samples` distinct points
  * drawn per variant (random, seeded by search.seed ?? spec.seed). Pure and deterministic: the same
- * spec always gives the same list, in the same order, with the same ids.
+ * spec always gives the same list, in the same order, with the same ids. Nothing is built beyond
+ * the trials themselves: a random search over 10^30 points costs what its samples cost, and a
+ * spec above `maxTrials` (default MAX_TRIALS_PER_SWEEP) is refused before anything is built.
+ *
+ * Random search draws indices into the grid (`sampleIndices`): spaces of at most
+ * LEGACY_SAMPLING_MAX_POINTS points give the same trials as before the sampler changed; larger
+ * ones (which the earlier version had to materialise) give a different, equally uniform draw.
  */
-export function expandTrials(sweep: SweepSpec): TrialPlan[] {
+export function expandTrials(sweep: SweepSpec, options: { maxTrials?: number } = {}): TrialPlan[] {
+  const limit = options.maxTrials ?? MAX_TRIALS_PER_SWEEP;
+  const count = countTrials(sweep);
+  if (count > limit) throw new TooManyTrialsError(count, limit);
   const s = sweep.spec;
   const out: TrialPlan[] = [];
   for (const v of s.variants) {
-    let points: Record<string, string | number | boolean>[] = [{}];
+    let points: SearchPoint[] = [{}];
     if (s.search) {
-      points = grid(s.search.parameters);
-      if (s.search.method === 'random') {
-        const rng = xoroshiro128plus((s.search.seed ?? s.seed) ^ hashString(v.name));
-        for (let i = points.length - 1; i > 0; i--) {
-          const j = unsafeUniformIntDistribution(0, i, rng);
-          [points[i], points[j]] = [points[j]!, points[i]!];
-        }
-        points = points.slice(0, s.search.samples);
-      }
+      const parameters = s.search.parameters;
+      const size = searchSpaceSize(parameters);
+      const indices =
+        s.search.method === 'random'
+          ? sampleIndices(size, s.search.samples ?? 0, (s.search.seed ?? s.seed) ^ hashString(v.name))
+          : Array.from({ length: Number(size) }, (_, i) => BigInt(i));
+      points = indices.map((i) => searchPointAt(parameters, i));
     }
     const width = String(points.length - 1).length;
     points.forEach((point, i) => {

@@ -2,7 +2,7 @@ import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { ResourcesSpec } from '@fersweep/contracts';
+import { MAX_TRIALS_PER_SWEEP, ResourcesSpec } from '@fersweep/contracts';
 
 function parseJson(s: string, ctx: z.RefinementCtx): unknown {
   try {
@@ -50,7 +50,7 @@ export const CoordinatorConfig = z.object({
   /** Trainer image of the Jobs. */
   FERSWEEP_TRAINER_IMAGE: z.string().min(1).default('ghcr.io/fersweep/fersweep:0.1.0'),
   /** Largest sweep (in trials) the API accepts. */
-  FERSWEEP_MAX_TRIALS: z.coerce.number().int().min(1).default(1000),
+  FERSWEEP_MAX_TRIALS: z.coerce.number().int().min(1).max(MAX_TRIALS_PER_SWEEP).default(1000),
   /** Local launcher: trainer processes at once (each trains on one core with wasm). */
   FERSWEEP_MAX_LOCAL_TRAINERS: z.coerce.number().int().min(1).default(Math.max(1, cpus().length)),
   /** The evaluator, for live reports at /v1/sweeps/{id}/report (stored reports are served without it). */
