@@ -71,7 +71,7 @@ export async function runEmbedded(o: EmbeddedRunOptions): Promise<EmbeddedRunRes
     logger,
     env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
   });
-  const state = new SweepState(await openFileKv(join(dataDir, '.state')));
+  const state = new SweepState(await openFileKv(join(dataDir, '.state'), { logger }));
   const scheduler = new Scheduler({ state, launcher, store, logger, bus, maxTrials: 10_000, resolveDataset });
   await evaluator.start();
   await scheduler.start();

@@ -50,7 +50,7 @@ export async function startCoordinator(options: StartOptions = {}): Promise<Coor
     state = new SweepState(await openNatsKv(nats.connection, 'fersweep-coordinator'));
   } else {
     bus = createMemoryBus();
-    state = new SweepState(await openFileKv(config.stateDir));
+    state = new SweepState(await openFileKv(config.stateDir, { logger }));
     logger.info('embedded mode: in-process bus, state in a local folder', { stateDir: config.stateDir });
   }
   if (!config.FERSWEEP_API_TOKENS?.length)

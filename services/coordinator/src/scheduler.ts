@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { countTrials, expandTrials, keys, SweepSpec, TrialSpec, type TrialEvent } from '@fersweep/contracts';
+import { countTrials, keys, SweepSpec, type TrialEvent } from '@fersweep/contracts';
 import { MessagingError, type Bus, type Subscription } from '@fersweep/messaging';
 import type { Logger } from '@fersweep/observability';
 import type { ObjectStore } from '@fersweep/storage';
 import type { LaunchStatus, Launcher } from './launchers/types.js';
+import { planTrialRecords } from './plan.js';
 import type { SweepState } from './state.js';
 import { TERMINAL_TRIAL, type SweepRecord, type TrialRecord } from './state.js';
 
@@ -132,35 +133,7 @@ export class Scheduler {
         );
       }
       const now = new Date().toISOString();
-      const output = this.deps.store.url;
-      const dataset = this.deps.resolveDataset ? this.deps.resolveDataset(spec.spec.dataset) : spec.spec.dataset;
-      const trials: TrialRecord[] = expandTrials(spec).map((p) => ({
-        sweep: id,
-        trial: p.trial,
-        variant: p.variant,
-        phase: 'Pending',
-        failures: 0,
-        attempts: 0,
-        preemptions: 0,
-        spec: TrialSpec.parse({
-          sweep: id,
-          trial: p.trial,
-          variant: p.variant,
-          model: p.model,
-          params: p.params,
-          dataset,
-          output,
-          epochs: p.epochs,
-          batchSize: p.batchSize,
-          seed: p.seed,
-          ...(spec.spec.augmentation ? { augmentation: spec.spec.augmentation } : {}),
-          ...(spec.spec.earlyStopping ? { earlyStopping: spec.spec.earlyStopping } : {}),
-          ...(spec.spec.reduceLrOnPlateau ? { reduceLrOnPlateau: spec.spec.reduceLrOnPlateau } : {}),
-          ...(spec.spec.maxTrainImages ? { maxTrainImages: spec.spec.maxTrainImages } : {}),
-          evaluate: spec.spec.evaluate,
-        }),
-        updatedAt: now,
-      }));
+      const trials = this.plan(spec, now);
       const sweep: SweepRecord = {
         id,
         spec,
@@ -175,8 +148,18 @@ export class Scheduler {
       try {
         await this.deps.state.createSweep(sweep, trials);
       } catch (err) {
-        if (err instanceof MessagingError && err.code === 'Exists')
+        if (err instanceof MessagingError && err.code === 'Exists') {
+          // Another replica won the race for this name: put its spec back over the one written
+          // above (the evaluator expands trials from it); the same spec is the same sweep.
+          const winner = await this.deps.state.getSweep(id);
+          if (winner)
+            await this.deps.store.put(keys.sweepSpec(id), JSON.stringify(winner.spec, null, 2), {
+              contentType: 'application/json',
+            });
+          if (winner && winner.specHash === specHash)
+            return { sweep: winner, trials: await this.deps.state.trials(winner), created: false };
           throw new SweepError('Conflict', `sweep '${id}' was just created by another request`, 'metadata.name');
+        }
         throw err;
       }
       this.deps.logger.info('sweep submitted', { sweep: id, trials: trials.length });
@@ -184,6 +167,30 @@ export class Scheduler {
       const stored = (await this.deps.state.getSweep(id))!;
       return { sweep: stored, trials: await this.deps.state.trials(stored), created: true };
     });
+  }
+
+  /** The trial records a spec expands to, with this coordinator's store and dataset resolution. */
+  private plan(spec: SweepSpec, now = new Date().toISOString()): TrialRecord[] {
+    return planTrialRecords(spec, { ...this.planContext(spec, now), maxTrials: this.deps.maxTrials });
+  }
+
+  private planContext(spec: SweepSpec, now = new Date().toISOString()) {
+    const dataset = this.deps.resolveDataset ? this.deps.resolveDataset(spec.spec.dataset) : spec.spec.dataset;
+    return { output: this.deps.store.url, dataset, now };
+  }
+
+  /** Writes again the trial records a sweep misses (its creator died half-way, or a record was quarantined). */
+  private async restoreTrials(sweep: SweepRecord): Promise<void> {
+    try {
+      const restored = await this.deps.state.restoreTrials(
+        sweep,
+        planTrialRecords(sweep.spec, this.planContext(sweep.spec)),
+      );
+      if (restored.length)
+        this.deps.logger.warn('trial records were missing: restored as Pending', { sweep: sweep.id, trials: restored });
+    } catch (err) {
+      this.deps.logger.error('could not restore missing trial records', { sweep: sweep.id, error: String(err) });
+    }
   }
 
   /** Cancels a sweep: stops and deletes its running trials; pending ones never start. */
@@ -346,6 +353,7 @@ export class Scheduler {
     const known = new Map((await this.deps.launcher.list()).map((s) => [`${s.sweep}/${s.trial}`, s]));
     for (const sweep of await this.deps.state.listSweeps()) {
       if (['Succeeded', 'Failed', 'Cancelled'].includes(sweep.phase)) continue;
+      await this.restoreTrials(sweep);
       for (const t of await this.deps.state.trials(sweep)) {
         const s = known.get(`${sweep.id}/${t.trial}`);
         if (s) await this.onStatus(s);

@@ -1,14 +1,8 @@
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { z } from 'zod';
 import { SweepSpec, TrialSpec } from '@fersweep/contracts';
-import {
-  createMemoryKv,
-  MessagingError,
-  type KeyValueStore,
-  type KvWatch,
-  type KvWatchOptions,
-} from '@fersweep/messaging';
+import { MessagingError, type KeyValueStore } from '@fersweep/messaging';
+import type { Logger } from '@fersweep/observability';
+import { openFileBackedKv } from './file-kv.js';
 
 export const TrialPhase = z.enum(['Pending', 'Queued', 'Running', 'Succeeded', 'Failed', 'Cancelled']);
 export type TrialPhase = z.infer<typeof TrialPhase>;
@@ -70,11 +64,34 @@ export class SweepState {
     return e && dec(SweepRecord, e.value);
   }
 
-  /** Creates the sweep and its trials; MessagingError 'Exists' when the sweep id is taken. */
+  /**
+   * Creates the sweep, then its trials; MessagingError 'Exists' when the sweep id is taken — and
+   * then nothing is written: the sweep record is the claim (create-if-absent), so of two replicas
+   * submitting the same name at once, the loser never touches the winner's trials. A creator that
+   * dies between the two leaves a sweep with missing trial records: `restoreTrials` completes it.
+   */
   async createSweep(sweep: SweepRecord, trials: TrialRecord[]): Promise<void> {
-    // Trials first: a sweep record that exists always has its trials.
-    for (const t of trials) await this.kv.put(`trials.${t.sweep}.${t.trial}`, enc(t));
     await this.kv.create(`sweeps.${sweep.id}`, enc(sweep));
+    for (const t of trials) await this.kv.put(`trials.${t.sweep}.${t.trial}`, enc(t));
+  }
+
+  /**
+   * Writes the trial records of `sweep` that are missing (a creator interrupted after the sweep
+   * record, or a record quarantined at open), create-if-absent so that it never overwrites one;
+   * `planned` is the sweep's trial list as its spec expands. Returns the ids restored.
+   */
+  async restoreTrials(sweep: SweepRecord, planned: TrialRecord[]): Promise<string[]> {
+    const restored: string[] = [];
+    for (const t of planned) {
+      if (!sweep.trialIds.includes(t.trial) || (await this.kv.get(`trials.${t.sweep}.${t.trial}`))) continue;
+      try {
+        await this.kv.create(`trials.${t.sweep}.${t.trial}`, enc(t));
+        restored.push(t.trial);
+      } catch (err) {
+        if (!(err instanceof MessagingError && err.code === 'Exists')) throw err;
+      }
+    }
+    return restored;
   }
 
   async listSweeps(): Promise<SweepRecord[]> {
@@ -135,47 +152,23 @@ export class SweepState {
   }
 }
 
+/** Throws unless `value` is a record of the kind its key names (the state folder's validator). */
+export function validateRecord(key: string, value: Uint8Array): void {
+  const json: unknown = JSON.parse(Buffer.from(value).toString('utf8'));
+  if (key.startsWith('sweeps.')) SweepRecord.parse(json);
+  else if (key.startsWith('trials.')) TrialRecord.parse(json);
+}
+
 /**
  * Embedded mode's state store: the in-process KV, written through to one JSON file per key under
- * `dir` (atomic rename), reloaded at open — so `fersweep run` survives Ctrl-C and resumes. One
- * process owns the directory at a time.
+ * `dir` (crash-safe: temp file, fsync, rename, fsync of the folder), reloaded at open — so
+ * `fersweep run` survives Ctrl-C and resumes. A record that does not parse is moved aside to
+ * `<file>.corrupt-<timestamp>` with one warning instead of stopping the start. One process owns
+ * the directory at a time.
  */
-export async function openFileKv(dir: string, bucket = 'fersweep'): Promise<KeyValueStore> {
-  await mkdir(dir, { recursive: true });
-  const mem = createMemoryKv(bucket);
-  for (const f of await readdir(dir)) {
-    if (!f.endsWith('.json')) continue;
-    await mem.put(decodeURIComponent(f.slice(0, -5)), await readFile(join(dir, f)));
-  }
-  const file = (key: string) => join(dir, `${encodeURIComponent(key)}.json`);
-  const persist = async (key: string, value: Uint8Array | string) => {
-    const tmp = `${file(key)}.tmp-${process.pid}`;
-    await writeFile(tmp, value);
-    await rename(tmp, file(key));
-  };
-  return {
-    bucket,
-    get: (key) => mem.get(key),
-    keys: (prefix) => mem.keys(prefix),
-    watch: (options?: KvWatchOptions): Promise<KvWatch> => mem.watch(options),
-    async put(key, value) {
-      const rev = await mem.put(key, value);
-      await persist(key, value);
-      return rev;
-    },
-    async create(key, value) {
-      const rev = await mem.create(key, value);
-      await persist(key, value);
-      return rev;
-    },
-    async update(key, value, revision) {
-      const rev = await mem.update(key, value, revision);
-      await persist(key, value);
-      return rev;
-    },
-    async delete(key) {
-      await mem.delete(key);
-      await rm(file(key), { force: true });
-    },
-  };
+export function openFileKv(
+  dir: string,
+  options: { bucket?: string; logger?: Pick<Logger, 'warn'> } = {},
+): Promise<KeyValueStore> {
+  return openFileBackedKv(dir, { ...options, validate: validateRecord });
 }
