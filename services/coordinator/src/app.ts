@@ -1,11 +1,12 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { keys, SweepReport, SweepSpec, TrialSpec } from '@fersweep/contracts';
 import type { Logger } from '@fersweep/observability';
 import { StoreError, type ObjectStore } from '@fersweep/storage';
 import type { Registry } from 'prom-client';
 import { tokenChecker } from './auth.js';
+import { assertDepth, BodyError, bodyParserProblem, parseYamlBody } from './body.js';
 import { coordinatorMetrics } from './metrics.js';
 import { SweepError, type Scheduler } from './scheduler.js';
 import type { SweepRecord, TrialRecord } from './state.js';
@@ -132,10 +133,11 @@ export function openApiDocument() {
           responses: {
             '201': { description: 'created' },
             '200': { description: 'the same sweep already exists' },
+            '400': err('malformed body: invalid JSON, a Content-Encoding it does not match, nesting deeper than 64'),
             '401': err('no or wrong token'),
             '409': err('a sweep of that name exists with another spec'),
             '413': err('body too large'),
-            '415': err('unsupported content type'),
+            '415': err('unsupported content type, Content-Encoding or charset'),
             '422': err('invalid spec'),
           },
         },
@@ -233,8 +235,9 @@ export function createApp(deps: AppDeps): express.Express {
       let body: unknown = req.body;
       if (typeof body === 'string') {
         try {
-          body = parseYaml(body);
+          body = parseYamlBody(body);
         } catch (err) {
+          if (err instanceof BodyError) throw err;
           const where = err instanceof YAMLParseError && err.linePos ? ` at line ${err.linePos[0].line}` : '';
           throw new ApiError(
             422,
@@ -248,6 +251,7 @@ export function createApp(deps: AppDeps): express.Express {
       ) {
         throw new ApiError(415, 'UnsupportedMediaType', 'send the sweep as application/json or application/yaml');
       }
+      assertDepth(body);
       const key = req.header('Idempotency-Key') ?? undefined;
       const started = performance.now();
       const r = await scheduler.submit(body, key);
@@ -352,6 +356,9 @@ export function createApp(deps: AppDeps): express.Express {
       const status = { InvalidSpec: 422, TooManyTrials: 422, Conflict: 409, NotFound: 404 }[err.code];
       return problem(res, status, err.code, err.message, err.field);
     }
+    if (err instanceof BodyError) return problem(res, err.status, err.code, err.message);
+    const parser = bodyParserProblem(err);
+    if (parser) return problem(res, parser.status, parser.code, parser.detail);
     const e = err as { type?: string; status?: number; message?: string };
     if (e.type === 'entity.too.large') return problem(res, 413, 'PayloadTooLarge', `the body is larger than ${limit}`);
     if (e.type === 'entity.parse.failed')

@@ -2,7 +2,7 @@
  * The scheduler over the local launcher when launching goes wrong: a sweep that once blocked the
  * launcher for good (a spec over the 128 KiB argv limit) and what must happen to the sweeps after it.
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, it } from '@jest/globals';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,0 +1,148 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { request as httpRequest, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { createMemoryKv } from '@fersweep/messaging';
+import { createLogger, createRegistry } from '@fersweep/observability';
+import { openStore } from '@fersweep/storage';
+import { createApp } from './app.js';
+import { LocalLauncher } from './launchers/local.js';
+import { Scheduler } from './scheduler.js';
+import { SweepState } from './state.js';
+
+let dir: string;
+let server: Server;
+let port: number;
+let scheduler: Scheduler;
+let launcher: LocalLauncher;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fersweep-body-'));
+  const logger = createLogger({ service: 'coordinator', silent: true });
+  launcher = new LocalLauncher({ command: [process.execPath, '-e', 'process.exit(0)'], maxConcurrent: 1, logger });
+  scheduler = new Scheduler({
+    state: new SweepState(createMemoryKv()),
+    launcher,
+    store: openStore(`file://${dir}/store`),
+    logger,
+    maxTrials: 10,
+  });
+  await scheduler.start();
+  const app = createApp({
+    scheduler,
+    logger,
+    registry: createRegistry({ service: 'coordinator', defaultMetrics: false }),
+    tokens: ['tok'],
+    ready: () => true,
+    bodyLimit: '4mb',
+  });
+  server = app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const addr = server.address();
+  port = typeof addr === 'object' && addr ? addr.port : 0;
+});
+afterAll(async () => {
+  await new Promise((r) => server.close(r));
+  await scheduler.stop();
+  await launcher.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** POST with raw headers and body (fetch would refuse or rewrite some of them). */
+function post(headers: Record<string, string>, body: Buffer | string) {
+  return new Promise<{ status: number; body: { code?: string; detail?: string } }>((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/v1/sweeps',
+        method: 'POST',
+        headers: { authorization: 'Bearer tok', ...headers },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: text ? (JSON.parse(text) as { code?: string }) : {} }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const sweep = (params: unknown) =>
+  JSON.stringify({
+    apiVersion: 'fersweep/v1',
+    kind: 'Sweep',
+    metadata: { name: 'deep' },
+    spec: { dataset: 'file:///d', variants: [{ name: 'a', model: 'cnn', params }] },
+  });
+const nested = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+const nestedArrays = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+
+describe('request bodies', () => {
+  it.each([
+    ['an unknown Content-Encoding', { 'content-encoding': 'x-garbage' }, 415, 'UnsupportedEncoding'],
+    ['a body that is not the gzip it claims', { 'content-encoding': 'gzip' }, 400, 'InvalidEncoding'],
+    ['a body that is not the deflate it claims', { 'content-encoding': 'deflate' }, 400, 'InvalidEncoding'],
+    ['an unknown charset', { 'content-type': 'application/json; charset=x-klingon' }, 415, 'UnsupportedCharset'],
+  ])('%s is a 4xx problem with a stable code, and the server stays healthy', async (_w, headers, status, code) => {
+    const r = await post({ 'content-type': 'application/json', ...headers }, sweep({}));
+    expect([r.status, r.body.code]).toEqual([status, code]);
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    expect((await scheduler.state.listSweeps()).length).toBe(0);
+  });
+
+  it('decodes a gzip body, then validates it (422 for a non-sweep)', async () => {
+    const r = await post({ 'content-type': 'application/json', 'content-encoding': 'gzip' }, gzipSync('{"x":1}'));
+    expect(r.status).toBe(422);
+  });
+
+  it.each([
+    ['objects in params (JSON)', 'application/json', sweep({}).replace('"params":{}', `"params":${nested(200_000)}`)],
+    [
+      'arrays in params (JSON)',
+      'application/json',
+      sweep({}).replace('"params":{}', `"params":{"x":${nestedArrays(200_000)}}`),
+    ],
+    ['flow sequences (YAML)', 'application/yaml', `x: ${nestedArrays(200_000)}`],
+    [
+      'block mappings (YAML)',
+      'application/yaml',
+      Array.from({ length: 2000 }, (_, i) => `${' '.repeat(i)}k:`).join('\n'),
+    ],
+    [
+      'block mappings just past the limit (YAML)',
+      'application/yaml',
+      Array.from({ length: 70 }, (_, i) => `${' '.repeat(i)}k:`).join('\n'),
+    ],
+    [
+      'objects just past the limit (JSON)',
+      'application/json',
+      sweep({}).replace('"params":{}', `"params":${nested(70)}`),
+    ],
+  ])('nesting of %s is refused with 400 TooDeep', async (_w, type, body) => {
+    const r = await post({ 'content-type': type }, body);
+    expect([r.status, r.body.code]).toEqual([400, 'TooDeep']);
+    expect((await scheduler.state.listSweeps()).length).toBe(0);
+  });
+
+  it('accepts params nested within the limit, as JSON and as YAML', async () => {
+    const r = await post(
+      { 'content-type': 'application/json' },
+      sweep({})
+        .replace('"deep"', '"within"')
+        .replace('"params":{}', `"params":${nested(50)}`),
+    );
+    expect(r.status).toBe(201);
+    const yaml = await post(
+      { 'content-type': 'application/yaml' },
+      `apiVersion: fersweep/v1\nkind: Sweep\nmetadata: {name: within}\nspec:\n  dataset: file:///d\n  variants:\n  - {name: a, model: cnn, params: ${nested(50)}}\n`,
+    );
+    expect(yaml.status).toBe(200); // the same sweep again
+  });
+});
