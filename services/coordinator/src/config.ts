@@ -34,6 +34,11 @@ const List = z.string().transform((s) =>
 export const CoordinatorConfig = z.object({
   /** Listen port (default 8080; `--port` wins). */
   FERSWEEP_PORT: Port.default(8080),
+  /**
+   * Listen address (`--host` wins). Default: all interfaces when FERSWEEP_API_TOKENS is set,
+   * 127.0.0.1 when it is not (an unauthenticated API stays on this machine unless asked).
+   */
+  FERSWEEP_HOST: z.string().min(1).optional(),
   /** Artifact root: s3://bucket/prefix or file:///abs/path (default ./fersweep-data). */
   FERSWEEP_STORE: z.string().min(1).optional(),
   /** NATS server; unset = embedded mode (in-process bus, file-backed state). */

@@ -6,12 +6,15 @@ import { openStore } from '@fersweep/storage';
 import { createApp } from './app.js';
 import { loadConfig, type CoordinatorConfig } from './config.js';
 import { LocalLauncher } from './launchers/local.js';
+import { chooseListenHost } from './listen.js';
 import type { Launcher } from './launchers/types.js';
 import { Scheduler } from './scheduler.js';
 import { openFileKv, SweepState } from './state.js';
 
 export interface Coordinator {
   url: string;
+  /** The address the API listens on (127.0.0.1 when no API tokens are configured and no host was asked for). */
+  host: string;
   scheduler: Scheduler;
   bus: Bus;
   /** The shutdown sequence: readiness fails → stop accepting → stop scheduling → drain NATS → exit. */
@@ -21,6 +24,7 @@ export interface Coordinator {
 export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   port?: number;
+  /** Listen address; wins over FERSWEEP_HOST (see chooseListenHost). */
   host?: string;
   logger?: Logger;
   /** The trainer command for the local launcher (default: this installation's `fersweep train`). */
@@ -53,8 +57,17 @@ export async function startCoordinator(options: StartOptions = {}): Promise<Coor
     state = new SweepState(await openFileKv(config.stateDir, { logger }));
     logger.info('embedded mode: in-process bus, state in a local folder', { stateDir: config.stateDir });
   }
-  if (!config.FERSWEEP_API_TOKENS?.length)
-    logger.warn('FERSWEEP_API_TOKENS is not set: the API accepts requests WITHOUT authentication');
+  const authenticated = Boolean(config.FERSWEEP_API_TOKENS?.length);
+  const listen = chooseListenHost({
+    ...(options.host !== undefined ? { explicit: options.host } : {}),
+    ...(config.FERSWEEP_HOST !== undefined ? { configured: config.FERSWEEP_HOST } : {}),
+    authenticated,
+  });
+  if (listen.warning) logger.warn(listen.warning);
+  else if (!authenticated)
+    logger.warn(
+      `FERSWEEP_API_TOKENS is not set: the API accepts requests WITHOUT authentication, on ${listen.host} only`,
+    );
 
   let launcher = options.launcher;
   if (!launcher) {
@@ -99,14 +112,17 @@ export async function startCoordinator(options: StartOptions = {}): Promise<Coor
     tokens: config.FERSWEEP_API_TOKENS ?? [],
     ready: () => ready,
   });
-  const server: Server = app.listen(options.port ?? config.FERSWEEP_PORT, options.host ?? '0.0.0.0');
+  const server: Server = app.listen(options.port ?? config.FERSWEEP_PORT, listen.host);
   await new Promise<void>((resolveListen, reject) => server.once('listening', resolveListen).once('error', reject));
   const addr = server.address();
-  const url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
-  logger.info('coordinator listening', { url, launcher: launcher.kind, store: store.url });
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  const reach = ['0.0.0.0', '::'].includes(listen.host) ? '127.0.0.1' : listen.host;
+  const url = `http://${reach.includes(':') ? `[${reach}]` : reach}:${port}`;
+  logger.info('coordinator listening', { url, host: listen.host, launcher: launcher.kind, store: store.url });
 
   return {
     url,
+    host: listen.host,
     scheduler,
     bus,
     async stop() {

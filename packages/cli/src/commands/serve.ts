@@ -32,9 +32,16 @@ export function serveCommand(): Command {
       'the sweeps API and scheduler (FERSWEEP_PORT, FERSWEEP_STORE, NATS_URL, FERSWEEP_LAUNCHER, FERSWEEP_API_TOKENS, …)',
     )
     .option('--port <port>', 'listen port (default FERSWEEP_PORT or 8080)', portArg)
-    .action(async (flags: { port?: number }) => {
+    .option(
+      '--host <host>',
+      'listen address (default FERSWEEP_HOST; else all interfaces with FERSWEEP_API_TOKENS set, 127.0.0.1 without)',
+    )
+    .action(async (flags: { port?: number; host?: string }) => {
       const { startCoordinator } = await import('@fersweep/coordinator');
-      const c = await startCoordinator({ ...(flags.port !== undefined ? { port: flags.port } : {}) });
+      const c = await startCoordinator({
+        ...(flags.port !== undefined ? { port: flags.port } : {}),
+        ...(flags.host !== undefined ? { host: flags.host } : {}),
+      });
       await serveUntilSignal(() => c.stop());
     });
   serve
