@@ -68,6 +68,25 @@ export async function openFileBackedKv(dir: string, options: FileKvOptions = {})
   await syncPath(dir);
 
   const file = (key: string) => join(dir, `${encodeURIComponent(key)}.json`);
+  // Group commit of the folder's fsync: renames that land while one sync runs share the next.
+  let syncing: Promise<void> | undefined;
+  let queued: Promise<void> | undefined;
+  const syncDir = (): Promise<void> => {
+    if (queued) return queued;
+    const after = syncing ?? Promise.resolve();
+    const next: Promise<void> = after
+      .catch(() => undefined)
+      .then(() => {
+        queued = undefined;
+        syncing = next;
+        return syncPath(dir);
+      })
+      .finally(() => {
+        if (syncing === next) syncing = undefined;
+      });
+    queued = next;
+    return next;
+  };
   const chains = new Map<string, Promise<void>>();
   /** Runs `write` after every earlier write of `key`. */
   const inOrder = (key: string, write: () => Promise<void>): Promise<void> => {
@@ -91,12 +110,12 @@ export async function openFileBackedKv(dir: string, options: FileKvOptions = {})
         await fh.close();
       }
       await rename(tmp, file(key));
-      await syncPath(dir);
+      await syncDir();
     });
   const remove = (key: string) =>
     inOrder(key, async () => {
       await rm(file(key), { force: true });
-      await syncPath(dir);
+      await syncDir();
     });
   return {
     bucket: mem.bucket,

@@ -72,7 +72,9 @@ export class SweepState {
    */
   async createSweep(sweep: SweepRecord, trials: TrialRecord[]): Promise<void> {
     await this.kv.create(`sweeps.${sweep.id}`, enc(sweep));
-    for (const t of trials) await this.kv.put(`trials.${t.sweep}.${t.trial}`, enc(t));
+    // A few writes in flight: round trips (NATS) and fsyncs (file store) overlap.
+    for (let i = 0; i < trials.length; i += 32)
+      await Promise.all(trials.slice(i, i + 32).map((t) => this.kv.put(`trials.${t.sweep}.${t.trial}`, enc(t))));
   }
 
   /**
@@ -82,8 +84,9 @@ export class SweepState {
    */
   async restoreTrials(sweep: SweepRecord, planned: TrialRecord[]): Promise<string[]> {
     const restored: string[] = [];
+    const ids = new Set(sweep.trialIds);
     for (const t of planned) {
-      if (!sweep.trialIds.includes(t.trial) || (await this.kv.get(`trials.${t.sweep}.${t.trial}`))) continue;
+      if (!ids.has(t.trial) || (await this.kv.get(`trials.${t.sweep}.${t.trial}`))) continue;
       try {
         await this.kv.create(`trials.${t.sweep}.${t.trial}`, enc(t));
         restored.push(t.trial);
