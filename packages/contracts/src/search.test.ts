@@ -3,7 +3,7 @@ import { unsafeUniformIntDistribution, xoroshiro128plus } from 'pure-rand';
 import { LEGACY_SAMPLING_MAX_POINTS, sampleIndices, searchPointAt, searchSpaceSize } from './search.js';
 import { countTrials, expandTrials, SweepSpec, TooManyTrialsError, type SweepSpecInput } from './sweep.js';
 
-const sweep = (search: Record<string, unknown>, variants = ['cnn', 'mnv2']): SweepSpec =>
+const sweep = (search: NonNullable<SweepSpecInput['spec']['search']>, variants = ['cnn', 'mnv2']): SweepSpec =>
   SweepSpec.parse({
     apiVersion: 'fersweep/v1',
     kind: 'Sweep',
