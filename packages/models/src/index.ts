@@ -51,6 +51,7 @@ export {
 export { compileClassifier, disposeModel, labelTensor, LOSS, METRICS, adaptLayers } from './variants/common.js';
 export { countFlops } from './variants/flops.js';
 export { ResizeImages, type ResizeImagesArgs } from './variants/resize-layer.js';
+export { applyResize, bilinearResizeMatrix, isResizeKernel, RESIZE_LAYERS } from './variants/resize.js';
 export { loadPretrainedWeights, splitModelUrl } from './variants/pretrained.js';
 export { recompilePreservingOptimizer } from './variants/recompile.js';
 export { artifactsFromModel, modelFromArtifacts, type SaveModelOptions } from './io/artifacts.js';

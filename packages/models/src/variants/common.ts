@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { FusedAdamOptimizer } from '../runtime/adam.js';
 import { batchNormTraining, updateMovingAverages } from '../runtime/batch-norm.js';
+import { isResizeKernel } from './resize.js';
 
 /** A layer of a tfjs LayersModel. */
 export type Layer = tf.layers.Layer;
@@ -145,13 +146,16 @@ interface ConvFields {
 
 const CONV_PATCHED = Symbol('fersweep.firstConv');
 
-/** Layers of `model` none of whose ancestors has weights: their input gradient can never be needed. */
+/**
+ * Layers of `model` none of whose ancestors has weights (other than a resize's fixed matrices): their input
+ * gradient can never be needed.
+ */
 function layersWithoutWeightedAncestors(model: tf.LayersModel): Set<Layer> {
   const clear = new Set<Layer>();
   for (const layer of model.layers) {
     const parents = layer.inboundNodes.flatMap((node) => node.inboundLayers);
     const weightless = (p: Layer): boolean =>
-      p.weights.length === 0 && (clear.has(p) || p.getClassName() === 'InputLayer');
+      (p.weights.length === 0 || isResizeKernel(p)) && (clear.has(p) || p.getClassName() === 'InputLayer');
     if (parents.every(weightless)) clear.add(layer);
   }
   return clear;

@@ -6,6 +6,7 @@ export type ModelErrorCode =
   | 'IncompatiblePretrained' // pretrained weights that fit fewer than half of the base's layers
   | 'InvalidArtifacts' // a model.json that is not a tfjs LayersModel, or weights that do not fit it
   | 'CorruptArtifacts' // a weights file whose size or sha256 differs from what model.json recorded
+  | 'UnsupportedExport' // a layer (or a use of one) that the chosen export format cannot express
   | 'OutOfMemory'; // a training step needed more memory than the backend can address (wasm32: 4 GiB)
 
 /** A model failure that says what was wrong, where (the params field, the store key) and what to do. */

@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { Layer } from './common.js';
+import { isResizeKernel } from './resize.js';
 
 /** Layers whose multiply-adds {@link countFlops} counts: each applies its kernel once per output position. */
 const KERNEL_LAYERS = new Set(['Conv2D', 'DepthwiseConv2D', 'SeparableConv2D', 'Dense']);
@@ -19,7 +20,8 @@ function outputShape(layer: Layer): (number | null)[] {
 export function countFlops(model: tf.LayersModel): number {
   let macs = 0;
   for (const layer of model.layers) {
-    if (!KERNEL_LAYERS.has(layer.getClassName())) continue;
+    // The frozen resampling matrices of a resize are preprocessing, as the resize itself was before them.
+    if (!KERNEL_LAYERS.has(layer.getClassName()) || isResizeKernel(layer)) continue;
     // Positions: every output axis between the batch and the channel axis (1 for a dense layer on a vector).
     const positions = outputShape(layer)
       .slice(1, -1)

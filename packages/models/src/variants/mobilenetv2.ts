@@ -5,7 +5,7 @@ import { ModelError } from './errors.js';
 import { countFlops } from './flops.js';
 import { loadPretrainedWeights } from './pretrained.js';
 import { recompilePreservingOptimizer } from './recompile.js';
-import { ResizeImages } from './resize-layer.js';
+import { applyResize } from './resize.js';
 import { checkInputBasics, type BuildOptions, type BuiltModel, type ModelInput, type ModelVariant } from './types.js';
 
 /** Width multipliers keras.applications.MobileNetV2 ships weights for. */
@@ -145,7 +145,7 @@ function assembleMobileNetV2(params: MobileNetV2Params, input: ModelInput, seed:
   // keras' preprocess_input for MobileNetV2: pixels in [0, 1] (the dataset's rescale) → [-1, 1].
   apply(tf.layers.rescaling({ name: 'rescale', scale: 2, offset: -1 }));
   if (input.height !== size || input.width !== size) {
-    apply(new ResizeImages({ name: 'resize', height: size, width: size }));
+    x = applyResize(x, size, size);
   }
   if (input.channels === 1) apply(tf.layers.concatenate({ name: 'gray_to_rgb', axis: -1 }), [x, x, x]);
 

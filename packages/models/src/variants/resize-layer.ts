@@ -12,11 +12,13 @@ type LayerArgs = NonNullable<ConstructorParameters<typeof tf.layers.Layer>[0]>;
 type Shape = (number | null)[];
 
 /**
+ * Legacy: the custom layer MobileNetV2 models saved before the portable resize used (96/128 px). New models resize
+ * with standard layers (`applyResize`, variants/resize.ts), which a plain `tf.loadLayersModel` understands; this class stays
+ * registered (importing this module, as `loadModel` does, registers it) so that old model.json files still load
+ * in fersweep, and `portableArtifacts` rewrites it into the standard layers for export.
+ *
  * Resizes images `[n, h, w, c]` to `[n, height, width, c]`, bilinearly with half-pixel centres (TF 2's
- * `tf.image.resize` and Keras' `Resizing`). tfjs 4.22 has a `Resizing` layer, but its `computeOutputShape`
- * drops the batch axis (it returns `[height, width, inputShape[2]]`, i.e. the width as channels), so no layer
- * can follow it in a functional model. Registered for serialisation as `ResizeImages`: importing this module
- * (as `loadModel` does) is what lets a saved model.json that contains it load.
+ * `tf.image.resize` and Keras' `Resizing`).
  */
 export class ResizeImages extends tf.layers.Layer {
   static readonly className = 'ResizeImages';
