@@ -64,3 +64,15 @@ export {
   type SavedFile,
   type SavedModel,
 } from './io/store.js';
+export { exportOnnx, ONNX_INPUT, ONNX_OPSET, ONNX_OUTPUT, type OnnxExportOptions } from './export/onnx.js';
+export { exportKerasH5, KERAS_H5_VERSION, kerasModelConfig } from './export/keras-h5.js';
+export { layerGraph, portableModel, type GraphLayer, type LayerGraph } from './export/graph.js';
+export {
+  describePreprocessing,
+  EXPORT_FILES,
+  EXPORT_FORMATS,
+  exportModel,
+  type ExportFormat,
+  type ExportMetadata,
+  type ExportResult,
+} from './export/formats.js';
