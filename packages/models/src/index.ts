@@ -58,6 +58,7 @@ export { artifactsFromModel, modelFromArtifacts, type SaveModelOptions } from '.
 export {
   loadModel,
   MODEL_JSON,
+  modelFolderFiles,
   readArtifacts,
   saveModel,
   WEIGHTS_BIN,

@@ -9,6 +9,7 @@ import type { Tensor as TfTensor } from '@tensorflow/tfjs';
 import { cannotRead, UsageError } from '../errors.js';
 import { table } from '../format.js';
 import type { Io } from './dataset.js';
+import { exportCommand } from './export.js';
 
 const storage = () => import('@fersweep/storage');
 
@@ -60,7 +61,7 @@ async function listModels(
   return out;
 }
 
-/** `fersweep models list|pull` and `fersweep predict`. */
+/** `fersweep models list|pull|export` and `fersweep predict`. */
 export function modelCommands(io: Io): Command[] {
   const models = new Command('models').description('list and download trained models');
 
@@ -121,6 +122,19 @@ export function modelCommands(io: Io): Command[] {
         );
       }
     });
+
+  models.addCommand(
+    exportCommand(
+      io,
+      {
+        openRoot,
+        openModel,
+        readMetadata: async (store) => ({ ...(await readMetadata(store)) }),
+        listModels,
+      },
+      '0.1.0',
+    ),
+  );
 
   const predict = new Command('predict')
     .description('predict the emotion of face images with one or more trained models, side by side')

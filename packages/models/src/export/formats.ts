@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
-import { openStore } from '@fersweep/storage';
-import { saveModel } from '../io/store.js';
+import { modelFolderFiles } from '../io/store.js';
 import { exportKerasH5 } from './keras-h5.js';
 import { exportOnnx } from './onnx.js';
 import { portableModel } from './graph.js';
@@ -99,9 +98,11 @@ export async function exportModel(
   } else {
     const portable = portableModel(model);
     try {
-      // saveModel writes weights.bin before model.json, so a reader that finds model.json finds its weights.
-      await saveModel(portable, openStore(path.resolve(dir)));
-      files.push(path.join(dir, 'weights.bin'));
+      // weights.bin before model.json, so a reader that finds model.json finds its weights.
+      const [weights, json] = await modelFolderFiles(portable);
+      await writeAtomically(path.join(dir, weights!.key), weights!.bytes);
+      await writeAtomically(file, json!.bytes);
+      files.push(path.join(dir, weights!.key));
     } finally {
       if (portable !== model) portable.dispose();
     }

@@ -55,20 +55,16 @@ function sha256(bytes: Uint8Array): string {
 }
 
 /**
- * Saves a model into `store` as a tfjs LayersModel folder: `weights.bin` (all weights in one file, plus the
- * optimizer's when `includeOptimizer`), then `model.json` (topology, weights manifest, training config, and the
- * size and sha256 of weights.bin, which {@link loadModel} checks). model.json is written last, so a reader that
- * finds it finds the weights it names. Loadable by `tf.loadLayersModel` over HTTP as well. Returns each file's
- * size and sha256.
+ * The files of a tfjs LayersModel folder for `model`, in the order to write them: `weights.bin` (all weights in
+ * one file, plus the optimizer's when `includeOptimizer`), then `model.json` (topology, weights manifest, training
+ * config, and the size and sha256 of weights.bin, which {@link loadModel} checks).
  */
-export async function saveModel(
+export async function modelFolderFiles(
   model: tf.LayersModel,
-  store: ObjectStore,
   options: SaveModelOptions = {},
-): Promise<SavedModel> {
+): Promise<{ key: string; bytes: Uint8Array; contentType: string }[]> {
   const artifacts = await artifactsFromModel(model, options);
   const weights = new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData));
-  const weightsFile: SavedFile = { key: WEIGHTS_BIN, bytes: weights.byteLength, sha256: sha256(weights) };
   const modelJson: tf.io.ModelJSON & { [CHECKSUMS_KEY]: z.infer<typeof Checksums> } = {
     format: artifacts.format,
     generatedBy: artifacts.generatedBy,
@@ -77,12 +73,30 @@ export async function saveModel(
     ...(artifacts.trainingConfig ? { trainingConfig: artifacts.trainingConfig } : {}),
     ...(artifacts.userDefinedMetadata ? { userDefinedMetadata: artifacts.userDefinedMetadata } : {}),
     weightsManifest: [{ paths: [WEIGHTS_BIN], weights: artifacts.weightSpecs ?? [] }],
-    [CHECKSUMS_KEY]: { [WEIGHTS_BIN]: { bytes: weightsFile.bytes, sha256: weightsFile.sha256 } },
+    [CHECKSUMS_KEY]: { [WEIGHTS_BIN]: { bytes: weights.byteLength, sha256: sha256(weights) } },
   };
-  const json = Buffer.from(JSON.stringify(modelJson));
-  await store.put(WEIGHTS_BIN, weights, { contentType: 'application/octet-stream' });
-  await store.put(MODEL_JSON, json, { contentType: 'application/json' });
-  return { files: [weightsFile, { key: MODEL_JSON, bytes: json.byteLength, sha256: sha256(json) }] };
+  return [
+    { key: WEIGHTS_BIN, bytes: weights, contentType: 'application/octet-stream' },
+    { key: MODEL_JSON, bytes: Buffer.from(JSON.stringify(modelJson)), contentType: 'application/json' },
+  ];
+}
+
+/**
+ * Saves a model into `store` as a tfjs LayersModel folder ({@link modelFolderFiles}): weights.bin, then
+ * model.json, so a reader that finds model.json finds the weights it names. Loadable by `tf.loadLayersModel` over
+ * HTTP as well. Returns each file's size and sha256.
+ */
+export async function saveModel(
+  model: tf.LayersModel,
+  store: ObjectStore,
+  options: SaveModelOptions = {},
+): Promise<SavedModel> {
+  const files: SavedFile[] = [];
+  for (const { key, bytes, contentType } of await modelFolderFiles(model, options)) {
+    await store.put(key, bytes, { contentType });
+    files.push({ key, bytes: bytes.byteLength, sha256: sha256(bytes) });
+  }
+  return { files };
 }
 
 /** Bytes one manifest entry occupies in the weights files (undefined for strings, whose size is in the data). */
