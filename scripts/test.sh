@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): installs what the tests need where it is missing (nats-server,
-# prometheus + promtool, chromium from Debian; moto_server or s3rver for S3), builds,
+# prometheus + promtool, chromium, python3-onnx, python3-h5py from Debian; moto_server or s3rver for S3), builds,
 # lints and runs every test. Test servers (nats-server with JetStream, an S3 server) are started
 # by the tests themselves on free loopback ports with temporary data dirs and stopped after
 # (packages/testkit), so nothing is left running.
@@ -15,6 +15,9 @@ apt_pkgs=()
 command -v nats-server >/dev/null || apt_pkgs+=(nats-server)
 { command -v prometheus >/dev/null && command -v promtool >/dev/null; } || apt_pkgs+=(prometheus)
 command -v chromium >/dev/null || apt_pkgs+=(chromium)
+# Debian's python3 checks the model exports: onnx.checker (ONNX) and h5py (Keras HDF5).
+/usr/bin/python3 -c 'import onnx' 2>/dev/null || apt_pkgs+=(python3-onnx)
+/usr/bin/python3 -c 'import h5py' 2>/dev/null || apt_pkgs+=(python3-h5py)
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
   log "installing ${apt_pkgs[*]}"
   $SUDO apt-get update -qq
