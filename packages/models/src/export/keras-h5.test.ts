@@ -1,12 +1,15 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs';
 import { disposeModel } from '../variants/common.js';
-import { useWasm } from '../variants/test-support.js';
+import { syntheticFaces, useWasm } from '../variants/test-support.js';
 import { exportKerasH5, KERAS_H5_VERSION } from './keras-h5.js';
-import { python, slightlyTrained } from './test-support.js';
+import { argmaxRows, maxAbsDiff, python, slightlyTrained } from './test-support.js';
+
+const REFERENCE = fileURLToPath(new URL('./keras_h5_reference.py', import.meta.url));
 
 let dir: string;
 beforeAll(async () => {
@@ -92,5 +95,27 @@ describe('Keras HDF5 export', () => {
     expect(await readdir(dir)).not.toContain('shared.h5');
     expect((await readdir(dir)).filter((f) => f.endsWith('.part'))).toEqual([]);
     model.dispose();
+  });
+});
+
+describe('the Keras HDF5 file, run by Keras semantics (numpy reference, no Keras here)', () => {
+  it.each([
+    ['cnn', { width: 0.25 }],
+    ['mobilenetv2', { alpha: 0.35 }],
+    ['mobilenetv2', { alpha: 0.5, inputSize: 96 }],
+  ] as const)('%s %j computes what the tfjs model computes (|Δp| ≤ 1e-4, same top-1)', async (variant, params) => {
+    const model = await slightlyTrained(variant, params);
+    const file = path.join(dir, `ref-${variant}-${params.alpha ?? 0}.h5`);
+    await exportKerasH5(model, file);
+    const { xs, ys } = syntheticFaces(16, 5);
+    const expected = tf.tidy(() => (model.predict(xs) as tf.Tensor).dataSync() as Float32Array);
+    await writeFile(`${file}.in`, xs.dataSync() as Float32Array);
+    python(await readFile(REFERENCE, 'utf8'), file, `${file}.in`, JSON.stringify(xs.shape), `${file}.out`);
+    const bytes = await readFile(`${file}.out`);
+    const actual = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    tf.dispose([xs, ys]);
+    disposeModel(model);
+    expect(maxAbsDiff(actual, expected)).toBeLessThanOrEqual(1e-4);
+    expect(argmaxRows(actual, 7)).toEqual(argmaxRows(expected, 7));
   });
 });
