@@ -105,7 +105,7 @@ describe('the Keras HDF5 file, run by Keras semantics (numpy reference, no Keras
     ['mobilenetv2', { alpha: 0.5, inputSize: 96 }],
   ] as const)('%s %j computes what the tfjs model computes (|Δp| ≤ 1e-4, same top-1)', async (variant, params) => {
     const model = await slightlyTrained(variant, params);
-    const file = path.join(dir, `ref-${variant}-${params.alpha ?? 0}.h5`);
+    const file = path.join(dir, `ref-${variant}-${Object.values(params).join('-')}.h5`);
     await exportKerasH5(model, file);
     const { xs, ys } = syntheticFaces(16, 5);
     const expected = tf.tidy(() => (model.predict(xs) as tf.Tensor).dataSync() as Float32Array);
