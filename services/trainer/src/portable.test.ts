@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,7 +72,7 @@ function runBare(modelDir: string, imagesFile: string, n: number) {
 }
 
 describe('a trained model', () => {
-  it('loads with a plain tf.loadLayersModel in a bare process (only @tensorflow/tfjs) and predicts as in fersweep', async () => {
+  it('loads with a plain tf.loadLayersModel in a bare process (only @tensorflow/tfjs) and predicts as in fersweep; so does its checkpoint', async () => {
     // MobileNetV2 at 96 px: the variant that resizes inside the model (a custom layer before the portable resize).
     const spec = TrialSpec.parse({
       sweep: 'sw',
@@ -113,6 +113,21 @@ describe('a trained model', () => {
     disposeModel(model);
     expect(bare.probabilities).toHaveLength(35);
     bare.probabilities.forEach((p, i) => expect(Math.abs(p - ours[i]!)).toBeLessThan(1e-5));
+
+    // A checkpoint also carries Adam's state (weight group 'optimizer', saved by FusedAdamOptimizer as 'Adam'):
+    // tfjs' own loader restores it into its stock Adam.
+    const checkpoints = join(modelDir, '..', 'checkpoints');
+    const checkpoint = (await readdir(checkpoints))
+      .filter((c) => c.startsWith('epoch-'))
+      .sort()
+      .pop()!;
+    const manifest = JSON.parse(await readFile(join(checkpoints, checkpoint, 'model.json'), 'utf8')) as {
+      weightsManifest: { weights: { group?: string }[] }[];
+    };
+    expect(manifest.weightsManifest[0]!.weights.some((w) => w.group === 'optimizer')).toBe(true);
+    const fromCheckpoint = runBare(join(checkpoints, checkpoint), join(dir, 'images.bin'), 5);
+    expect(fromCheckpoint.status).toBe(0);
+
     const topology = JSON.parse(await readFile(join(modelDir, 'model.json'), 'utf8')) as {
       modelTopology: { config: { layers: { class_name: string }[] } };
     };
