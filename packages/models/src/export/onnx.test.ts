@@ -93,6 +93,54 @@ describe('ONNX export', () => {
     expect(maxAbsDiff(actual, expected)).toBeLessThanOrEqual(1e-4);
   });
 
+  it('converts the other layers it knows (padding, dilation, average and max pooling, reshape, activations)', async () => {
+    const inputs = tf.input({ shape: [48, 48, 1], name: 'image' });
+    const seq = (x: tf.SymbolicTensor, ...layers: tf.layers.Layer[]) =>
+      layers.reduce((t, l) => l.apply(t) as tf.SymbolicTensor, x);
+    const init = (i: number) => tf.initializers.glorotUniform({ seed: i });
+    const x = seq(
+      inputs,
+      tf.layers.zeroPadding2d({
+        padding: [
+          [1, 2],
+          [0, 3],
+        ],
+      }),
+      tf.layers.conv2d({
+        filters: 4,
+        kernelSize: 3,
+        dilationRate: 2,
+        padding: 'same',
+        activation: 'tanh',
+        kernelInitializer: init(1),
+      }),
+      tf.layers.batchNormalization({ center: false, scale: false, movingVarianceInitializer: 'ones' }),
+      tf.layers.averagePooling2d({ poolSize: 3, strides: 2, padding: 'same' }),
+      tf.layers.depthwiseConv2d({
+        kernelSize: 5,
+        strides: 2,
+        depthMultiplier: 2,
+        padding: 'same',
+        useBias: true,
+        depthwiseInitializer: init(2),
+      }),
+      tf.layers.activation({ activation: 'sigmoid' }),
+      tf.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' }),
+    );
+    const pooled = tf.layers.globalMaxPooling2d({}).apply(x) as tf.SymbolicTensor;
+    const y = seq(
+      pooled,
+      tf.layers.reshape({ targetShape: [2, 4] }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 7, useBias: false, kernelInitializer: init(3) }),
+      tf.layers.softmax(),
+    );
+    const model = tf.model({ inputs, outputs: y });
+    const { expected, actual } = await exportAndCompare(model, 'mixed');
+    model.dispose();
+    expect(maxAbsDiff(actual, expected)).toBeLessThanOrEqual(1e-4);
+  });
+
   it('refuses a layer ONNX export does not know, naming it', () => {
     const inputs = tf.input({ shape: [4, 4, 1] });
     const y = tf.layers.upSampling2d({ name: 'up', size: [2, 2] }).apply(inputs) as tf.SymbolicTensor;
