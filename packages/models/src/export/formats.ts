@@ -83,6 +83,13 @@ export async function exportModel(
   meta: ExportMetadata = {},
   producerVersion = '',
 ): Promise<ExportResult> {
+  if (meta.input === undefined) {
+    // No fersweep metadata (e.g. a tensorflowjs_converter folder): the model's own input shape at least.
+    const [, height, width, channels] = model.inputs[0]?.shape ?? [];
+    if (typeof height === 'number' && typeof width === 'number' && typeof channels === 'number') {
+      meta = { ...meta, input: { height, width, channels } };
+    }
+  }
   await mkdir(dir, { recursive: true });
   const file = path.join(dir, EXPORT_FILES[format]);
   const files = [file];
