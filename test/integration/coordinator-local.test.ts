@@ -70,7 +70,9 @@ describe('coordinator with the local launcher', () => {
         trial: string;
         phase: string;
         modelUri?: string;
-        lastEpoch?: { epoch: number };
+        lastEpoch?: { epoch: number; seconds?: number };
+        bestEpoch?: number;
+        stoppedEarly?: boolean;
         message?: string;
       }[],
     };
@@ -85,6 +87,10 @@ describe('coordinator with the local launcher', () => {
     }
     for (const t of sweep.trials) {
       expect(t.lastEpoch?.epoch).toBe(2);
+      // What the CLI's bars need: epoch durations for the ETA, and how the trial ended.
+      expect(t.lastEpoch?.seconds).toBeGreaterThan(0);
+      expect(t.stoppedEarly).toBe(false);
+      expect([1, 2]).toContain(t.bestEpoch);
       expect(t.modelUri).toMatch(new RegExp(`sweeps/local-e2e/trials/${t.trial}/model/$`));
       expect(await openStore(t.modelUri!.replace(/\/$/, '')).head('model.json')).toBeDefined();
     }

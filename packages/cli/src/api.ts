@@ -15,9 +15,14 @@ export interface TrialView {
   attempts: number;
   failures: number;
   preemptions: number;
-  lastEpoch?: { epoch: number; loss: number; accuracy: number; valLoss: number; valAccuracy: number };
+  lastEpoch?: { epoch: number; loss: number; accuracy: number; valLoss: number; valAccuracy: number; seconds?: number };
   modelUri?: string;
+  /** Set once the trial completed: the epoch its model comes from and whether early stopping ended it. */
+  bestEpoch?: number;
+  stoppedEarly?: boolean;
   message?: string;
+  startedAt?: string;
+  finishedAt?: string;
 }
 
 export interface SweepView {

@@ -1,6 +1,7 @@
 import cliProgress from 'cli-progress';
 import type { SweepView, TrialView } from './api.js';
 import { table } from './format.js';
+import { earlyStop, EpochClock, trialStatus } from './trial-status.js';
 
 const TERMINAL = ['Succeeded', 'Failed', 'Cancelled'];
 
@@ -13,7 +14,7 @@ export function sweepTable(s: SweepView): string {
     t.trial,
     t.model,
     t.phase,
-    t.lastEpoch ? `${t.lastEpoch.epoch}${epochs ? `/${epochs}` : ''}` : '-',
+    t.lastEpoch ? `${t.lastEpoch.epoch}${epochs ? `/${epochs}` : ''}${earlyStop(t)}` : '-',
     t.lastEpoch ? t.lastEpoch.loss.toFixed(3) : '-',
     t.lastEpoch ? t.lastEpoch.valAccuracy.toFixed(3) : '-',
     t.attempts,
@@ -26,20 +27,23 @@ export function sweepTable(s: SweepView): string {
 }
 
 /**
- * Live progress: one bar per trial (epoch of epochs, loss, val accuracy, ETA), redrawn in place on
- * a terminal; on a pipe, one line per change instead.
+ * Live progress: one bar per trial (epoch of epochs, phase — and how an early stop ended it —, loss,
+ * val accuracy, and the time left from the epochs' own durations), redrawn in place on a terminal;
+ * on a pipe, one line per change instead. `now` is injectable so the ETA is testable.
  */
-export function sweepProgress(stream: NodeJS.WriteStream = process.stderr) {
+export function sweepProgress(stream: NodeJS.WriteStream = process.stderr, now: () => number = Date.now) {
   const bars = new Map<string, cliProgress.SingleBar>();
   const lastLine = new Map<string, string>();
+  const clock = new EpochClock(now);
   const multi = stream.isTTY
     ? new cliProgress.MultiBar(
         {
           stream,
-          format: '{trial} {bar} {epoch}/{epochs} | {phase} | loss {loss} | val acc {valAcc} | ETA {eta_formatted}',
+          // cli-progress' own {eta_formatted} extrapolates from bar updates; polled at a steady
+          // epoch it reads "INF" (printed as "NFs"), so the ETA comes from epoch durations instead.
+          format: '{trial} {bar} {epoch}/{epochs} | {phase} | loss {loss} | val acc {valAcc} | {left}',
           hideCursor: true,
           clearOnComplete: false,
-          etaBuffer: 3,
         },
         cliProgress.Presets.shades_classic,
       )
@@ -50,20 +54,23 @@ export function sweepProgress(stream: NodeJS.WriteStream = process.stderr) {
       const width = Math.max(...(s.trials ?? []).map((t) => t.trial.length), 5);
       for (const t of s.trials ?? []) {
         const e = t.lastEpoch;
+        clock.observe(t);
+        const status = trialStatus(t, epochs);
         const payload = {
           trial: t.trial.padEnd(width),
-          phase: t.phase.padEnd(9),
+          phase: status.padEnd(9),
           epoch: e?.epoch ?? 0,
           epochs,
           loss: e ? e.loss.toFixed(3) : '  -  ',
           valAcc: e ? e.valAccuracy.toFixed(3) : '  -  ',
+          left: clock.eta(t, epochs, true),
         };
         if (multi) {
           let bar = bars.get(t.trial);
           if (!bar) bars.set(t.trial, (bar = multi.create(epochs, payload.epoch, payload)));
           bar.update(payload.epoch, payload);
         } else {
-          const line = `${t.trial}: ${t.phase} epoch ${payload.epoch}/${epochs} loss ${payload.loss} val acc ${payload.valAcc}`;
+          const line = `${t.trial}: ${status} epoch ${payload.epoch}/${epochs} loss ${payload.loss} val acc ${payload.valAcc} | ${clock.eta(t, epochs, false)}`;
           if (lastLine.get(t.trial) !== line) stream.write(`${line}\n`);
           lastLine.set(t.trial, line);
         }

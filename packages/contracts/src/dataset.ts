@@ -57,6 +57,8 @@ export const DatasetManifest = z.object({
     /** Original location, for the record (a path or URL). */
     uri: z.string().optional(),
     valFraction: z.number().min(0).max(1).optional(),
+    /** Share of Training held out as the test split, stratified by class, when the source had no test rows. */
+    testFraction: z.number().min(0).max(1).optional(),
   }),
   splits: z.object({
     train: SplitEntry,

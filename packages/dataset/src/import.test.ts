@@ -229,6 +229,29 @@ describe('importDataset from a Kaggle folder', () => {
     expect(m.splits.test.classCounts).toEqual([0, 0, 0, 2, 1, 0, 0]);
   });
 
+  it('holds a stratified test split out of train/ when the folder has no test/, and records it', async () => {
+    const root = join(dir, 'kaggle-no-test');
+    for (const [emotion, n] of [
+      ['happy', 20],
+      ['sad', 10],
+    ] as const) {
+      for (let i = 0; i < n; i++) await image(join(root, 'train', emotion, `im${i}.png`), 48, 48, 1, 'png', i * 9);
+    }
+    const source = await folderSource(root);
+    expect(source.providesTest).toBe(false);
+    const m = await importDataset({ source, store, name: 'k', valFraction: 0.1, testFraction: 0.2, seed: 3 });
+    expect(m.source.testFraction).toBe(0.2);
+    expect(m.splits.test.classCounts).toEqual([0, 0, 0, 4, 2, 0, 0]);
+    const total = m.splits.train.count + m.splits.val.count + m.splits.test.count;
+    expect(total).toBe(30);
+    expect(m.splits.val.count).toBeGreaterThan(0);
+    // A folder with its own test/ is left alone.
+    await image(join(root, 'test', 'happy', 'a.png'), 48, 48, 1, 'png', 1);
+    const own = await importDataset({ source: await folderSource(root), store, name: 'k', force: true });
+    expect(own.source.testFraction).toBeUndefined();
+    expect(own.splits.test.count).toBe(1);
+  });
+
   it('names the file that cannot be decoded and publishes nothing', async () => {
     const root = join(dir, 'kaggle');
     await image(join(root, 'train', 'happy', 'a.png'), 48, 48, 1, 'png', 10);

@@ -21,6 +21,12 @@ export interface ImportOptions {
   name: string;
   /** Share of Training that becomes val (stratified by class), default 0.1. */
   valFraction?: number;
+  /**
+   * Share of Training held out as the test split (stratified by class, seeded) when the source has
+   * no test rows (`providesTest: false`, e.g. a Kaggle folder without `test/`); default 0.1. Ignored
+   * for sources that carry their own test split.
+   */
+  testFraction?: number;
   seed?: number;
   shardSize?: number;
   /** Replace an existing dataset at the destination (it is unpublished first). */
@@ -35,7 +41,8 @@ const SAMPLES_PER_CLASS = 10;
 
 /**
  * Imports a source into a published dataset: rows are split (Training → train + val, stratified
- * and seeded; PublicTest → test; PrivateTest → test2), written as checksummed Arrow shards, then
+ * and seeded; PublicTest → test; PrivateTest → test2; a source without test rows gets a stratified
+ * test split held out of Training first, `testFraction` of it, recorded in the manifest), written as checksummed Arrow shards, then
  * the exploration figures, and manifest.json LAST — a reader never sees a half-imported dataset.
  * On any failure the shards written so far are deleted and no manifest is written.
  */
@@ -47,6 +54,14 @@ export async function importDataset(options: ImportOptions): Promise<DatasetMani
     throw new DatasetError('InvalidArgument', `--val-fraction must be in [0, 1), got ${valFraction}`, {
       field: 'valFraction',
     });
+  }
+  const testFraction = source.providesTest === false ? (options.testFraction ?? 0.1) : undefined;
+  if (testFraction !== undefined && !(testFraction > 0 && testFraction < 1)) {
+    throw new DatasetError(
+      'InvalidArgument',
+      `${source.uri} has no test images, so a test split is held out of its training images: --test-fraction must be in (0, 1), got ${testFraction}`,
+      { field: 'testFraction' },
+    );
   }
   if (await store.head(keys.manifest)) {
     if (!options.force) {
@@ -61,6 +76,8 @@ export async function importDataset(options: ImportOptions): Promise<DatasetMani
   }
 
   const splitter = new StratifiedSplitter(valFraction, seed);
+  // Its own seed stream, so the test hold-out does not mirror the val choice block by block.
+  const testSplitter = testFraction !== undefined ? new StratifiedSplitter(testFraction, seed ^ 0x7e57) : undefined;
   const writer = new DatasetWriter(store, {
     height: FER_IMAGE.height,
     width: FER_IMAGE.width,
@@ -71,6 +88,7 @@ export async function importDataset(options: ImportOptions): Promise<DatasetMani
     for await (const row of source.rows((p) => options.onProgress?.({ ...p, phase: 'read' }))) {
       let split: SplitName;
       if (row.split === 'val') split = 'val';
+      else if (row.usage === 'Training' && testSplitter?.assign(row.label) === 'val') split = 'test';
       else if (row.usage === 'Training') split = source.providesValidation ? 'train' : splitter.assign(row.label);
       else split = row.usage === 'PublicTest' ? 'test' : 'test2';
       await writer.add(split, row.label, row.pixels, row.index);
@@ -90,6 +108,7 @@ export async function importDataset(options: ImportOptions): Promise<DatasetMani
         seed,
         uri: source.uri,
         ...(source.providesValidation ? {} : { valFraction }),
+        ...(testFraction !== undefined ? { testFraction } : {}),
       },
       splits: {
         train: splits.train ?? EMPTY_SPLIT,

@@ -68,6 +68,8 @@ export function trialView(t: TrialRecord) {
     preemptions: t.preemptions,
     ...(t.lastEpoch ? { lastEpoch: t.lastEpoch } : {}),
     ...(t.modelUri ? { modelUri: t.modelUri } : {}),
+    ...(t.bestEpoch !== undefined ? { bestEpoch: t.bestEpoch } : {}),
+    ...(t.stoppedEarly !== undefined ? { stoppedEarly: t.stoppedEarly } : {}),
     ...(t.message ? { message: t.message } : {}),
     ...(t.startedAt ? { startedAt: t.startedAt } : {}),
     ...(t.finishedAt ? { finishedAt: t.finishedAt } : {}),

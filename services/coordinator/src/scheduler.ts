@@ -340,11 +340,17 @@ export class Scheduler {
                 accuracy: e.accuracy,
                 valLoss: e.valLoss,
                 valAccuracy: e.valAccuracy,
+                seconds: e.seconds,
               },
             },
       );
     } else if (e.type === 'trial.completed') {
-      await this.deps.state.updateTrial(e.sweep, e.trial, (t) => ({ ...t, modelUri: e.modelUri }));
+      await this.deps.state.updateTrial(e.sweep, e.trial, (t) => ({
+        ...t,
+        modelUri: e.modelUri,
+        bestEpoch: e.bestEpoch,
+        stoppedEarly: e.stoppedEarly,
+      }));
     }
   }
 

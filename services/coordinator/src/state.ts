@@ -24,8 +24,19 @@ export const TrialRecord = z.object({
   message: z.string().optional(),
   exitCode: z.number().int().optional(),
   lastEpoch: z
-    .object({ epoch: z.number(), loss: z.number(), accuracy: z.number(), valLoss: z.number(), valAccuracy: z.number() })
+    .object({
+      epoch: z.number(),
+      loss: z.number(),
+      accuracy: z.number(),
+      valLoss: z.number(),
+      valAccuracy: z.number(),
+      /** How long that epoch took: what the progress bars' ETA is computed from. */
+      seconds: z.number().optional(),
+    })
     .optional(),
+  /** From `trial.completed`: the epoch the kept model comes from, and whether early stopping ended the run. */
+  bestEpoch: z.number().int().optional(),
+  stoppedEarly: z.boolean().optional(),
   modelUri: z.string().optional(),
   startedAt: z.string().optional(),
   finishedAt: z.string().optional(),

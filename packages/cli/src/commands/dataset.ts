@@ -32,6 +32,7 @@ interface ImportFlags {
   out: string;
   name?: string;
   valFraction: number;
+  testFraction?: number;
   seed: number;
   shardSize?: number;
   force?: boolean;
@@ -51,6 +52,7 @@ async function runImport(source: DatasetSource, flags: ImportFlags, io: Io): Pro
       store,
       name: flags.name ?? nameFromUrl(flags.out),
       valFraction: flags.valFraction,
+      ...(flags.testFraction !== undefined ? { testFraction: flags.testFraction } : {}),
       seed: flags.seed,
       ...(flags.shardSize ? { shardSize: flags.shardSize } : {}),
       force: flags.force ?? false,
@@ -75,6 +77,11 @@ function summary(m: DatasetManifest, url: string): string {
     `dataset ${m.name} at ${url}`,
     `  format ${m.format}, ${m.image.width}×${m.image.height}×${m.image.channels}, shards ${m.shardFormat}, created ${m.createdAt}`,
     `  source ${m.source.kind} ${m.source.uri ?? ''} (sha256 ${m.source.sha256.slice(0, 16)}…, seed ${m.source.seed}${m.source.valFraction !== undefined ? `, val fraction ${m.source.valFraction}` : ''})`,
+    ...(m.source.testFraction !== undefined
+      ? [
+          `  the source has no test images: ${+(m.source.testFraction * 100).toFixed(1)}% of its training images were held out as the test split (stratified by class, --test-fraction)`,
+        ]
+      : []),
     '',
     table([...rows, totals], ['split', 'images', ...m.classes, 'shards']),
   ].join('\n');
@@ -107,6 +114,11 @@ export function datasetCommand(io: Io): Command {
     .requiredOption('--out <url>', 'destination dataset root: s3://bucket/prefix, file:///abs/path or a local path')
     .option('--name <name>', 'dataset name (default: last segment of --out)')
     .option('--val-fraction <f>', 'share of Training held out as val, stratified by class', fractionArg, 0.1)
+    .option(
+      '--test-fraction <f>',
+      'a folder without test/: share of train/ held out as the test split, stratified by class (default 0.1)',
+      fractionArg,
+    )
     .option('--seed <n>', 'seed of the train/val split', intArg('--seed', 0), 0)
     .option('--shard-size <n>', 'images per shard', intArg('--shard-size', 1))
     .option('--force', 'replace a dataset that already exists at --out')

@@ -28,7 +28,8 @@ interface Entry {
 
 /**
  * Kaggle's folder layout: `<root>/train/<emotion>/*.png|jpg` and `<root>/test/<emotion>/…`
- * (emotion folder names angry, disgust, fear, happy, sad, surprise, neutral). Any image size or
+ * (emotion folder names angry, disgust, fear, happy, sad, surprise, neutral). A folder without
+ * test images says so (`providesTest: false`): the import then holds a test split out of train/. Any image size or
  * colour is converted to 48×48 grayscale by sharp. Files are read in sorted path order, so the
  * same folder always gives the same dataset; decoding runs `concurrency` images at a time.
  */
@@ -39,6 +40,7 @@ export async function folderSource(root: string, concurrency = 8): Promise<Datas
     kind: 'folder',
     uri: root,
     providesValidation: entries.some((e) => e.split === 'val'),
+    providesTest: entries.some((e) => e.usage !== 'Training'),
     sha256: () => {
       if (!digest) throw new Error('sha256() is known only after rows() was consumed');
       return digest;

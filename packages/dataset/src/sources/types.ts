@@ -27,6 +27,11 @@ export interface DatasetSource {
   uri: string;
   /** True when the source carries its own validation split (rows with split 'val'): Training is then not split. */
   providesValidation?: boolean;
+  /**
+   * False when the source has no test rows (a Kaggle folder without `test/`): the import then holds
+   * a stratified test split out of Training instead of publishing an empty one.
+   */
+  providesTest?: boolean;
   rows(onProgress?: (p: SourceProgress) => void): AsyncIterable<SourceRow>;
   /** sha256 (hex) of the source's content; valid once rows() has been fully consumed. */
   sha256(): string;
