@@ -18,6 +18,8 @@ command -v chromium >/dev/null || apt_pkgs+=(chromium)
 # Debian's python3 checks the model exports: onnx.checker (ONNX) and h5py (Keras HDF5).
 /usr/bin/python3 -c 'import onnx' 2>/dev/null || apt_pkgs+=(python3-onnx)
 /usr/bin/python3 -c 'import h5py' 2>/dev/null || apt_pkgs+=(python3-h5py)
+# astronaut.png, the real photograph `fersweep predict` finds a face in (test/support/photos.ts).
+[ -f /usr/lib/python3/dist-packages/skimage/data/astronaut.png ] || apt_pkgs+=(python3-skimage)
 if [ ${#apt_pkgs[@]} -gt 0 ]; then
   log "installing ${apt_pkgs[*]}"
   $SUDO apt-get update -qq

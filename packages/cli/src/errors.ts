@@ -1,4 +1,5 @@
 import { CommanderError } from 'commander';
+import { commanderExitCode } from './exit-codes.js';
 
 /** An error the user caused and can fix: printed as one line, exit code 2 (usage) or 1. */
 export class UsageError extends Error {
@@ -14,7 +15,7 @@ export function reportError(
   debug: boolean,
   write: (s: string) => void = (s) => process.stderr.write(s),
 ): number {
-  if (err instanceof CommanderError) return err.exitCode; // commander already printed it
+  if (err instanceof CommanderError) return commanderExitCode(err); // commander already printed it
   const e = err instanceof Error ? err : new Error(String(err));
   const known = 'code' in e && typeof (e as { code: unknown }).code === 'string' && e.name !== 'Error';
   const line =

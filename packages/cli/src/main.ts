@@ -6,6 +6,7 @@ import { runCommands } from './commands/run.js';
 import { serveCommand } from './commands/serve.js';
 import { trainCommand } from './commands/train.js';
 import { reportError } from './errors.js';
+import { EXIT_CODES_HELP } from './exit-codes.js';
 
 const VERSION = '0.1.0';
 
@@ -18,6 +19,7 @@ export function buildProgram(io: Io, setExitCode: (code: number) => void = () =>
     .version(VERSION)
     .option('--debug', 'print stack traces on errors')
     .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', EXIT_CODES_HELP)
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride();
   program.addCommand(datasetCommand(io));

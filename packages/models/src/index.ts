@@ -77,3 +77,13 @@ export {
   type ExportMetadata,
   type ExportResult,
 } from './export/formats.js';
+export {
+  FACE_DETECTORS,
+  faceModelDir,
+  loadFaceDetector,
+  type DetectedFace,
+  type FaceDetector,
+  type FaceDetectorKind,
+  type FaceDetectorOptions,
+  type RgbImage,
+} from './faces/detector.js';

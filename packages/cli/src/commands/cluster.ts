@@ -9,6 +9,7 @@ import { isTerminal, sweepProgress, sweepTable } from '../sweep-view.js';
 import type { SweepReport } from '@fersweep/contracts';
 import { table } from '../format.js';
 import { comparisonText } from './run.js';
+import { emit, outputAsked, outputFormat, withOutput, type OutputFlags } from '../output.js';
 
 interface ApiFlags {
   api?: string;
@@ -20,8 +21,17 @@ const client = (flags: ApiFlags): ApiClient =>
     ...(process.env.FERSWEEP_TOKEN ? { token: process.env.FERSWEEP_TOKEN } : {}),
   });
 
-/** Follows a sweep until it ends: bars on a terminal, lines otherwise. Returns its final phase. */
-export async function watchSweep(api: ApiClient, id: string, io: Io, intervalMs = 2000): Promise<string> {
+/**
+ * Follows a sweep until it ends: bars on a terminal, lines otherwise (on stderr). Prints the final
+ * sweep in the format `flags` ask for and returns its phase.
+ */
+export async function watchSweep(
+  api: ApiClient,
+  id: string,
+  io: Io,
+  intervalMs = 2000,
+  flags: OutputFlags = {},
+): Promise<string> {
   const view = sweepProgress();
   try {
     for (;;) {
@@ -29,7 +39,7 @@ export async function watchSweep(api: ApiClient, id: string, io: Io, intervalMs 
       view.update(s);
       if (isTerminal(s.phase)) {
         view.stop();
-        io.out(`${sweepTable(s)}\n`);
+        emit(io, flags, s, () => sweepTable(s));
         return s.phase;
       }
       await new Promise((r) => setTimeout(r, intervalMs));
@@ -51,7 +61,7 @@ export function clusterCommands(io: Io, setExitCode: (code: number) => void): Co
     .argument('<spec>', 'sweep spec file (see examples/)')
     .option(...apiOption)
     .option('--watch', 'follow the sweep until it ends (exit 0 only if it succeeded)')
-    .action(async (path: string, flags: ApiFlags & { watch?: boolean }) => {
+    .action(async (path: string, flags: ApiFlags & OutputFlags & { watch?: boolean }) => {
       let text: string;
       try {
         text = await readFile(path, 'utf8');
@@ -61,10 +71,16 @@ export function clusterCommands(io: Io, setExitCode: (code: number) => void): Co
       const api = client(flags);
       const type = /\.json$/i.test(path) || text.trimStart().startsWith('{') ? 'application/json' : 'application/yaml';
       const { created, sweep } = await api.submit(text, type, randomUUID());
-      io.out(
-        `${created ? 'submitted' : 'already submitted'}: sweep ${sweep.id} with ${sweep.trialCount} trials (${sweep.phase})\n`,
-      );
-      if (flags.watch) setExitCode((await watchSweep(api, sweep.id, io)) === 'Succeeded' ? 0 : 1);
+      // With --watch and -o json|yaml, the one document printed is the final sweep.
+      if (!flags.watch || outputFormat(flags) === 'table')
+        emit(
+          io,
+          flags,
+          sweep,
+          () =>
+            `${created ? 'submitted' : 'already submitted'}: sweep ${sweep.id} with ${sweep.trialCount} trials (${sweep.phase})`,
+        );
+      if (flags.watch) setExitCode((await watchSweep(api, sweep.id, io, 2000, flags)) === 'Succeeded' ? 0 : 1);
     });
 
   const status = new Command('status')
@@ -72,27 +88,27 @@ export function clusterCommands(io: Io, setExitCode: (code: number) => void): Co
     .argument('[id]', 'sweep id')
     .option(...apiOption)
     .option('--watch', 'follow the sweep until it ends')
-    .action(async (id: string | undefined, flags: ApiFlags & { watch?: boolean }) => {
+    .action(async (id: string | undefined, flags: ApiFlags & OutputFlags & { watch?: boolean }) => {
       const api = client(flags);
       if (!id) {
         const all = await api.list();
-        io.out(
-          `${
-            all.length
-              ? table(
-                  all.map((s) => [s.id, s.phase, s.trialCount, s.createdAt]),
-                  ['sweep', 'phase', 'trials', 'created'],
-                )
-              : 'no sweeps'
-          }\n`,
+        // The shape of GET /v1/sweeps, every page joined.
+        emit(io, flags, { items: all }, () =>
+          all.length
+            ? table(
+                all.map((s) => [s.id, s.phase, s.trialCount, s.createdAt]),
+                ['sweep', 'phase', 'trials', 'created'],
+              )
+            : 'no sweeps',
         );
         return;
       }
       if (flags.watch) {
-        setExitCode((await watchSweep(api, id, io)) === 'Succeeded' ? 0 : 1);
+        setExitCode((await watchSweep(api, id, io, 2000, flags)) === 'Succeeded' ? 0 : 1);
         return;
       }
-      io.out(`${sweepTable(await api.get(id))}\n`);
+      const s = await api.get(id);
+      emit(io, flags, s, () => sweepTable(s));
     });
 
   const cancel = new Command('cancel')
@@ -118,8 +134,7 @@ export function clusterCommands(io: Io, setExitCode: (code: number) => void): Co
     .argument('<id>', 'sweep id')
     .option(...apiOption)
     .option('--out <dir>', 'write report.json and index.html there')
-    .option('--json', 'print the report JSON')
-    .action(async (id: string, flags: ApiFlags & { out?: string; json?: boolean }) => {
+    .action(async (id: string, flags: ApiFlags & OutputFlags & { out?: string }) => {
       const api = client(flags);
       const r = (await api.report(id)) as SweepReport;
       if (flags.out) {
@@ -128,9 +143,9 @@ export function clusterCommands(io: Io, setExitCode: (code: number) => void): Co
         await writeFile(join(flags.out, 'index.html'), await api.reportHtml(id));
         io.out(`report of sweep ${id} written to ${join(flags.out, 'index.html')}\n`);
       }
-      if (flags.json) io.out(`${JSON.stringify(r, null, 2)}\n`);
-      else if (!flags.out) io.out(`${comparisonText(r)}\n`);
+      if (!flags.out || outputAsked(flags)) emit(io, flags, r, () => comparisonText(r));
     });
 
+  for (const c of [submit, status, report]) withOutput(c);
   return [submit, status, cancel, logs, report];
 }

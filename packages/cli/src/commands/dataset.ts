@@ -5,6 +5,7 @@ import type { DatasetSource } from '@fersweep/dataset';
 import { cannotRead, UsageError } from '../errors.js';
 import { table } from '../format.js';
 import { progressBar } from '../progress.js';
+import { emit, withOutput, type OutputFlags } from '../output.js';
 
 export interface Io {
   out: (s: string) => void;
@@ -133,17 +134,18 @@ export function datasetCommand(io: Io): Command {
       await runImport(isDir ? await folderSource(path) : fer2013CsvSource(path), flags, io);
     });
 
-  cmd
+  const inspect = cmd
     .command('inspect')
-    .description("print a dataset's manifest summary and verify every shard's checksum")
+    .description(
+      "print a dataset's manifest summary (-o json|yaml: the manifest itself) and verify every shard's checksum",
+    )
     .argument('<url>', 'dataset root: s3://bucket/prefix, file:///abs/path or a local path')
-    .option('--json', 'print the manifest as JSON')
     .addOption(new Option('--no-verify', 'skip downloading and checksumming the shards'))
-    .action(async (url: string, flags: { json?: boolean; verify: boolean }) => {
+    .action(async (url: string, flags: OutputFlags & { verify: boolean }) => {
       const store = (await storage()).openStore(url);
       const reader = await (await dataset()).DatasetReader.open(store);
       const m = reader.manifest;
-      io.out(flags.json ? `${JSON.stringify(m, null, 2)}\n` : `${summary(m, store.url)}\n`);
+      emit(io, flags, m, () => summary(m, store.url));
       if (!flags.verify) return;
       const total = reader.splitNames().reduce((a, s) => a + reader.shards(s).length, 0);
       const bar = progressBar('verifying');
@@ -161,5 +163,6 @@ export function datasetCommand(io: Io): Command {
       throw new UsageError(`${problems.length} of ${total} shards are corrupt or missing: re-import the dataset`);
     });
 
+  withOutput(inspect);
   return cmd;
 }

@@ -8,6 +8,7 @@ import type { ObjectStore } from '@fersweep/storage';
 import type { Tensor as TfTensor } from '@tensorflow/tfjs';
 import { cannotRead, UsageError } from '../errors.js';
 import { table } from '../format.js';
+import { emit, withOutput, type OutputFlags } from '../output.js';
 import type { Io } from './dataset.js';
 import { exportCommand } from './export.js';
 
@@ -65,12 +66,12 @@ async function listModels(
 export function modelCommands(io: Io): Command[] {
   const models = new Command('models').description('list and download trained models');
 
-  models
+  const list = models
     .command('list')
     .description("list a sweep's trained models with their test metrics")
     .argument('<sweep>', 'sweep id')
     .option(...storeFlag)
-    .action(async (sweep: string, flags: { store?: string }) => {
+    .action(async (sweep: string, flags: OutputFlags & { store?: string }) => {
       const root = await openRoot(flags.store);
       const found = await listModels(root, sweep);
       if (found.length === 0) throw new UsageError(`no trained models for sweep '${sweep}' under ${root.url}`);
@@ -81,8 +82,12 @@ export function modelCommands(io: Io): Command[] {
         meta.metrics?.test ? meta.metrics.test.macroF1.toFixed(3) : '-',
         `${store.url}/`,
       ]);
-      io.out(`${table(rows, ['trial', 'model', 'test acc', 'macro F1', 'location'])}\n`);
+      // Each model's metadata.json as written next to it, and where it lives.
+      emit(io, flags, { items: found.map(({ store, meta }) => ({ ...meta, location: `${store.url}/` })) }, () =>
+        table(rows, ['trial', 'model', 'test acc', 'macro F1', 'location']),
+      );
     });
+  withOutput(list);
 
   models
     .command('pull')
