@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { datasetCommand, type Io } from './commands/dataset.js';
 import { clusterCommands } from './commands/cluster.js';
 import { modelCommands } from './commands/models.js';
+import { predictCommand } from './commands/predict.js';
 import { runCommands } from './commands/run.js';
 import { serveCommand } from './commands/serve.js';
 import { trainCommand } from './commands/train.js';
@@ -27,6 +28,7 @@ export function buildProgram(io: Io, setExitCode: (code: number) => void = () =>
   program.addCommand(serveCommand());
   for (const c of clusterCommands(io, setExitCode)) program.addCommand(c);
   for (const c of modelCommands(io)) program.addCommand(c);
+  program.addCommand(predictCommand(io));
   for (const c of runCommands(io, setExitCode)) program.addCommand(c);
   for (const sub of program.commands) sub.exitOverride().configureOutput({ writeOut: io.out, writeErr: io.err });
   for (const sub of program.commands.flatMap((c) => c.commands))

@@ -1,6 +1,7 @@
 export * from './errors.js';
 export * from './random.js';
 export * from './pixels.js';
+export * from './crop.js';
 export * from './shards.js';
 export * from './split.js';
 export * from './writer.js';

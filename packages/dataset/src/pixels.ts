@@ -44,6 +44,11 @@ export async function toFerPixels(input: Buffer | string): Promise<Uint8Array> {
     .resize(FER_IMAGE.width, FER_IMAGE.height, { fit: 'cover', position: 'centre', kernel: 'lanczos3' })
     .raw()
     .toBuffer({ resolveWithObject: true });
+  return luma(data, info);
+}
+
+/** BT.601 luma of a decoded 48×48 image of 1–4 channels (see {@link toFerPixels}). */
+export function luma(data: Uint8Array, info: { width: number; height: number; channels: number }): Uint8Array {
   const n = info.width * info.height;
   if (n !== FER_PIXELS) throw new Error(`decoded to ${info.width}×${info.height}, expected 48×48`);
   const out = new Uint8Array(FER_PIXELS);

@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
-import { EMOTIONS, keys } from '@fersweep/contracts';
+import { keys } from '@fersweep/contracts';
 import type { ObjectStore } from '@fersweep/storage';
-import type { Tensor as TfTensor } from '@tensorflow/tfjs';
-import { cannotRead, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { table } from '../format.js';
 import { emit, withOutput, type OutputFlags } from '../output.js';
 import type { Io } from './dataset.js';
@@ -14,7 +13,7 @@ import { exportCommand } from './export.js';
 
 const storage = () => import('@fersweep/storage');
 
-interface ModelMetadata {
+export interface ModelMetadata {
   trial: string;
   variant: string;
   model: string;
@@ -35,14 +34,14 @@ async function openRoot(flag: string | undefined): Promise<ObjectStore> {
 }
 
 /** A model folder given as a local path or an object-store URL. */
-async function openModel(location: string): Promise<ObjectStore> {
+export async function openModel(location: string): Promise<ObjectStore> {
   const { openStore } = await storage();
   return openStore(
     /^[a-z][a-z0-9+.-]*:\/\//i.test(location) ? location.replace(/\/+$/, '') : pathToFileURL(resolve(location)).href,
   );
 }
 
-async function readMetadata(store: ObjectStore): Promise<ModelMetadata> {
+export async function readMetadata(store: ObjectStore): Promise<ModelMetadata> {
   return JSON.parse((await store.get('metadata.json')).toString('utf8')) as ModelMetadata;
 }
 
@@ -62,7 +61,7 @@ async function listModels(
   return out;
 }
 
-/** `fersweep models list|pull|export` and `fersweep predict`. */
+/** `fersweep models list|pull|export` (`fersweep predict` is in predict.ts). */
 export function modelCommands(io: Io): Command[] {
   const models = new Command('models').description('list and download trained models');
 
@@ -141,82 +140,5 @@ export function modelCommands(io: Io): Command[] {
     ),
   );
 
-  const predict = new Command('predict')
-    .description('predict the emotion of face images with one or more trained models, side by side')
-    .requiredOption(
-      '--model <dir|url>',
-      'a model folder (local or object-store URL); repeat to compare models',
-      (v: string, prev: string[] = []) => [...prev, v],
-    )
-    .argument('<images...>', 'PNG/JPEG/WebP… of any size or colour (converted to 48×48 grayscale as in training)')
-    .option('--json', 'print JSON')
-    .action(async (images: string[], flags: { model: string[]; json?: boolean }) => {
-      const [{ toFerPixels }, tf, { initTf, loadModel, disposeModel }] = await Promise.all([
-        import('@fersweep/dataset'),
-        import('@tensorflow/tfjs'),
-        import('@fersweep/models'),
-      ]);
-      await initTf({});
-      const loaded = [];
-      for (const location of flags.model) {
-        const store = await openModel(location);
-        let meta: ModelMetadata;
-        try {
-          meta = await readMetadata(store);
-        } catch (err) {
-          throw new UsageError(
-            `${location} is not a fersweep model folder (no readable metadata.json): ${(err as Error).message}`,
-          );
-        }
-        loaded.push({ name: meta.trial ?? basename(location), meta, model: await loadModel(store) });
-      }
-      const results: {
-        image: string;
-        models: { model: string; top: string; probabilities: Record<string, number> }[];
-      }[] = [];
-      for (const image of images) {
-        let pixels: Uint8Array;
-        try {
-          pixels = await toFerPixels(await readFile(image));
-        } catch (err) {
-          throw cannotRead(`image ${image}`, err);
-        }
-        const row = { image, models: [] as (typeof results)[number]['models'] };
-        for (const m of loaded) {
-          const { height, width } = m.meta.input;
-          const probs = tf.tidy(() => {
-            const x = tf.tensor4d(
-              Float32Array.from(pixels, (p) => p / 255),
-              [1, height, width, 1],
-            );
-            return Array.from((m.model.predict(x) as TfTensor).dataSync());
-          });
-          const labels = m.meta.labels ?? [...EMOTIONS];
-          const top = probs.indexOf(Math.max(...probs));
-          row.models.push({
-            model: m.name,
-            top: labels[top]!,
-            probabilities: Object.fromEntries(labels.map((l, i) => [l, probs[i]!])),
-          });
-        }
-        results.push(row);
-      }
-      for (const m of loaded) disposeModel(m.model);
-      if (flags.json) {
-        io.out(`${JSON.stringify(results, null, 2)}\n`);
-        return;
-      }
-      for (const r of results) {
-        io.out(`${r.image}\n`);
-        const labels = Object.keys(r.models[0]!.probabilities);
-        io.out(
-          `${table(
-            r.models.map((m) => [m.model, m.top, ...labels.map((l) => m.probabilities[l]!.toFixed(3))]),
-            ['model', 'top', ...labels],
-          )}\n\n`,
-        );
-      }
-    });
-
-  return [models, predict];
+  return [models];
 }

@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { access } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { initTf } from '../runtime/backend.js';
 import { loadFaceDetector, type FaceDetector, type RgbImage } from './detector.js';
 
 /** A real photograph (Eileen Collins, public domain) that Debian's python3-skimage ships; scripts/test.sh installs it. */
 const ASTRONAUT = '/usr/lib/python3/dist-packages/skimage/data/astronaut.png';
 
-async function rgb(input: string | sharp.Sharp): Promise<RgbImage> {
+async function rgb(input: string | Sharp): Promise<RgbImage> {
   const { data, info } = await (typeof input === 'string' ? sharp(input) : input)
     .removeAlpha()
     .raw()
