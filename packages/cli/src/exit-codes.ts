@@ -15,7 +15,8 @@ export const EXIT_CODES_HELP = `
 Output:
   Read verbs (status, submit, report, models list, dataset inspect, predict) take
   -o json|yaml|table (kubectl's convention; --json is -o json). JSON and YAML use
-  the API's field names. fersweep prints no colour (NO_COLOR is honoured by design).
+  the API's field names. Progress bars go to stderr, and only on a terminal.
+  Nothing is coloured, so NO_COLOR and a pipe get the same text.
 
 Exit codes:
   ${EXIT.ok}    success

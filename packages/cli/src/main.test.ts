@@ -71,8 +71,8 @@ describe('fersweep dataset', () => {
       /cannot read \/nonexistent\/fer2013\.csv: no such file or folder/,
     ],
     [['dataset', 'inspect', 'gs://bucket/x'], 1, /unsupported store URL 'gs:\/\/bucket\/x'/],
-    [['dataset', 'synth', '--out', '/tmp/x', '--count', 'many'], 1, /--count must be an integer ≥ 7, got 'many'/],
-    [['dataset', 'synth'], 1, /required option '--out <url>' not specified/],
+    [['dataset', 'synth', '--out', '/tmp/x', '--count', 'many'], 2, /--count must be an integer ≥ 7, got 'many'/],
+    [['dataset', 'synth'], 2, /required option '--out <url>' not specified/],
   ])('refuses %j with one clear line', async (argv, code, message) => {
     const r = await cli(...argv);
     expect(r.code).toBe(code);
