@@ -69,7 +69,7 @@ beforeAll(async () => {
     .jpeg()
     .toFile(face);
 }, 180_000);
-afterAll(() => (process.env.KEEP ? undefined : rm(dir, { recursive: true, force: true })));
+afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe('models and predict', () => {
   it('lists the trained models of a sweep with their test metrics', async () => {
@@ -77,6 +77,15 @@ describe('models and predict', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/trial\s+model\s+test acc\s+macro F1\s+location/);
     expect(r.out).toMatch(/cnn-a\s+cnn\s+0\.\d{3}/);
+    const json = await cli('models', 'list', 'ms', '--store', `file://${dir}/store`, '-o', 'json');
+    const { items } = JSON.parse(json.out) as { items: Record<string, unknown>[] };
+    const meta = JSON.parse(await readFile(join(dir, 'store/sweeps/ms/trials/cnn-a/model/metadata.json'), 'utf8'));
+    expect(items.map((m) => m.trial).sort()).toEqual(['cnn-a', 'cnn-b']);
+    // Each item is the model's metadata.json as stored, with where it lives.
+    expect(items.find((m) => m.trial === 'cnn-a')).toEqual({
+      ...meta,
+      location: `file://${dir}/store/sweeps/ms/trials/cnn-a/model/`,
+    });
   });
 
   it('pulls models with verified checksums; a corrupted weights file is refused', async () => {

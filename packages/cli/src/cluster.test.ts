@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stringify } from 'yaml';
+import { parse as parseYaml, stringify } from 'yaml';
+import { expandTrials, SweepSpec, type SweepId } from '@fersweep/contracts';
 import { LocalLauncher, startCoordinator, type Coordinator } from '@fersweep/coordinator';
+import { buildReport, SweepAggregator } from '@fersweep/evaluator';
 import { createLogger } from '@fersweep/observability';
 import { run } from './main.js';
 
@@ -69,6 +71,43 @@ describe('cluster verbs', () => {
     expect(status.out).toMatch(/cnn\s+cnn\s+Succeeded/);
     expect((await cli('status', ...api)).out).toMatch(/cli-one\s+Succeeded\s+2/);
     expect((await cli('logs', 'cli-one', 'mnv2', ...api)).out).toMatch(/attempt 1 of mnv2/);
+  });
+
+  it("-o json|yaml gives the API's own documents: submit, status (one and the list), report", async () => {
+    const file = join(dir, 'out.yaml');
+    await writeFile(file, stringify(spec('cli-out', 50)));
+    const api = ['--api', coordinator.url];
+    const sub = await cli('submit', file, ...api, '--watch', '-o', 'json');
+    expect(sub).toMatchObject({ code: 0, err: '' });
+    const final = JSON.parse(sub.out) as { id: string; phase: string; trials: { trial: string; phase: string }[] };
+    expect(final).toMatchObject({ id: 'cli-out', phase: 'Succeeded', trialCount: 2 });
+    const fromApi = await (
+      await fetch(`${coordinator.url}/v1/sweeps/cli-out`, { headers: { authorization: 'Bearer tok' } })
+    ).json();
+    expect(final).toEqual(fromApi);
+    const again = JSON.parse((await cli('submit', file, ...api, '-o', 'json')).out) as { id: string; phase: string };
+    expect(again).toMatchObject({ id: 'cli-out', trialCount: 2 });
+
+    expect(JSON.parse((await cli('status', 'cli-out', ...api, '-o', 'json')).out)).toEqual(fromApi);
+    expect(parseYaml((await cli('status', 'cli-out', ...api, '-o', 'yaml')).out)).toEqual(fromApi);
+    const list = JSON.parse((await cli('status', ...api, '--json')).out) as { items: { id: string; phase: string }[] };
+    expect(list.items).toEqual(
+      expect.arrayContaining([expect.objectContaining({ id: 'cli-out', phase: 'Succeeded' })]),
+    );
+
+    // The report the evaluator would have stored (none runs here): what the coordinator serves once a sweep ended.
+    const aggregator = new SweepAggregator('cli-out' as SweepId);
+    const parsed = SweepSpec.parse(spec('cli-out', 50));
+    aggregator.setPlan(expandTrials(parsed), parsed.spec.retries);
+    const stored = buildReport(aggregator.snapshot());
+    await mkdir(join(dir, 'store/sweeps/cli-out/report'), { recursive: true });
+    await writeFile(join(dir, 'store/sweeps/cli-out/report/report.json'), JSON.stringify(stored));
+    const report = await cli('report', 'cli-out', ...api, '-o', 'json');
+    expect(report.err).toBe('');
+    expect(report.code).toBe(0);
+    const r = JSON.parse(report.out) as unknown;
+    expect(r).toEqual(stored);
+    expect(parseYaml((await cli('report', 'cli-out', ...api, '-o', 'yaml')).out)).toEqual(r);
   });
 
   it('cancel stops a running sweep', async () => {

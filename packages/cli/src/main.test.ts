@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import sharp from 'sharp';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from './main.js';
@@ -78,6 +79,25 @@ describe('fersweep dataset', () => {
     expect(r.code).toBe(code);
     expect(r.err).toMatch(message);
     expect(r.err).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('import of a Kaggle folder without test/ holds a test split out of train/ and says so', async () => {
+    for (const [emotion, n] of [
+      ['happy', 10],
+      ['sad', 10],
+    ] as const) {
+      await mkdir(join(dir, 'kaggle', 'train', emotion), { recursive: true });
+      for (let i = 0; i < n; i++)
+        await sharp({ create: { width: 48, height: 48, channels: 3, background: { r: i * 20, g: 9, b: 9 } } })
+          .png()
+          .toFile(join(dir, 'kaggle', 'train', emotion, `${i}.png`));
+    }
+    const r = await cli('dataset', 'import', join(dir, 'kaggle'), '--out', join(dir, 'd'), '--test-fraction', '0.2');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(
+      /the source has no test images: 20% of its training images were held out as the test split \(stratified by class, --test-fraction\)/,
+    );
+    expect(r.out).toMatch(/test\s+4\s+0\s+0\s+0\s+2\s+2\s+0\s+0/);
   });
 
   it('inspect of an empty location says there is no dataset there', async () => {
