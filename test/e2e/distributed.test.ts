@@ -140,11 +140,14 @@ describe('the distributed path, driven by the CLI', () => {
       '--model',
       join(dir, 'models', 'mobilenetv2'),
       face,
+      '--no-detect',
       '--json',
     );
     expect(predicted.code).toBe(0);
-    const p = JSON.parse(predicted.out) as { models: { model: string; probabilities: Record<string, number> }[] }[];
-    expect(p[0]!.models.map((m) => m.model)).toEqual(['cnn', 'mobilenetv2']);
+    const p = JSON.parse(predicted.out) as {
+      items: { faces: { models: { model: string; probabilities: Record<string, number> }[] }[] }[];
+    };
+    expect(p.items[0]!.faces[0]!.models.map((m) => m.model)).toEqual(['cnn', 'mobilenetv2']);
 
     // The evaluator finishes the report once it has every trial's last event.
     let report: SweepReport | undefined;
