@@ -8,7 +8,7 @@ if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-torch >/dev/null || echo "python3-torch unavailable: the peer column stays empty"
 fi
-names=("$@"); [ ${#names[@]} -gt 0 ] || names=(dataset models evaluator coordinator expansion)
+names=("$@"); [ ${#names[@]} -gt 0 ] || names=(dataset models evaluator coordinator expansion faces)
 for n in "${names[@]}"; do
   echo "== bench $n"
   node bench/dist/$n.js
