@@ -1,5 +1,5 @@
 import { mkdir, readFile, stat } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { EMOTIONS } from '@fersweep/contracts';
 import type { RawImage } from '@fersweep/dataset';
@@ -112,8 +112,14 @@ async function classify(m: Loaded, faces: Uint8Array[]): Promise<ModelPrediction
   });
 }
 
-function annotatePath(out: string, image: string, many: boolean): string {
-  return many ? join(out, `${basename(image, extname(image))}.annotated.png`) : out;
+/** Where --annotate writes an image: OUT itself, or OUT/<name>.annotated.png (a/x.png and b/x.png get distinct names). */
+function annotatePath(out: string, image: string, many: boolean, taken: Set<string>): string {
+  if (!many) return out;
+  const stem = basename(image, extname(image));
+  let name = `${stem}.annotated.png`;
+  for (let i = 2; taken.has(name); i++) name = `${stem}-${i}.annotated.png`;
+  taken.add(name);
+  return join(out, name);
 }
 
 /** People read: per image, one row per face and model. */
@@ -174,9 +180,13 @@ export function predictCommand(io: Io): Command {
         await Promise.all([import('@fersweep/dataset'), import('@fersweep/models')]);
       await initTf({});
       const many = images.length > 1;
+      const taken = new Set<string>();
       if (flags.annotate && many) await mkdir(flags.annotate, { recursive: true });
-      else if (flags.annotate && (await stat(flags.annotate).catch(() => undefined))?.isDirectory())
-        throw new UsageError(`--annotate ${flags.annotate} is a folder: give the PNG file to write`);
+      else if (flags.annotate) {
+        if ((await stat(flags.annotate).catch(() => undefined))?.isDirectory())
+          throw new UsageError(`--annotate ${flags.annotate} is a folder: give the PNG file to write`);
+        await mkdir(dirname(flags.annotate), { recursive: true });
+      }
       const loaded: Loaded[] = [];
       let detector: FaceDetector | undefined;
       try {
@@ -234,7 +244,7 @@ export function predictCommand(io: Io): Command {
             faces,
           };
           if (flags.annotate) {
-            result.annotated = annotatePath(flags.annotate, image, many);
+            result.annotated = annotatePath(flags.annotate, image, many, taken);
             await writeAnnotated(
               bytes,
               result.annotated,
