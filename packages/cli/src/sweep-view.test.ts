@@ -73,6 +73,12 @@ describe('sweep progress bars', () => {
     view.stop();
     expect(term.text()).toMatch(/29\/30 \| Succeeded: stopped early at 29\/30 \(best 19\) \| .* \| took 3m12s/);
     expect(sweepTable({ ...sweep([done]), phase: 'Succeeded' })).toMatch(/29\/30 \(stopped early, best 19\)/);
+    // Between trial.completed and the end of its process: no time left to count.
+    const finishing = fakeTerminal();
+    const view2 = sweepProgress(finishing.stream);
+    view2.update(sweep([{ ...done, phase: 'Running', finishedAt: undefined }]));
+    view2.stop();
+    expect(finishing.text()).toMatch(/29\/30 \| Running: stopped early at 29\/30 \(best 19\) \| .* \| finishing/);
   });
 
   it('writes one line per change on a pipe, with the ETA', () => {

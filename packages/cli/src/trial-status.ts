@@ -64,7 +64,7 @@ export class EpochClock {
 
   /**
    * "ETA 3m12s" while the trial runs (counting down between epochs when `live`), "ETA -" before its
-   * first epoch, "queued" before it starts, "took 5m03s" once it ended.
+   * first epoch, "queued" before it starts, "finishing" once trained, "took 5m03s" once it ended.
    */
   eta(t: TrialView, epochs: number, live: boolean): string {
     if (TERMINAL.includes(t.phase)) {
@@ -73,6 +73,7 @@ export class EpochClock {
       return '';
     }
     if (t.phase === 'Pending' || t.phase === 'Queued') return 'queued';
+    if (t.stoppedEarly !== undefined) return 'finishing'; // trained; the evaluation and upload remain
     const s = this.seen.get(t.trial);
     if (!s || s.durations.length === 0) return 'ETA -';
     const mean = s.durations.reduce((a, b) => a + b, 0) / s.durations.length;
