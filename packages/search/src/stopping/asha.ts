@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import { percentile, signed, type EpochEvent, type StopDecision } from './events.js';
+
+/** `scheduler: { policy: asha, metric, mode, minEpochs, reductionFactor }` plus the sweep's epoch budget. */
+export const AshaConfig = z
+  .object({
+    policy: z.literal('asha'),
+    metric: z.string().min(1),
+    mode: z.enum(['max', 'min']),
+    /** The first rung (Ray Tune's grace_period). */
+    minEpochs: z.number().int().min(1).default(1),
+    /** η: rungs sit at minEpochs·η^k, and the top 1/η of each rung continue. */
+    reductionFactor: z.number().min(2).max(100).default(3),
+    /** The full budget: no rung at or beyond it (a trial that reaches it simply ends). */
+    maxEpochs: z.number().int().min(1),
+  })
+  .strict()
+  .refine((c) => c.minEpochs < c.maxEpochs, {
+    path: ['minEpochs'],
+    message: 'minEpochs must be below the epoch budget',
+  });
+export type AshaConfig = z.infer<typeof AshaConfig>;
+export type AshaConfigInput = z.input<typeof AshaConfig>;
+
+/**
+ * Everything ASHA has decided, as plain JSON: per group, per rung, each trial's value there (signed:
+ * larger is better) and whether it was stopped there. Persist it (or the ordered event log) with the
+ * sweep; {@link ashaDecide} over the same events in the same order rebuilds it exactly.
+ */
+export interface AshaState {
+  groups: Record<string, Record<string, Record<string, { value: number; stop: boolean }>>>;
+}
+
+export function emptyAshaState(): AshaState {
+  return { groups: {} };
+}
+
+/** The rung milestones below the budget: minEpochs·η^k < maxEpochs, ascending. */
+export function ashaRungs(config: AshaConfig): number[] {
+  const rungs: number[] = [];
+  for (let r = config.minEpochs; r < config.maxEpochs; r = Math.round(r * config.reductionFactor)) rungs.push(r);
+  return rungs;
+}
+
+/**
+ * Asynchronous successive halving (Li et al. 2020; Ray Tune's ASHAScheduler with one bracket): the
+ * first epoch event at or beyond a rung a trial has not been judged at records its value there and
+ * stops the trial if the value is below the (1 − 1/η) percentile of the values of the trials of its
+ * group that reached that rung before it (so the first to arrive always continues).
+ *
+ * Pure and idempotent: returns the next state (the input is not modified) and the decision; an
+ * event already judged (the same trial at a rung already recorded, or any later epoch of a trial
+ * stopped) gets the recorded decision again, so re-delivered events and replays change nothing.
+ */
+export function ashaDecide(
+  config: AshaConfig,
+  state: AshaState,
+  event: EpochEvent,
+): { state: AshaState; decision: StopDecision } {
+  const rungsOfGroup = state.groups[event.group] ?? {};
+  const rungs = ashaRungs(config);
+  // A trial stopped at an earlier rung stays stopped; one already judged at its latest reached rung
+  // keeps that verdict.
+  for (const r of rungs) {
+    const rec = rungsOfGroup[String(r)]?.[event.trial];
+    if (rec?.stop && event.epoch >= r)
+      return { state, decision: { action: 'stop', rung: r, reason: 'stopped at this rung' } };
+  }
+  const reached = rungs.filter((r) => event.epoch >= r);
+  const top = reached[reached.length - 1];
+  if (top === undefined) return { state, decision: { action: 'continue' } };
+  const recorded = rungsOfGroup[String(top)] ?? {};
+  if (recorded[event.trial]) return { state, decision: { action: 'continue', rung: top } };
+  const values = Object.values(recorded)
+    .map((x) => x.value)
+    .filter((v) => v !== -Infinity)
+    .sort((a, b) => a - b);
+  const value = signed(config.mode, event.value);
+  const cutoff = values.length > 0 ? percentile(values, (1 - 1 / config.reductionFactor) * 100) : undefined;
+  const stop = cutoff !== undefined && value < cutoff;
+  const next: AshaState = {
+    groups: {
+      ...state.groups,
+      [event.group]: { ...rungsOfGroup, [String(top)]: { ...recorded, [event.trial]: { value, stop } } },
+    },
+  };
+  const threshold = cutoff === undefined ? undefined : config.mode === 'max' ? cutoff : -cutoff;
+  return {
+    state: next,
+    decision: {
+      action: stop ? 'stop' : 'continue',
+      rung: top,
+      ...(threshold !== undefined ? { threshold } : {}),
+      ...(stop
+        ? {
+            reason: `${config.metric} ${event.value} below the top 1/${config.reductionFactor} cutoff ${threshold} at epoch ${top}`,
+          }
+        : {}),
+    },
+  };
+}
