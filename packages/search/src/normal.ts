@@ -53,6 +53,8 @@ function poly1(c: readonly number[], z: number): number {
   return 1 + z * poly(c, z);
 }
 
+const view = new DataView(new ArrayBuffer(8));
+
 /** erfc(x) for x ≥ 1.25: the tail computed directly, without the cancellation of 1 − erf(x). */
 function erfcTail(x: number): number {
   if (x >= 28) return 0;
@@ -60,7 +62,6 @@ function erfcTail(x: number): number {
   const rs = x < 1 / 0.35 ? poly(RA, s) / poly1(SA, s) : poly(RB, s) / poly1(SB, s);
   // s_erf.c splits x into z (low word cleared) + rest for exp(-x²) accuracy; Float64 has no
   // SET_LOW_WORD, so clear the low 32 bits through a DataView.
-  const view = new DataView(new ArrayBuffer(8));
   view.setFloat64(0, x);
   view.setUint32(4, 0);
   const z = view.getFloat64(0);

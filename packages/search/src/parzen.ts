@@ -1,8 +1,9 @@
 import type { Random } from '@fersweep/dataset';
-import { logGaussMass, truncnormLogPdf, truncnormPpf } from './normal.js';
+import { logGaussMass, truncnormPpf } from './normal.js';
 import type { ParamDecl, SearchSpace } from './space.js';
 
 const EPS = 1e-12;
+const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
 const SIGMA0_MAGNITUDE = 0.2;
 
 /** The estimator's knobs (Optuna `_ParzenEstimatorParameters`); the weights function is Optuna's default. */
@@ -33,6 +34,8 @@ interface Numerical {
   q: number | undefined;
   mus: number[];
   sigmas: number[];
+  /** Per component: log of its Gaussian's mass inside [low, high] (the truncation's normaliser). */
+  logMass: number[];
 }
 interface Categorical {
   kind: 'categorical';
@@ -83,7 +86,8 @@ export class ParzenEstimator {
         const { low, high, q } = parzenBounds(decl);
         const transformed = decl.log ? obs.map(Math.log) : [...obs];
         const { mus, sigmas } = numericalParams(transformed, low, high, considerPrior, opts, sigma0);
-        this.params.set(name, { kind: 'numerical', decl, low, high, q, mus, sigmas });
+        const logMass = mus.map((mu, c) => logGaussMass((low - mu) / sigmas[c]!, (high - mu) / sigmas[c]!));
+        this.params.set(name, { kind: 'numerical', decl, low, high, q, mus, sigmas, logMass });
       }
     }
   }
@@ -137,13 +141,13 @@ export class ParzenEstimator {
         for (let c = 0; c < comp.length; c++) {
           const mu = p.mus[c]!;
           const sigma = p.sigmas[c]!;
-          const a = (p.low - mu) / sigma;
-          const b = (p.high - mu) / sigma;
-          if (p.q === undefined) comp[c]! += truncnormLogPdf(x, a, b, mu, sigma);
-          else {
+          if (p.q === undefined) {
+            const z = (x - mu) / sigma;
+            comp[c]! += x < p.low || x > p.high ? -Infinity : -(z * z) / 2 - LOG_SQRT_2PI - p.logMass[c]!;
+          } else {
             const upper = Math.min(x + p.q / 2, p.high);
             const lower = Math.max(x - p.q / 2, p.low);
-            comp[c]! += logGaussMass((lower - mu) / sigma, (upper - mu) / sigma) - logGaussMass(a, b);
+            comp[c]! += logGaussMass((lower - mu) / sigma, (upper - mu) / sigma) - p.logMass[c]!;
           }
         }
       }
