@@ -36,7 +36,7 @@ export const FloatParam = z
         ctx.addIssue({
           code: 'custom',
           path: ['step'],
-          message: `step ${p.step} does not divide [${p.min}, ${p.max}]: use max ${p.min + Math.floor(n) * p.step}`,
+          message: `step ${p.step} does not divide [${p.min}, ${p.max}]: use max ${+(p.min + Math.floor(n) * p.step).toPrecision(12)}`,
         });
     }
   });
@@ -46,10 +46,10 @@ export type FloatParam = z.infer<typeof FloatParam>;
 export const IntParam = z
   .object({
     type: z.literal('int'),
-    min: z.number().int(),
-    max: z.number().int(),
+    min: z.number().int('must be an integer'),
+    max: z.number().int('must be an integer'),
     log: z.boolean().default(false),
-    step: z.number().int().min(1).default(1),
+    step: z.number().int('must be an integer').min(1).default(1),
   })
   .strict()
   .superRefine((p, ctx) => {
@@ -83,17 +83,14 @@ export type CategoricalParam = z.infer<typeof CategoricalParam>;
  * One parameter's declaration. A plain list (`[0.001, 0.01]`, today's grid/random form) is a
  * categorical parameter over its values.
  */
-export const ParamDecl = z.union([
-  z
-    .array(ParamValue)
-    .min(1)
-    .max(MAX_CATEGORIES)
-    .refine(distinct, 'values must be distinct')
-    .transform((values): CategoricalParam => ({ type: 'categorical', values })),
+export const ParamDecl = z.preprocess(
+  (v) => (Array.isArray(v) ? { type: 'categorical', values: v } : v),
   z.discriminatedUnion('type', [FloatParam, IntParam, CategoricalParam]),
-]);
+);
 export type ParamDecl = FloatParam | IntParam | CategoricalParam;
-export type ParamDeclInput = z.input<typeof ParamDecl>;
+/** What users write: a declaration, or a plain list of values. */
+export type ParamDeclInput =
+  z.input<typeof FloatParam> | z.input<typeof IntParam> | z.input<typeof CategoricalParam> | ParamValue[];
 
 /** A search space: parameter name → declaration. Names are kept in sorted order everywhere. */
 export const SearchSpace = z
@@ -101,7 +98,7 @@ export const SearchSpace = z
   .refine((s) => Object.keys(s).length >= 1, 'declare at least one parameter')
   .refine((s) => Object.keys(s).length <= MAX_PARAMETERS, `at most ${MAX_PARAMETERS} parameters`);
 export type SearchSpace = Record<string, ParamDecl>;
-export type SearchSpaceInput = z.input<typeof SearchSpace>;
+export type SearchSpaceInput = Record<string, ParamDeclInput>;
 
 /** A point of a space: parameter name → value. */
 export type Point = Record<string, ParamValue>;
