@@ -1,3 +1,4 @@
+import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { Random } from '@fersweep/dataset';
 import { logGaussMass, logNdtr, truncnormPpf } from './normal.js';

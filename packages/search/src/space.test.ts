@@ -1,3 +1,4 @@
+import { describe, expect, it } from '@jest/globals';
 import { gridPoints, gridValues, randomPoint } from './sample.js';
 import { parseSpace, SearchSpaceError, toInternal } from './space.js';
 

@@ -1,3 +1,4 @@
+import { describe, expect, it } from '@jest/globals';
 import { randomPoint } from './sample.js';
 import { parseSpace, type Point, type SearchSpace } from './space.js';
 import { TpeSampler, type Observation, type TpeOptionsInput } from './tpe.js';

@@ -28,7 +28,30 @@ export type AshaConfigInput = z.input<typeof AshaConfig>;
  * sweep; {@link ashaDecide} over the same events in the same order rebuilds it exactly.
  */
 export interface AshaState {
-  groups: Record<string, Record<string, Record<string, { value: number; stop: boolean }>>>;
+  groups: Record<string, Record<string, Record<string, RungRecord>>>;
+}
+
+/** One trial at one rung: its value (signed, larger is better), the cutoff it met or missed, the verdict. */
+interface RungRecord {
+  value: number;
+  stop: boolean;
+  cutoff?: number;
+}
+
+/** The decision a record stands for: the same object whenever the record is consulted again. */
+function verdict(config: AshaConfig, rung: number, rec: RungRecord): StopDecision {
+  const raw = (v: number) => (config.mode === 'max' ? v : -v);
+  const threshold = rec.cutoff === undefined ? undefined : raw(rec.cutoff);
+  return {
+    action: rec.stop ? 'stop' : 'continue',
+    rung,
+    ...(threshold !== undefined ? { threshold } : {}),
+    ...(rec.stop
+      ? {
+          reason: `${config.metric} ${raw(rec.value)} is outside the top 1/${config.reductionFactor} (cutoff ${threshold}) at epoch ${rung}`,
+        }
+      : {}),
+  };
 }
 
 export function emptyAshaState(): AshaState {
@@ -63,39 +86,27 @@ export function ashaDecide(
   // keeps that verdict.
   for (const r of rungs) {
     const rec = rungsOfGroup[String(r)]?.[event.trial];
-    if (rec?.stop && event.epoch >= r)
-      return { state, decision: { action: 'stop', rung: r, reason: 'stopped at this rung' } };
+    if (rec?.stop && event.epoch >= r) return { state, decision: verdict(config, r, rec) };
   }
   const reached = rungs.filter((r) => event.epoch >= r);
   const top = reached[reached.length - 1];
   if (top === undefined) return { state, decision: { action: 'continue' } };
   const recorded = rungsOfGroup[String(top)] ?? {};
-  if (recorded[event.trial]) return { state, decision: { action: 'continue', rung: top } };
+  const seen = recorded[event.trial];
+  if (seen) return { state, decision: verdict(config, top, seen) };
   const values = Object.values(recorded)
     .map((x) => x.value)
     .filter((v) => v !== -Infinity)
     .sort((a, b) => a - b);
   const value = signed(config.mode, event.value);
   const cutoff = values.length > 0 ? percentile(values, (1 - 1 / config.reductionFactor) * 100) : undefined;
-  const stop = cutoff !== undefined && value < cutoff;
+  const rec: RungRecord = {
+    value,
+    stop: cutoff !== undefined && value < cutoff,
+    ...(cutoff !== undefined ? { cutoff } : {}),
+  };
   const next: AshaState = {
-    groups: {
-      ...state.groups,
-      [event.group]: { ...rungsOfGroup, [String(top)]: { ...recorded, [event.trial]: { value, stop } } },
-    },
+    groups: { ...state.groups, [event.group]: { ...rungsOfGroup, [String(top)]: { ...recorded, [event.trial]: rec } } },
   };
-  const threshold = cutoff === undefined ? undefined : config.mode === 'max' ? cutoff : -cutoff;
-  return {
-    state: next,
-    decision: {
-      action: stop ? 'stop' : 'continue',
-      rung: top,
-      ...(threshold !== undefined ? { threshold } : {}),
-      ...(stop
-        ? {
-            reason: `${config.metric} ${event.value} below the top 1/${config.reductionFactor} cutoff ${threshold} at epoch ${top}`,
-          }
-        : {}),
-    },
-  };
+  return { state: next, decision: verdict(config, top, rec) };
 }

@@ -25,6 +25,8 @@ interface TrialRecord {
   completed: boolean;
   /** The epoch it was stopped at. */
   stoppedAt?: number;
+  /** The median it was stopped against (signed). */
+  threshold?: number;
   /** The latest epoch judged (and let continue). */
   judgedTo?: number;
 }
@@ -63,8 +65,7 @@ export function medianDecide(
 ): { state: MedianState; decision: StopDecision } {
   const trials = state.groups[event.group] ?? {};
   const rec = trials[event.trial] ?? { curve: {}, completed: false };
-  if (rec.stoppedAt !== undefined && event.epoch >= rec.stoppedAt)
-    return { state, decision: { action: 'stop', rung: rec.stoppedAt, reason: 'stopped at this epoch' } };
+  if (rec.stoppedAt !== undefined && event.epoch >= rec.stoppedAt) return { state, decision: stopVerdict(config, rec) };
   if (rec.judgedTo !== undefined && event.epoch <= rec.judgedTo) return { state, decision: { action: 'continue' } };
 
   const curve = { ...rec.curve, [String(event.epoch)]: signed(config.mode, event.value) };
@@ -93,23 +94,18 @@ export function medianDecide(
       .filter(([e]) => Number(e) <= event.epoch)
       .map(([, v]) => v),
   );
-  const stop = best < median;
-  const threshold = config.mode === 'max' ? median : -median;
+  if (best >= median) return keep();
+  const stopped: TrialRecord = { ...rec, curve, stoppedAt: event.epoch, threshold: median };
+  return { state: put(stopped), decision: stopVerdict(config, stopped) };
+}
+
+/** The stop decision a record stands for: the same object whenever it is consulted again. */
+function stopVerdict(config: MedianConfig, rec: TrialRecord): StopDecision {
+  const threshold = config.mode === 'max' ? rec.threshold! : -rec.threshold!;
   return {
-    state: put(
-      stop
-        ? { ...rec, curve, stoppedAt: event.epoch }
-        : { ...rec, curve, judgedTo: Math.max(rec.judgedTo ?? 0, event.epoch) },
-    ),
-    decision: {
-      action: stop ? 'stop' : 'continue',
-      rung: event.epoch,
-      threshold,
-      ...(stop
-        ? {
-            reason: `best ${config.metric} so far is worse than the median ${threshold} of completed trials at epoch ${event.epoch}`,
-          }
-        : {}),
-    },
+    action: 'stop',
+    rung: rec.stoppedAt!,
+    threshold,
+    reason: `best ${config.metric} so far is worse than the median ${threshold} of completed trials at epoch ${rec.stoppedAt}`,
   };
 }
