@@ -93,7 +93,7 @@ def run_optuna(cfg):
                 else optuna.samplers.RandomSampler(seed=seed)
             )
             study = optuna.create_study(direction="maximize", sampler=sampler)
-            values, trues = [], []
+            values, trues, params = [], [], []
 
             def objective(trial):
                 p = {
@@ -104,11 +104,12 @@ def run_optuna(cfg):
                 }
                 c = curve(p, seed, trial.number, cfg["epochs"])
                 values.append(c[-1])
+                params.append(p)
                 trues.append(true_curve(p, cfg["epochs"])[-1])
                 return c[-1]
 
             study.optimize(objective, n_trials=cfg["trials"])
-            out[name].append({"seed": seed, "values": values, "true": trues})
+            out[name].append({"seed": seed, "values": values, "true": trues, "params": params})
         out["seconds"][name] = time.perf_counter() - t0
     return out
 

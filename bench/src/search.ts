@@ -67,6 +67,7 @@ class Trainer {
 interface Run {
   values: number[];
   true: number[];
+  params?: Point[];
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -74,14 +75,18 @@ const sd = (xs: number[]) => Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) **
 const se = (xs: number[]) => sd(xs) / Math.sqrt(xs.length);
 const bestAfter = (r: Run, n: number) => Math.max(...r.values.slice(0, n));
 
-/** TPE with `parallel` workers: trial k is suggested while trials k−parallel+1 … k−1 still run. */
-async function tpeRun(trainer: Trainer, seed: number, parallel: number): Promise<Run> {
+/**
+ * TPE with `parallel` workers: trial k is suggested while trials k−parallel+1 … k−1 still run.
+ * `startup`: the points of the first trials, taken as given (Optuna's random start-up, so both
+ * optimisers enter their model-based phase from the same history).
+ */
+async function tpeRun(trainer: Trainer, seed: number, parallel: number, startup: Point[] = []): Promise<Run> {
   const sampler = new TpeSampler(space, { seed, direction: 'maximize', constantLiar: parallel > 1 });
   const history: Observation[] = [];
   const run: Run = { values: [], true: [] };
   for (let k = 0; k < TRIALS; k++) {
     const visible = history.map((o) => (o.trial > k - parallel ? { ...o, state: 'running' as const } : o));
-    const params = sampler.suggest(k, visible);
+    const params = startup[k] ?? sampler.suggest(k, visible);
     const r = await trainer.train(params, seed, k);
     history.push({ trial: k, params, state: 'complete', value: r.curve[EPOCHS - 1]! });
     run.values.push(r.curve[EPOCHS - 1]!);
@@ -150,19 +155,10 @@ async function main(): Promise<void> {
   };
   const trainer = new Trainer();
   const results: BenchResult[] = [];
-  const runs: Record<string, Run[]> = { fersweepTpe: [], fersweepTpeParallel4: [], fersweepRandom: [] };
+  const runs: Record<string, Run[]> = {};
   const seconds: Record<string, number> = {};
 
-  // 1. TPE against Optuna's.
-  for (const [name, fn] of [
-    ['fersweepTpe', (s: number) => tpeRun(trainer, s, 1)],
-    ['fersweepTpeParallel4', (s: number) => tpeRun(trainer, s, 4)],
-    ['fersweepRandom', (s: number) => randomRun(trainer, s)],
-  ] as const) {
-    const t0 = performance.now();
-    for (const s of seeds) runs[name]!.push(await fn(s));
-    seconds[name] = (performance.now() - t0) / 1000;
-  }
+  // 1. TPE against Optuna's. Optuna first: the paired run reuses its start-up points.
   const optuna = JSON.parse(
     execFileSync(PYTHON, [PEER, 'optuna', JSON.stringify({ seeds, trials: TRIALS, epochs: EPOCHS })], {
       encoding: 'utf8',
@@ -173,6 +169,19 @@ async function main(): Promise<void> {
   runs.optunaRandom = optuna.random;
   seconds.optunaTpe = optuna.seconds.tpe!;
   seconds.optunaRandom = optuna.seconds.random!;
+  const optunaStartup = (s: number) => optuna.tpe[s - 1]!.params!.slice(0, 10);
+  for (const [name, fn] of [
+    ['fersweepTpe', (s: number) => tpeRun(trainer, s, 1)],
+    ['fersweepTpePairedStartup', (s: number) => tpeRun(trainer, s, 1, optunaStartup(s))],
+    ['fersweepTpeParallel4', (s: number) => tpeRun(trainer, s, 4)],
+    ['fersweepRandom', (s: number) => randomRun(trainer, s)],
+  ] as const) {
+    const t0 = performance.now();
+    runs[name] = [];
+    for (const s of seeds) runs[name]!.push(await fn(s));
+    seconds[name] = (performance.now() - t0) / 1000;
+  }
+  for (const r of [...runs.optunaTpe, ...runs.optunaRandom]) delete r.params;
 
   const tpeTable: Record<string, Record<number, ReturnType<typeof summary>>> = {};
   for (const [name, rs] of Object.entries(runs)) {
@@ -190,6 +199,22 @@ async function main(): Promise<void> {
         }),
       );
   }
+  /** Welch's t statistic of a − b over seeds, in units of the difference's standard error. */
+  const welch = (a: string, b: string, n: number) => {
+    const x = tpeTable[a]![n]!;
+    const y = tpeTable[b]![n]!;
+    return { delta: x.mean - y.mean, seDiff: Math.hypot(x.se, y.se), t: (x.mean - y.mean) / Math.hypot(x.se, y.se) };
+  };
+  const comparisons: Record<string, Record<number, ReturnType<typeof welch>>> = {};
+  for (const name of [
+    'fersweepTpe',
+    'fersweepTpePairedStartup',
+    'fersweepTpeParallel4',
+    'optunaRandom',
+    'fersweepRandom',
+  ]) {
+    comparisons[`${name} − optunaTpe`] = Object.fromEntries(CHECKPOINTS.map((n) => [n, welch(name, 'optunaTpe', n)]));
+  }
   for (const n of CHECKPOINTS) {
     const f = tpeTable.fersweepTpe![n]!;
     const o = tpeTable.optunaTpe![n]!;
@@ -200,6 +225,13 @@ async function main(): Promise<void> {
       unit: '%',
       note: `optuna ${(o.mean * 100).toFixed(2)}% ± se ${(o.se * 100).toFixed(2)}; Δ ${((f.mean - o.mean) * 100).toFixed(2)} pts = ${((f.mean - o.mean) / o.se).toFixed(2)} se; random ${(r.mean * 100).toFixed(2)}%`,
       goal: '|Δ| ≤ 1 se of optuna, > random',
+    });
+    const p = tpeTable.fersweepTpePairedStartup![n]!;
+    results.push({
+      name: `  the same, start-up points shared with optuna`,
+      value: p.mean * 100,
+      unit: '%',
+      note: `Δ ${((p.mean - o.mean) * 100).toFixed(2)} pts = ${((p.mean - o.mean) / o.se).toFixed(2)} se of optuna`,
     });
   }
 
@@ -333,6 +365,7 @@ async function main(): Promise<void> {
     seconds,
     bestValAccuracy: tpeTable,
     regretOfSelected: regretTable,
+    comparisons,
     asha: { trials: N, workers: WORKERS, config: asha, ...ashaSummary },
     decisionCost: { asha: ashaCost, median: medianCost, tpeSuggestMsAt1000: suggestMs },
   });
