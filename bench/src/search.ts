@@ -12,7 +12,7 @@
  *      given only the epochs ASHA used;
  *   3. the decisions' own cost on a 1,000-trial sweep (27 epochs each, two variants), and a TPE
  *      suggestion over a 1,000-trial history.
- * Run: npm run bench -- search   (BENCH_SEEDS, default 30)
+ * Run: npm run bench -- search   (BENCH_SEEDS, default 50)
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -33,7 +33,7 @@ import {
 } from '@fersweep/search';
 import { report, type BenchResult } from './report.js';
 
-const SEEDS = Number(process.env.BENCH_SEEDS ?? 30);
+const SEEDS = Number(process.env.BENCH_SEEDS ?? 50);
 const TRIALS = 50;
 const CHECKPOINTS = [10, 25, 50];
 const EPOCHS = 27;
