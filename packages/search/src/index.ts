@@ -20,3 +20,4 @@ export {
   type MedianState,
   type MedianConfigInput,
 } from './stopping/median.js';
+export { KeyedRandom } from './rng.js';

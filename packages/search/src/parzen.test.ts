@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
-import { Random } from '@fersweep/dataset';
+import { KeyedRandom } from './rng.js';
 import { logGaussMass, logNdtr, truncnormPpf } from './normal.js';
 import { defaultWeights, ParzenEstimator } from './parzen.js';
 import { parseSpace, toInternal } from './space.js';
@@ -72,7 +72,7 @@ describe('the Parzen estimator against Optuna 3.1', () => {
       considerEndpoints: false,
       multivariate: false,
     };
-    const samples = new ParzenEstimator(c.observations, space, opts).sample(new Random(1), 500);
+    const samples = new ParzenEstimator(c.observations, space, opts).sample(KeyedRandom.keyed(1), 500);
     for (const [name, values] of Object.entries(samples)) {
       for (const v of values)
         expect(() => toInternal(space[name]!, name === 'opt' ? ['adam', 'sgd', 'rmsprop'][v]! : v, name)).not.toThrow();

@@ -1,4 +1,4 @@
-import type { Random } from '@fersweep/dataset';
+import type { KeyedRandom } from './rng.js';
 import { logGaussMass, truncnormPpf } from './normal.js';
 import type { ParamDecl, SearchSpace } from './space.js';
 
@@ -93,7 +93,7 @@ export class ParzenEstimator {
   }
 
   /** `size` draws from the mixture, as internal representations per parameter. */
-  sample(rng: Random, size: number): Record<string, number[]> {
+  sample(rng: KeyedRandom, size: number): Record<string, number[]> {
     const active = Array.from({ length: size }, () => rng.weighted(this.weights));
     const out: Record<string, number[]> = {};
     for (const name of this.names) {

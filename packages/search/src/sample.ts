@@ -1,4 +1,4 @@
-import { Random } from '@fersweep/dataset';
+import { KeyedRandom } from './rng.js';
 import { paramNames, type ParamDecl, type ParamValue, type Point, type SearchSpace } from './space.js';
 
 /** Streams of one suggestion: every draw for trial k comes from keyed(seed, k, stream, …). */
@@ -10,7 +10,7 @@ export const STREAM_TPE = 1;
  * [min, max] (in log space with `log`), integers and stepped floats from the range widened by half
  * a step and snapped back, so each grid value gets the same mass.
  */
-export function randomValue(decl: ParamDecl, rng: Random): ParamValue {
+export function randomValue(decl: ParamDecl, rng: KeyedRandom): ParamValue {
   if (decl.type === 'categorical') return decl.values[rng.int(decl.values.length)]!;
   if (decl.type === 'float') {
     if (decl.log) return Math.exp(rng.uniform(Math.log(decl.min), Math.log(decl.max)));
@@ -36,7 +36,7 @@ function snap(min: number, max: number, step: number, x: number): number {
 export function randomPoint(space: SearchSpace, seed: number, k: number): Point {
   const point: Point = {};
   paramNames(space).forEach((name, i) => {
-    point[name] = randomValue(space[name]!, Random.keyed(seed, k, STREAM_RANDOM, i));
+    point[name] = randomValue(space[name]!, KeyedRandom.keyed(seed, k, STREAM_RANDOM, i));
   });
   return point;
 }

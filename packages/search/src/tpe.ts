@@ -1,4 +1,4 @@
-import { Random } from '@fersweep/dataset';
+import { KeyedRandom } from './rng.js';
 import { z } from 'zod';
 import { ParzenEstimator, type ParzenOptions } from './parzen.js';
 import { randomPoint, STREAM_TPE } from './sample.js';
@@ -103,7 +103,7 @@ export class TpeSampler {
       const obs = (idx: number[]) => Object.fromEntries(names.map((n) => [n, idx.map((i) => internal(trials[i]!, n))]));
       const l = new ParzenEstimator(obs(below), sub, this.parzen);
       const gEst = new ParzenEstimator(obs(above), sub, this.parzen);
-      const samples = l.sample(Random.keyed(seed, k, STREAM_TPE, g), this.options.nEiCandidates);
+      const samples = l.sample(KeyedRandom.keyed(seed, k, STREAM_TPE, g), this.options.nEiCandidates);
       const ll = l.logPdf(samples);
       const lg = gEst.logPdf(samples);
       let best = 0;
