@@ -6,6 +6,7 @@ export { TpeSampler, TpeOptions, defaultGamma, type TpeOptionsInput, type Observ
 export { signed, percentile, type EpochEvent, type StopDecision, type Mode } from './stopping/events.js';
 export {
   AshaConfig,
+  AshaPolicy,
   ashaDecide,
   ashaRungs,
   emptyAshaState,
@@ -21,3 +22,12 @@ export {
   type MedianConfigInput,
 } from './stopping/median.js';
 export { KeyedRandom } from './rng.js';
+export {
+  StoppingPolicy,
+  stoppingConfig,
+  decideStop,
+  completeTrial,
+  emptyStoppingState,
+  type StoppingState,
+  type StoppingPolicyInput,
+} from './stopping/policy.js';

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { percentile, signed, type EpochEvent, type StopDecision } from './events.js';
 
-/** `scheduler: { policy: asha, metric, mode, minEpochs, reductionFactor }` plus the sweep's epoch budget. */
-export const AshaConfig = z
+/** `scheduler: { policy: asha, metric, mode, minEpochs, reductionFactor }`, as a sweep spec declares it. */
+export const AshaPolicy = z
   .object({
     policy: z.literal('asha'),
     metric: z.string().min(1),
@@ -11,14 +11,17 @@ export const AshaConfig = z
     minEpochs: z.number().int().min(1).default(1),
     /** η: rungs sit at minEpochs·η^k, and the top 1/η of each rung continue. */
     reductionFactor: z.number().min(2).max(100).default(3),
-    /** The full budget: no rung at or beyond it (a trial that reaches it simply ends). */
-    maxEpochs: z.number().int().min(1),
   })
-  .strict()
-  .refine((c) => c.minEpochs < c.maxEpochs, {
-    path: ['minEpochs'],
-    message: 'minEpochs must be below the epoch budget',
-  });
+  .strict();
+
+/** The policy plus the sweep's epoch budget: what {@link ashaDecide} runs on. */
+export const AshaConfig = AshaPolicy.extend({
+  /** The full budget: no rung at or beyond it (a trial that reaches it simply ends). */
+  maxEpochs: z.number().int().min(1),
+}).refine((c) => c.minEpochs < c.maxEpochs, {
+  path: ['minEpochs'],
+  message: 'minEpochs must be below the epoch budget',
+});
 export type AshaConfig = z.infer<typeof AshaConfig>;
 export type AshaConfigInput = z.input<typeof AshaConfig>;
 
