@@ -39,6 +39,22 @@ describe('TpeSampler', () => {
     expect(restored.suggest(25, a)).toEqual(a[25]!.params);
   });
 
+  it('suggests exactly the stored golden points (a change here breaks replays of stored sweeps)', () => {
+    const space = parseSpace({
+      lr: { type: 'float', min: 1e-5, max: 1, log: true },
+      width: { type: 'int', min: 8, max: 512, log: true },
+      opt: ['adam', 'sgd'],
+    });
+    const h: Observation[] = Array.from({ length: 12 }, (_, k) => {
+      const params = randomPoint(space, 99, k);
+      const value = Math.abs(Math.log10(params.lr as number) + 2) + (params.opt === 'sgd' ? 0.5 : 0);
+      return { trial: k, params, state: 'complete', value };
+    });
+    expect(h[0]!.params).toEqual({ lr: 0.8711278939436168, opt: 'sgd', width: 157 });
+    const sampler = new TpeSampler(space, { seed: 99, direction: 'minimize' });
+    expect(sampler.suggest(12, h)).toEqual({ lr: 0.003661420220362961, opt: 'adam', width: 43 });
+  });
+
   it('suggests differently for another seed', () => {
     const a = optimise(space2d, f2d, { seed: 5, direction: 'minimize' }, 15);
     const b = optimise(space2d, f2d, { seed: 6, direction: 'minimize' }, 15);
