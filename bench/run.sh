@@ -8,7 +8,12 @@ if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-torch >/dev/null || echo "python3-torch unavailable: the peer column stays empty"
 fi
-names=("$@"); [ ${#names[@]} -gt 0 ] || names=(dataset models evaluator coordinator expansion faces)
+# The Optuna peer of the search benchmark: Debian's python3-optuna (3.1) for the system python, where missing.
+if ! /usr/bin/python3 -c 'import optuna' 2>/dev/null; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-optuna >/dev/null || { echo "python3-optuna unavailable: the search benchmark needs it" >&2; }
+fi
+names=("$@"); [ ${#names[@]} -gt 0 ] || names=(dataset models evaluator coordinator expansion faces search)
 for n in "${names[@]}"; do
   echo "== bench $n"
   node bench/dist/$n.js
