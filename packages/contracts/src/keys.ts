@@ -15,6 +15,10 @@ export const keys = {
     `sweeps/${sweep}/trials/${trial}/checkpoints/epoch-${String(epoch).padStart(4, '0')}`,
   model: (sweep: string, trial: string) => `sweeps/${sweep}/trials/${trial}/model`,
   report: (sweep: string) => `sweeps/${sweep}/report`,
+  /** A Keras HDF5 weight file, content-addressed: a cluster downloads or imports it once. */
+  kerasWeights: (sha256: string) => `pretrained/keras/${sha256}.h5`,
+  /** Which content a Keras weight file name (`mobilenet_v2_weights_…_no_top.h5`) stands for. */
+  kerasWeightsIndex: (name: string) => `pretrained/keras/index/${name}.json`,
 } as const;
 
 /** Names used in keys and Kubernetes objects: lowercase DNS-1123 label characters. */

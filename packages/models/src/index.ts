@@ -87,3 +87,40 @@ export {
   type FaceDetectorOptions,
   type RgbImage,
 } from './faces/detector.js';
+export {
+  isHdf5,
+  kerasLayer,
+  kerasParamName,
+  readKerasWeights,
+  type KerasLayerWeights,
+  type KerasWeight,
+  type KerasWeightsFile,
+} from './io/keras-h5.js';
+export {
+  blockPrefix,
+  kerasMobileNetV2FileName,
+  mobileNetV2WeightPlan,
+  parseKerasMobileNetV2FileName,
+  type LayerWeightsPlan,
+  type MobileNetV2Alpha,
+} from './variants/mobilenetv2-layout.js';
+export {
+  inferMobileNetV2Alpha,
+  loadKerasMobileNetV2Weights,
+  mobileNetV2Mismatch,
+} from './pretrained/keras-mobilenetv2.js';
+export {
+  findStoredKerasWeights,
+  KerasWeightsIndexEntry,
+  KerasWeightsName,
+  storeKerasWeights,
+} from './pretrained/keras-store.js';
+export {
+  imagenetWeightsFor,
+  isKerasWeightsRef,
+  KERAS_WEIGHTS_PUBLIC_URL,
+  KERAS_WEIGHTS_URL_ENV,
+  resolveKerasWeights,
+  type KerasSourceOptions,
+  type ResolvedKerasWeights,
+} from './pretrained/keras-source.js';

@@ -3,7 +3,8 @@ export type ModelErrorCode =
   | 'UnknownModel' // no variant of that name is registered
   | 'InvalidParams' // params fail the variant's schema (or a rule between fields)
   | 'IncompatibleInput' // the dataset's image shape or class count cannot feed this variant
-  | 'IncompatiblePretrained' // pretrained weights that fit fewer than half of the base's layers
+  | 'IncompatiblePretrained' // pretrained weights that do not fit the base (a keras file: any layer; tfjs: half)
+  | 'PretrainedUnavailable' // pretrained weights neither in the store nor downloadable (offline)
   | 'InvalidArtifacts' // a model.json that is not a tfjs LayersModel, or weights that do not fit it
   | 'CorruptArtifacts' // a weights file whose size or sha256 differs from what model.json recorded
   | 'UnsupportedExport' // a layer (or a use of one) that the chosen export format cannot express

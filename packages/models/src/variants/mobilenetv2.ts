@@ -3,13 +3,13 @@ import { z } from 'zod';
 import { compileClassifier, disposeModel, kernelInitializer, adaptLayers, type Layer } from './common.js';
 import { ModelError } from './errors.js';
 import { countFlops } from './flops.js';
-import { loadPretrainedWeights } from './pretrained.js';
+import { loadMobileNetV2Pretrained } from '../pretrained/load.js';
+import { blockPrefix, BLOCKS, makeDivisible, MOBILENETV2_ALPHAS, topChannels } from './mobilenetv2-layout.js';
 import { recompilePreservingOptimizer } from './recompile.js';
 import { applyResize } from './resize.js';
 import { checkInputBasics, type BuildOptions, type BuiltModel, type ModelInput, type ModelVariant } from './types.js';
 
-/** Width multipliers keras.applications.MobileNetV2 ships weights for. */
-export const MOBILENETV2_ALPHAS = [0.35, 0.5, 0.75, 1, 1.3, 1.4] as const;
+export { makeDivisible, MOBILENETV2_ALPHAS };
 /** Sizes the grayscale image is resized to before the base (48 is FER2013's own). */
 export const MOBILENETV2_INPUT_SIZES = [48, 96, 128] as const;
 /**
@@ -22,27 +22,6 @@ export const MOBILENETV2_BASE_LAYERS = 149;
 const BASE_FIRST = 'Conv1';
 const BASE_LAST = 'out_relu';
 
-/** Inverted residual blocks: [output filters at α 1, stride, expansion], keras' block ids 0–16. */
-const BLOCKS: readonly (readonly [number, 1 | 2, number])[] = [
-  [16, 1, 1],
-  [24, 2, 6],
-  [24, 1, 6],
-  [32, 2, 6],
-  [32, 1, 6],
-  [32, 1, 6],
-  [64, 2, 6],
-  [64, 1, 6],
-  [64, 1, 6],
-  [64, 1, 6],
-  [96, 1, 6],
-  [96, 1, 6],
-  [96, 1, 6],
-  [160, 2, 6],
-  [160, 1, 6],
-  [160, 1, 6],
-  [320, 1, 6],
-];
-
 const oneOf = (values: readonly number[]) => `must be one of ${values.join(', ')}`;
 
 /** Parameters of MobileNetV2; `{}` trains α 1.0 at 48×48 from scratch. */
@@ -53,11 +32,15 @@ export const MobileNetV2Params = z
     /** Side the image is resized to (bilinear) before the base; 96 or 128 upsample FER's 48 px. */
     inputSize: z.literal(MOBILENETV2_INPUT_SIZES, { error: oneOf(MOBILENETV2_INPUT_SIZES) }).default(48),
     /**
-     * Object-store URL of a tfjs LayersModel (folder with model.json, or the model.json) whose layers have
-     * keras.applications MobileNetV2 names, e.g. ImageNet weights converted with tensorflowjs_converter.
-     * Every base layer whose name and weight shapes match is loaded; the head always starts fresh.
+     * Pretrained base weights, loaded by keras layer name (the head always starts fresh):
+     * - `imagenet`: keras.applications' ImageNet weights for `alpha` and `inputSize` (48 takes the 96 px file),
+     *   read from the object store's `pretrained/keras/` (`fersweep models import-keras`) or downloaded from
+     *   keras' bucket and cached there;
+     * - a keras HDF5 weight file (`….h5`): `https://…`, `s3://…`, `file://…` or a path;
+     * - any other URL: a tfjs LayersModel (folder with model.json, or the model.json) with keras layer names,
+     *   e.g. one converted with tensorflowjs_converter; layers whose name and shapes match are loaded.
      */
-    pretrained: z.string().min(1).optional(),
+    pretrained: z.string().min(1).max(2048).optional(),
     /** Train only the head: the base's weights and BatchNorm statistics stay as loaded. */
     freezeBase: z.boolean().default(false),
     /**
@@ -73,7 +56,12 @@ export const MobileNetV2Params = z
       })
       .strict()
       .optional(),
-    /** Dropout between global average pooling and the classifier. */
+    /**
+     * Hidden dense layers (ReLU) of the head, between global average pooling and the classifier, e.g. `[1024]`
+     * or `[256, 128]`; `[]` (the default) classifies the pooled features directly.
+     */
+    head: z.array(z.number().int().min(1).max(4096)).max(4).default([]),
+    /** Dropout before the classifier, and after each hidden dense layer of the head. */
     dropout: z.number().min(0).max(0.9).default(0.2),
     /** Adam's learning rate. */
     learningRate: z.number().gt(0).max(1).default(1e-3),
@@ -103,12 +91,6 @@ export const MobileNetV2Params = z
     }
   });
 export type MobileNetV2Params = z.infer<typeof MobileNetV2Params>;
-
-/** keras' `_make_divisible`: round to the nearest multiple of `divisor`, never more than 10% down. */
-export function makeDivisible(v: number, divisor = 8): number {
-  const rounded = Math.max(divisor, Math.floor((v + divisor / 2) / divisor) * divisor);
-  return rounded < 0.9 * v ? rounded + divisor : rounded;
-}
 
 function checkMobileNetInput(input: ModelInput): void {
   checkInputBasics('mobilenetv2', input);
@@ -166,7 +148,7 @@ function assembleMobileNetV2(params: MobileNetV2Params, input: ModelInput, seed:
   BLOCKS.forEach(([filters, stride, expansion], id) => {
     const blockInput = x;
     const out = makeDivisible(Math.trunc(filters * alpha));
-    const p = id === 0 ? 'expanded_conv_' : `block_${id}_`;
+    const p = blockPrefix(id);
     if (id > 0) {
       apply(pw(expansion * channels, `${p}expand`));
       apply(bn(`${p}expand_BN`));
@@ -192,12 +174,16 @@ function assembleMobileNetV2(params: MobileNetV2Params, input: ModelInput, seed:
     if (stride === 1 && channels === out) apply(tf.layers.add({ name: `${p}add` }), [blockInput, x]);
     channels = out;
   });
-  apply(pw(alpha > 1 ? makeDivisible(1280 * alpha) : 1280, 'Conv_1'));
+  apply(pw(topChannels(alpha), 'Conv_1'));
   apply(bn('Conv_1_bn'));
   apply(relu6(BASE_LAST));
 
   apply(tf.layers.globalAveragePooling2d({ name: 'head_pool' }));
-  apply(tf.layers.dropout({ name: 'head_dropout', rate: params.dropout }));
+  params.head.forEach((units, i) => {
+    apply(tf.layers.dense({ name: `head_dense_${i + 1}`, units, activation: 'relu', kernelInitializer: init() }));
+    apply(tf.layers.dropout({ name: `head_dropout_${i + 1}`, rate: params.dropout }));
+  });
+  if (params.head.length === 0) apply(tf.layers.dropout({ name: 'head_dropout', rate: params.dropout }));
   apply(
     tf.layers.dense({ name: 'predictions', units: input.numClasses, activation: 'softmax', kernelInitializer: init() }),
   );
@@ -242,13 +228,14 @@ export function applyFineTuning(model: tf.LayersModel, params: MobileNetV2Params
 /**
  * MobileNetV2 (Sandler et al. 2018) as keras.applications builds it — inverted residual blocks with expansion 6,
  * depthwise 3×3, linear bottlenecks, residual adds, ReLU6, width multiplier α — with keras' layer names, so
- * converted keras weights load by name. Grayscale input is repeated into RGB; a GAP → Dropout → Dense head
- * classifies. α 1.0: 2,257,984 base parameters; at 48×48, 33.2 MFLOP per image.
+ * keras' own weight files load by name (`pretrained: imagenet`). Pixels in [0, 1] are scaled to [-1, 1] (keras'
+ * `mobilenet_v2.preprocess_input`) and grayscale is repeated into RGB inside the model; a head of global average
+ * pooling → [Dense ReLU → Dropout]× `head` (or Dropout alone) → Dense softmax classifies. α 1.0: 2,257,984 base parameters; at 48×48, 33.2 MFLOP per image.
  */
 export const mobilenetv2: ModelVariant<MobileNetV2Params> = {
   name: 'mobilenetv2',
   description:
-    'MobileNetV2 (keras.applications structure and layer names), width multiplier alpha, optional pretrained base, freezing and fine-tuning',
+    'MobileNetV2 (keras.applications structure and layer names), width multiplier alpha, ImageNet or other pretrained base, freezing and fine-tuning, dense head',
   params: MobileNetV2Params,
   async build(params: MobileNetV2Params, input: ModelInput, options: BuildOptions = {}): Promise<BuiltModel> {
     const model = assembleMobileNetV2(params, input, options.seed);
@@ -259,17 +246,14 @@ export const mobilenetv2: ModelVariant<MobileNetV2Params> = {
       if (params.pretrained === undefined) {
         notes.push('mobilenetv2: no pretrained weights, training from scratch');
       } else {
-        const report = await loadPretrainedWeights(base, params.pretrained, options.openStore);
+        const { report, notes: loadNotes } = await loadMobileNetV2Pretrained(base, params, options);
         const head = model.layers.slice(model.layers.indexOf(base[base.length - 1] as Layer) + 1);
         for (const layer of head) {
           if (layer.weights.length > 0)
             report.skipped.push({ layer: layer.name, reason: 'head: trained from scratch' });
         }
         built.pretrained = report;
-        const withWeights = base.filter((l) => l.weights.length > 0).length;
-        notes.push(
-          `mobilenetv2: pretrained weights from ${params.pretrained} loaded into ${report.loaded.length} of ${withWeights} base layers with weights`,
-        );
+        notes.push(...loadNotes);
         const missed = report.skipped.filter((s) => !s.reason.startsWith('head:'));
         if (missed.length > 0) {
           notes.push(

@@ -56,6 +56,7 @@ describe('the variant registry', () => {
       alpha: 1,
       inputSize: 48,
       freezeBase: false,
+      head: [],
       dropout: 0.2,
       learningRate: 1e-3,
       batchNormMomentum: 0.99,

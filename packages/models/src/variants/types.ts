@@ -16,6 +16,13 @@ export interface ModelInput {
 export interface BuildOptions {
   /** Opens the object store a `pretrained` URL names; default `openStore` from @fersweep/storage. */
   openStore?: (url: string) => ObjectStore;
+  /**
+   * The artifact root (FERSWEEP_STORE; a trial's `output`) where `pretrained: imagenet` finds Keras weight files
+   * (`pretrained/keras/`) and caches the ones it downloads. Without it they are downloaded every time.
+   */
+  artifactRoot?: string;
+  /** Base URL of keras' weight files; default $FERSWEEP_KERAS_WEIGHTS_URL, else keras' public bucket. */
+  kerasWeightsUrl?: string;
   /** Seeds the kernel initializers, so that two builds with one seed start from the same weights. */
   seed?: number;
 }
@@ -24,6 +31,8 @@ export interface BuildOptions {
 export interface PretrainedReport {
   /** The URL the weights came from. */
   source: string;
+  /** sha256 of the keras weight file, when the weights came from one. */
+  sha256?: string;
   /** Layers whose every weight was copied. */
   loaded: string[];
   /** Layers with weights that kept their initial values, and why (absent from the source, shape differs, head). */
