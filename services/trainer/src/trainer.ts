@@ -186,7 +186,12 @@ async function train(
       batch: state.batch,
     });
   } else {
-    const built = await variant.build(params, { height, width, channels, numClasses }, { seed: spec.seed });
+    // The artifact root caches keras weight files (`pretrained: imagenet`): a cluster downloads each once.
+    const built = await variant.build(
+      params,
+      { height, width, channels, numClasses },
+      { seed: spec.seed, openStore: deps.openStore, artifactRoot: spec.output },
+    );
     model = built.model;
     for (const note of built.notes) logger.info(note);
     state = {
@@ -378,6 +383,8 @@ async function train(
         resize: `${width}x${height}, centre crop, Lanczos`,
         rescale: spec.augmentation?.rescale ?? 1 / 255,
         layout: 'NHWC float32',
+        // What the model itself does to that input before its first weight layer.
+        inModel: variant.preprocessing?.(params, { height, width, channels, numClasses }) ?? [],
       },
       dataset: { url: spec.dataset, manifestSha256: datasetSha256, name: manifest.name },
       training: {

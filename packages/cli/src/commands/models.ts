@@ -10,6 +10,7 @@ import { table } from '../format.js';
 import { emit, withOutput, type OutputFlags } from '../output.js';
 import type { Io } from './dataset.js';
 import { exportCommand } from './export.js';
+import { importKerasCommand } from './import-keras.js';
 
 const storage = () => import('@fersweep/storage');
 
@@ -61,9 +62,9 @@ async function listModels(
   return out;
 }
 
-/** `fersweep models list|pull|export` (`fersweep predict` is in predict.ts). */
+/** `fersweep models list|pull|export|import-keras` (`fersweep predict` is in predict.ts). */
 export function modelCommands(io: Io): Command[] {
-  const models = new Command('models').description('list and download trained models');
+  const models = new Command('models').description('list, download and export trained models; import keras weights');
 
   const list = models
     .command('list')
@@ -139,6 +140,7 @@ export function modelCommands(io: Io): Command[] {
       '0.1.0',
     ),
   );
+  models.addCommand(importKerasCommand(io, openRoot));
 
   return [models];
 }

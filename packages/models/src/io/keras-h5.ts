@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type H5Module from 'h5wasm/node';
 import { ModelError } from '../variants/errors.js';
 
 /**
@@ -54,7 +55,7 @@ export function kerasParamName(weightName: string): string {
   return weightName.slice(weightName.lastIndexOf('/') + 1).replace(/:\d+$/, '');
 }
 
-type H5 = typeof import('h5wasm/node').default;
+type H5 = typeof H5Module;
 let h5: Promise<H5> | undefined;
 
 /** h5wasm, loaded and initialised on first use (its wasm module is ~3 MB). */

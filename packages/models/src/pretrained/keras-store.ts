@@ -81,7 +81,8 @@ export async function findStoredKerasWeights(
 /**
  * Validates `bytes` as a keras MobileNetV2 no-top weight file (HDF5, keras layout, every layer's shape; α from
  * the shapes, and agreeing with the α in `name` when it is a keras file name), then stores it content-addressed
- * and indexes it under `name` (the file first, the index last). Returns the entry, the parsed file and the
+ * and indexes it under `name` (the file first, the index last); `source` is recorded in the index, `label` names
+ * the file in errors. Returns the entry, the parsed file and the
  * object's URL. Throws ModelError 'InvalidArtifacts' / 'IncompatiblePretrained' naming what does not fit.
  */
 export async function storeKerasWeights(
@@ -89,6 +90,7 @@ export async function storeKerasWeights(
   bytes: Uint8Array,
   name: string,
   source: string,
+  label: string = source,
 ): Promise<{ entry: KerasWeightsIndexEntry; file: KerasWeightsFile; url: string }> {
   const parsedName = KerasWeightsName.safeParse(name);
   if (!parsedName.success) {
@@ -96,14 +98,14 @@ export async function storeKerasWeights(
       field: 'name',
     });
   }
-  const file = await readKerasWeights(bytes, source);
-  const alpha = inferMobileNetV2Alpha(file, source);
+  const file = await readKerasWeights(bytes, label);
+  const alpha = inferMobileNetV2Alpha(file, label);
   const named = parseKerasMobileNetV2FileName(name);
   if (named !== undefined && named.alpha !== alpha) {
     throw new ModelError(
       'IncompatiblePretrained',
-      `${source} holds MobileNetV2 α ${alpha} weights, but its name ${name} says α ${named.alpha}: give it its right name with --name`,
-      { artifact: source },
+      `${label} holds MobileNetV2 α ${alpha} weights, but its name ${name} says α ${named.alpha}: give it its right name with --name`,
+      { artifact: label },
     );
   }
   const entry: KerasWeightsIndexEntry = {

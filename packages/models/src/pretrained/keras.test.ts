@@ -189,7 +189,7 @@ describe('pretrained: imagenet', () => {
       expect(server.requests).toEqual([name]);
       expect(second.notes[0]).toMatch(/from the store/);
       const conv1 = weightValues(second.model).get('Conv1/kernel') as Float32Array;
-      expect(bytesOf(conv1).equals(bytesOf(fixture(0.35).truthOf(truth, 'Conv1', 'kernel')))).toBe(true);
+      expect(bytesOf(conv1).equals(bytesOf(truthOf(fixture(0.35).truth, 'Conv1', 'kernel')))).toBe(true);
       disposeModel(second.model);
 
       // A stored copy whose bytes changed is refused, not loaded.

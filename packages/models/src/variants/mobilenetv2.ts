@@ -286,5 +286,14 @@ export const mobilenetv2: ModelVariant<MobileNetV2Params> = {
       model.dispose();
     }
   },
+  preprocessing(params: MobileNetV2Params, input: ModelInput): string[] {
+    return [
+      'scale [0, 1] → [-1, 1] (x × 2 − 1: keras mobilenet_v2.preprocess_input on 0–255 pixels rescaled by 1/255)',
+      ...(input.height !== params.inputSize || input.width !== params.inputSize
+        ? [`resize to ${params.inputSize}×${params.inputSize} (bilinear)`]
+        : []),
+      ...(input.channels === 1 ? ['grayscale → RGB (the channel repeated 3 times)'] : []),
+    ];
+  },
   onEpochStart: applyFineTuning,
 };

@@ -71,6 +71,11 @@ export interface ModelVariant<P> {
   /** Forward FLOPs per image (2 × multiply-adds of conv, depthwise and dense layers), from the built layers. */
   flops(params: P, input: ModelInput): number;
   /**
+   * The preprocessing layers the model applies itself, one phrase each (for a saved model's metadata), e.g.
+   * `scale [0, 1] → [-1, 1] (keras mobilenet_v2.preprocess_input)`. Absent when there are none.
+   */
+  preprocessing?(params: P, input: ModelInput): string[];
+  /**
    * Called by the trainer at the start of every epoch (0-based); returns true when it changed the model
    * (e.g. unfroze layers and recompiled). Absent when the variant never changes during training.
    */
