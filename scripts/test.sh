@@ -15,7 +15,8 @@ apt_pkgs=()
 command -v nats-server >/dev/null || apt_pkgs+=(nats-server)
 { command -v prometheus >/dev/null && command -v promtool >/dev/null; } || apt_pkgs+=(prometheus)
 command -v chromium >/dev/null || apt_pkgs+=(chromium)
-# Debian's python3 checks the model exports: onnx.checker (ONNX) and h5py (Keras HDF5).
+# Debian's python3 checks the model exports (onnx.checker; h5py) and writes the Keras weight fixtures
+# (h5py: packages/testkit/src/keras_mobilenetv2_fixture.py).
 /usr/bin/python3 -c 'import onnx' 2>/dev/null || apt_pkgs+=(python3-onnx)
 /usr/bin/python3 -c 'import h5py' 2>/dev/null || apt_pkgs+=(python3-h5py)
 # astronaut.png, the real photograph `fersweep predict` finds a face in (test/support/photos.ts).
