@@ -261,6 +261,22 @@ describe('an ImageNet-frozen MobileNetV2 with a dense head', () => {
       'predictions/kernel',
       'predictions/bias',
     ]);
+    // Keras semantics: the frozen base's BatchNorm normalises with its moving statistics even in a training
+    // step, so (with dropout off) a training-mode forward pass equals inference.
+    const [trainingMode, inference] = tf.tidy(() => {
+      const saved = model.layers.filter((l) => l.name.startsWith('head_dropout')) as unknown as { rate: number }[];
+      const rates = saved.map((l) => l.rate);
+      saved.forEach((l) => (l.rate = 0));
+      const out = [
+        (model.apply(xs, { training: true }) as tf.Tensor).dataSync(),
+        (model.predict(xs) as tf.Tensor).dataSync(),
+      ];
+      saved.forEach((l, i) => (l.rate = rates[i] as number));
+      return out;
+    });
+    expect(Array.from(trainingMode as Float32Array).every((v, i) => Math.abs(v - (inference?.[i] ?? NaN)) < 1e-5)).toBe(
+      true,
+    );
     const start = weightValues(model);
     await model.fit(xs, ys, { epochs: 2, batchSize: 8, verbose: 0 });
     const after = weightValues(model);
