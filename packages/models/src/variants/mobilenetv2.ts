@@ -230,7 +230,8 @@ export function applyFineTuning(model: tf.LayersModel, params: MobileNetV2Params
  * depthwise 3×3, linear bottlenecks, residual adds, ReLU6, width multiplier α — with keras' layer names, so
  * keras' own weight files load by name (`pretrained: imagenet`). Pixels in [0, 1] are scaled to [-1, 1] (keras'
  * `mobilenet_v2.preprocess_input`) and grayscale is repeated into RGB inside the model; a head of global average
- * pooling → [Dense ReLU → Dropout]× `head` (or Dropout alone) → Dense softmax classifies. α 1.0: 2,257,984 base parameters; at 48×48, 33.2 MFLOP per image.
+ * pooling → [Dense ReLU → Dropout] × `head` (or Dropout alone) → Dense softmax classifies. α 1.0: 2,257,984 base
+ * parameters; at 48×48, 33.2 MFLOP per image.
  */
 export const mobilenetv2: ModelVariant<MobileNetV2Params> = {
   name: 'mobilenetv2',
