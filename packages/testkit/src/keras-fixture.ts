@@ -23,6 +23,8 @@ export interface KerasFixtureOptions {
   wrongShape?: string;
   /** Nest the weights in `model_weights`, as keras' `model.save('x.h5')` does. */
   wholeModel?: boolean;
+  /** Split `layer_names` into `layer_names0`, `layer_names1`, as keras does past 64 KiB. */
+  chunkLayerNames?: boolean;
 }
 
 function script(): string {
@@ -46,6 +48,7 @@ export async function writeKerasMobileNetV2Fixture(
   if (options.drop !== undefined) args.push('--drop', options.drop);
   if (options.wrongShape !== undefined) args.push('--wrong-shape', options.wrongShape);
   if (options.wholeModel) args.push('--whole-model');
+  if (options.chunkLayerNames) args.push('--chunk-layer-names');
   await promisify(execFile)(DEBIAN_PYTHON, args);
   const truth = JSON.parse(await readFile(`${file}.truth.json`, 'utf8')) as {
     layer: string;

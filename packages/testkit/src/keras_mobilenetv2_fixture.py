@@ -10,6 +10,7 @@ Next to OUT it writes OUT.truth.bin (every weight's float32 values, concatenated
 ([{layer, param, shape, offset}]) as the ground truth the loaded model is compared with.
 
 usage: keras_mobilenetv2_fixture.py OUT ALPHA SEED [--drop LAYER] [--wrong-shape LAYER] [--whole-model]
+       [--chunk-layer-names]
 """
 import argparse
 import json
@@ -75,13 +76,20 @@ def main():
     ap.add_argument('--drop', help='leave this layer out')
     ap.add_argument('--wrong-shape', help="give this layer's first weight one channel too many")
     ap.add_argument('--whole-model', action='store_true', help="nest the weights in model_weights, as model.save does")
+    ap.add_argument('--chunk-layer-names', action='store_true',
+                    help='split layer_names into layer_names0, layer_names1 (keras does so past 64 KiB)')
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
     plan = [l for l in layer_plan(args.alpha) if l[0] != args.drop]
     truth, chunks, offset = [], [], 0
     with h5py.File(args.out, 'w') as h5:
         f = h5.create_group('model_weights') if args.whole_model else h5
-        f.attrs['layer_names'] = np.asarray([name.encode('utf8') for name, _ in plan])
+        layer_names = np.asarray([name.encode('utf8') for name, _ in plan])
+        if args.chunk_layer_names:
+            for i, chunk in enumerate(np.array_split(layer_names, 2)):
+                f.attrs['layer_names%d' % i] = chunk
+        else:
+            f.attrs['layer_names'] = layer_names
         f.attrs['backend'] = 'tensorflow'.encode('utf8')
         f.attrs['keras_version'] = '2.2.4'.encode('utf8')
         for name, weights in sorted(plan, key=lambda l: l[0]):

@@ -125,9 +125,9 @@ describe('keras HDF5 weight files', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('reads a whole-model file (weights under model_weights) the same way', async () => {
+  it('reads a whole-model file (weights under model_weights, layer_names chunked) the same way', async () => {
     const file = path.join(dir, 'whole.h5');
-    const truth = await writeKerasMobileNetV2Fixture(file, 0.35, 9, { wholeModel: true });
+    const truth = await writeKerasMobileNetV2Fixture(file, 0.35, 9, { wholeModel: true, chunkLayerNames: true });
     const { model } = await build({ alpha: 0.35, pretrained: pathToFileURL(file).href });
     const conv1 = weightValues(model).get('Conv1/kernel') as Float32Array;
     expect(bytesOf(conv1).equals(bytesOf(truthOf(truth, 'Conv1', 'kernel')))).toBe(true);
@@ -191,6 +191,16 @@ describe('pretrained: imagenet', () => {
       const conv1 = weightValues(second.model).get('Conv1/kernel') as Float32Array;
       expect(bytesOf(conv1).equals(bytesOf(truthOf(fixture(0.35).truth, 'Conv1', 'kernel')))).toBe(true);
       disposeModel(second.model);
+
+      // An explicit URL of a .h5 file is fetched as it is (no store involved), and a 404 is named.
+      const explicit = await build({ alpha: 0.35, pretrained: `${server.url}/${name}` });
+      expect(explicit.notes[0]).toContain(`keras weights ${server.url}/${name} (sha256 ${index.sha256.slice(0, 12)}…)`);
+      disposeModel(explicit.model);
+      const notThere = await buildError({ alpha: 0.35, pretrained: `${server.url}/other.h5` });
+      expect([notThere.code, notThere.message]).toEqual([
+        'PretrainedUnavailable',
+        `params.pretrained: cannot download ${server.url}/other.h5: HTTP 404 Not Found`,
+      ]);
 
       // A stored copy whose bytes changed is refused, not loaded.
       await store.put(keys.kerasWeights(index.sha256), bytes.subarray(0, bytes.length - 1));
