@@ -61,7 +61,9 @@ let h5: Promise<H5> | undefined;
 /** h5wasm, loaded and initialised on first use (its wasm module is ~3 MB). */
 function loadH5wasm(): Promise<H5> {
   h5 ??= import('h5wasm/node').then(async (m) => {
-    await m.default.ready;
+    const module = await m.default.ready;
+    // HDF5 errors become exceptions instead of diagnostics printed to stderr.
+    module.activate_throwing_error_handler();
     return m.default;
   });
   return h5;
@@ -76,6 +78,16 @@ export function isHdf5(bytes: Uint8Array): boolean {
     if (b.subarray(at, at + SIGNATURE.length).equals(SIGNATURE)) return true;
   }
   return false;
+}
+
+/** HDF5's error stack as one line: its innermost entry's description (`truncated file: eof = …`). */
+function hdf5Reason(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  const entries = text.split('\n').filter((l) => /#\d+:.*\(\): /.test(l));
+  const last = entries[entries.length - 1];
+  return last === undefined
+    ? text.split('\n')[0]?.trim() || 'unknown error'
+    : last.slice(last.indexOf('(): ') + 4).trim();
 }
 
 type Attrs = Record<string, { value: unknown }>;
@@ -141,7 +153,7 @@ export async function readKerasWeights(input: Uint8Array | string, source: strin
     try {
       f = new h5wasm.File(file, 'r');
     } catch (err) {
-      throw invalid(`HDF5 could not open it (${(err as Error).message})`);
+      throw invalid(`HDF5 cannot open it (${hdf5Reason(err)})`);
     }
     let root = f as unknown as H5Group;
     const nested = f.get('model_weights') as unknown as H5Group | null;
@@ -175,6 +187,9 @@ export async function readKerasWeights(input: Uint8Array | string, source: strin
       };
     });
     return { backend: stringAttr(root, 'backend'), kerasVersion: stringAttr(root, 'keras_version'), layers };
+  } catch (err) {
+    if (err instanceof ModelError) throw err;
+    throw invalid(`HDF5 cannot read it (${hdf5Reason(err)})`);
   } finally {
     f?.close();
     if (temp !== undefined) await rm(temp, { force: true });

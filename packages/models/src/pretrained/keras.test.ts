@@ -156,6 +156,14 @@ describe('keras HDF5 weight files', () => {
     expect(notHdf5.code).toBe('InvalidArtifacts');
     expect(notHdf5.message).toMatch(/junk\.h5 is not a Keras HDF5 weight file: no HDF5 signature/);
 
+    const truncated = path.join(dir, 'truncated.h5');
+    await writeFile(truncated, (await readFile(fixture(0.35).file)).subarray(0, 1_000_000));
+    const cut = await buildError({ alpha: 0.35, pretrained: truncated });
+    expect(cut.code).toBe('InvalidArtifacts');
+    expect(cut.message).toMatch(
+      /truncated\.h5 is not a Keras HDF5 weight file: HDF5 cannot open it \(truncated file: eof = 1000000,[^\n]*\)$/,
+    );
+
     const nowhere = await buildError({ alpha: 0.35, pretrained: path.join(dir, 'nowhere.h5') });
     expect([nowhere.code, nowhere.where.field]).toEqual(['InvalidParams', 'params.pretrained']);
   });
