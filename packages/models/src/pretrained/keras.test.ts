@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { keys } from '@fersweep/contracts';
 import { openStore } from '@fersweep/storage';
 import { writeKerasMobileNetV2Fixture, type KerasFixtureWeight } from '@fersweep/testkit';
+import { exportKerasH5 } from '../export/keras-h5.js';
 import { readKerasWeights } from '../io/keras-h5.js';
 import { disposeModel, labelTensor } from '../variants/common.js';
 import { ModelError } from '../variants/errors.js';
@@ -132,6 +133,22 @@ describe('keras HDF5 weight files', () => {
     const conv1 = weightValues(model).get('Conv1/kernel') as Float32Array;
     expect(bytesOf(conv1).equals(bytesOf(truthOf(truth, 'Conv1', 'kernel')))).toBe(true);
     disposeModel(model);
+  });
+
+  it('reads back what fersweep’s own Keras export writes (model.h5, weights under model_weights)', async () => {
+    const { model } = await build({ alpha: 0.35, inputSize: 96, pretrained: fixture(0.35).file, head: [8] });
+    const exported = path.join(dir, 'exported-model.h5');
+    await exportKerasH5(model, exported);
+    disposeModel(model);
+    const again = await build({ alpha: 0.35, inputSize: 96, pretrained: exported });
+    const values = weightValues(again.model);
+    const differ = fixture(0.35).truth.filter(
+      (w) => !bytesOf(values.get(`${w.layer}/${w.param}`) as Float32Array).equals(bytesOf(w.values)),
+    );
+    expect(differ).toEqual([]);
+    // The head and the portable resize's frozen interpolation matrices are not base layers.
+    expect(again.pretrained?.unused).toEqual(['head_dense_1', 'predictions', 'resize_height', 'resize_width']);
+    disposeModel(again.model);
   });
 
   it('names the layer when a file lacks one or has a wrong shape, and the alpha when it is another', async () => {
