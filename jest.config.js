@@ -16,6 +16,8 @@ export default {
   },
   moduleNameMapper: {
     '^@fersweep/([a-z-]+)$': ['<rootDir>/packages/$1/src/index.ts', '<rootDir>/services/$1/src/index.ts'],
+    // The one subpath entry: the model registry's params without TensorFlow.js (package.json "exports").
+    '^@fersweep/models/params$': '<rootDir>/packages/models/src/params.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   modulePathIgnorePatterns: ['<rootDir>/.*/dist/'],

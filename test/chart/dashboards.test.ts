@@ -17,6 +17,7 @@ import { connectNatsBus, type NatsBus } from '@fersweep/messaging';
 import { createLogger } from '@fersweep/observability';
 import { openStore } from '@fersweep/storage';
 import { startNats, startPrometheus, type RunningPrometheus, type RunningServer } from '@fersweep/testkit';
+import { FAKE_TRAINER_MODELS } from '../../services/coordinator/src/testing/fake-trainer-models.js';
 import { handBuiltSweep, sweepSpec } from '../../services/evaluator/src/testing/fixtures.js';
 import { ROOT } from './render.js';
 
@@ -85,6 +86,7 @@ beforeAll(async () => {
     host: '127.0.0.1',
     logger: silent,
     launcher: new LocalLauncher({ command: [process.execPath, FAKE_TRAINER], maxConcurrent: 2, logger: silent }),
+    models: FAKE_TRAINER_MODELS,
   });
   prometheus = await startPrometheus({
     scrapeTargets: [new URL(coordinator.url).host, `127.0.0.1:${evaluator.port}`],

@@ -8,6 +8,7 @@ import { expandTrials, SweepSpec, type SweepId } from '@fersweep/contracts';
 import { LocalLauncher, startCoordinator, type Coordinator } from '@fersweep/coordinator';
 import { buildReport, SweepAggregator } from '@fersweep/evaluator';
 import { createLogger } from '@fersweep/observability';
+import { FAKE_TRAINER_MODELS } from '../../../services/coordinator/src/testing/fake-trainer-models.js';
 import { run } from './main.js';
 
 // The coordinator's test stand-in for `fersweep train`: exits as the trial params say.
@@ -24,6 +25,7 @@ beforeAll(async () => {
     host: '127.0.0.1',
     logger,
     launcher: new LocalLauncher({ command: [process.execPath, FAKE], maxConcurrent: 4, logger, killGraceMs: 2000 }),
+    models: FAKE_TRAINER_MODELS,
   });
   process.env.FERSWEEP_TOKEN = 'tok';
 });

@@ -8,3 +8,4 @@ export * from './events.js';
 export * from './sweep.js';
 export * from './search.js';
 export * from './report.js';
+export * from './sweep-check.js';

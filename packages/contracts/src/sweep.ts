@@ -151,7 +151,8 @@ export interface TrialPlan {
   searchPoint: SearchPoint;
 }
 
-const TRIAL_FIELDS = new Set(['batchSize', 'epochs', 'seed']);
+/** Search parameters that set the trial's own fields; any other name sets a model param. */
+export const SEARCH_TRIAL_FIELDS: ReadonlySet<string> = new Set(['batchSize', 'epochs', 'seed']);
 
 /**
  * The number of trials a spec expands to, counted without building anything (so oversized sweeps
@@ -209,7 +210,7 @@ export function expandTrials(sweep: SweepSpec, options: { maxTrials?: number } =
       const params = { ...v.params };
       const trial = { epochs: s.epochs, batchSize: s.batchSize, seed: s.seed };
       for (const [k, value] of Object.entries(point)) {
-        if (TRIAL_FIELDS.has(k)) (trial as Record<string, unknown>)[k] = value;
+        if (SEARCH_TRIAL_FIELDS.has(k)) (trial as Record<string, unknown>)[k] = value;
         else params[k] = value;
       }
       out.push({

@@ -37,6 +37,7 @@ export {
   type VariantName,
   type VariantParams,
 } from './variants/registry.js';
+export { MODEL_PARAMS, type ModelName } from './params.js';
 export { cnn, cnnDenseUnits, CnnParams } from './variants/cnn.js';
 export {
   applyFineTuning,

@@ -12,6 +12,7 @@ import { createApp } from './app.js';
 import { LocalLauncher } from './launchers/local.js';
 import { Scheduler } from './scheduler.js';
 import { SweepState } from './state.js';
+import { FAKE_TRAINER_MODELS } from './testing/fake-trainer-models.js';
 
 const FAKE = fileURLToPath(new URL('./fixtures/fake-trainer.mjs', import.meta.url));
 const TOKEN = 's3cr3t-token';
@@ -31,6 +32,7 @@ beforeAll(async () => {
     store: openStore(`file://${dir}/store`),
     logger,
     maxTrials: 10,
+    models: FAKE_TRAINER_MODELS,
   });
   await scheduler.start();
   const app = createApp({
@@ -115,7 +117,7 @@ describe('coordinator API', () => {
 
   it.each([
     ['an invalid spec', () => post(spec('api-bad', { epochs: -5 })), 422, 'InvalidSpec', 'spec.epochs'],
-    ['an unknown field', () => post({ ...spec('api-bad2'), extra: 1 }), 422, 'InvalidSpec', ''],
+    ['an unknown field', () => post({ ...spec('api-bad2'), extra: 1 }), 422, 'InvalidSpec', 'extra'],
     ['malformed YAML', () => post('spec: [unclosed', {}, 'application/yaml'), 422, 'InvalidYaml', undefined],
     ['malformed JSON', () => post('{"a":', {}), 400, 'InvalidJson', undefined],
     [

@@ -8,7 +8,8 @@ import type { Registry } from 'prom-client';
 import { tokenChecker } from './auth.js';
 import { assertDepth, BodyError, bodyParserProblem, parseYamlBody } from './body.js';
 import { coordinatorMetrics } from './metrics.js';
-import { SweepError, type Scheduler } from './scheduler.js';
+import { SweepError } from './errors.js';
+import type { Scheduler } from './scheduler.js';
 import type { SweepRecord, TrialRecord } from './state.js';
 
 export interface AppDeps {
@@ -39,7 +40,14 @@ export class ApiError extends Error {
   }
 }
 
-function problem(res: Response, status: number, code: string, detail: string, field?: string) {
+function problem(
+  res: Response,
+  status: number,
+  code: string,
+  detail: string,
+  field?: string,
+  errors?: readonly { field: string; message: string }[],
+) {
   res
     .status(status)
     .type('application/problem+json')
@@ -50,6 +58,7 @@ function problem(res: Response, status: number, code: string, detail: string, fi
       code,
       detail,
       ...(field !== undefined ? { field } : {}),
+      ...(errors?.length ? { errors: errors.map((e) => ({ field: e.field, detail: e.message })) } : {}),
     });
 }
 
@@ -114,7 +123,16 @@ export function openApiDocument() {
             status: { type: 'integer' },
             code: { type: 'string' },
             detail: { type: 'string' },
-            field: { type: 'string' },
+            field: { type: 'string', description: 'the first offending field, e.g. spec.variants[1].params.alpha' },
+            errors: {
+              type: 'array',
+              description: 'InvalidSpec: every problem found, each with its field and what is allowed',
+              items: {
+                type: 'object',
+                required: ['field', 'detail'],
+                properties: { field: { type: 'string' }, detail: { type: 'string' } },
+              },
+            },
           },
         },
       },
@@ -140,7 +158,11 @@ export function openApiDocument() {
             '409': err('a sweep of that name exists with another spec'),
             '413': err('body too large'),
             '415': err('unsupported content type, Content-Encoding or charset'),
-            '422': err('invalid spec'),
+            '422': err(
+              'invalid spec (InvalidSpec, with `field` and `errors`: unknown model or param, a value out of range, an ' +
+                'invalid combination, a search value outside the bounds of the field it sets) or too many trials ' +
+                '(TooManyTrials); nothing is stored or started',
+            ),
           },
         },
         get: {
@@ -356,7 +378,7 @@ export function createApp(deps: AppDeps): express.Express {
     if (err instanceof ApiError) return problem(res, err.status, err.code, err.message, err.field);
     if (err instanceof SweepError) {
       const status = { InvalidSpec: 422, TooManyTrials: 422, Conflict: 409, NotFound: 404 }[err.code];
-      return problem(res, status, err.code, err.message, err.field);
+      return problem(res, status, err.code, err.message, err.field, err.issues);
     }
     if (err instanceof BodyError) return problem(res, err.status, err.code, err.message);
     const parser = bodyParserProblem(err);

@@ -1,4 +1,6 @@
-export { Scheduler, SweepError, type SchedulerDeps, type SubmitResult } from './scheduler.js';
+export { Scheduler, type SchedulerDeps, type SubmitResult } from './scheduler.js';
+export { SweepError } from './errors.js';
+export { validateSweep } from './validate.js';
 export { planTrialRecords, type PlanContext } from './plan.js';
 export { SweepState, openFileKv, SweepRecord, TrialRecord, TrialPhase, SweepPhase, TERMINAL_TRIAL } from './state.js';
 export { LocalLauncher, type LocalLauncherOptions } from './launchers/local.js';

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import type { ModelParamSchemas } from '@fersweep/contracts';
 import { connectNatsBus, createMemoryBus, openNatsKv, type Bus, type NatsBus } from '@fersweep/messaging';
 import { createLogger, createRegistry, type Logger } from '@fersweep/observability';
 import { openStore } from '@fersweep/storage';
@@ -31,6 +32,8 @@ export interface StartOptions {
   trainerCommand?: string[];
   /** Use this launcher instead of the configured one (tests). */
   launcher?: Launcher;
+  /** Check sweeps against these params schemas instead of the model registry's (tests with a stand-in trainer). */
+  models?: ModelParamSchemas;
 }
 
 function defaultTrainerCommand(): string[] {
@@ -96,6 +99,7 @@ export async function startCoordinator(options: StartOptions = {}): Promise<Coor
     logger,
     bus,
     maxTrials: config.FERSWEEP_MAX_TRIALS,
+    ...(options.models ? { models: options.models } : {}),
     resolveDataset: (url) =>
       url.startsWith('file://./') || url.startsWith('file://../') ? `file://${process.cwd()}/${url.slice(7)}` : url,
   });

@@ -8,6 +8,7 @@ import { createLogger } from '@fersweep/observability';
 import { openStore } from '@fersweep/storage';
 import { LocalLauncher } from './launchers/local.js';
 import { Scheduler, SweepError } from './scheduler.js';
+import { FAKE_TRAINER_MODELS } from './testing/fake-trainer-models.js';
 import { openFileKv, SweepState } from './state.js';
 
 const FAKE = fileURLToPath(new URL('./fixtures/fake-trainer.mjs', import.meta.url));
@@ -25,6 +26,7 @@ async function setup(kvDir?: string, maxConcurrent = 8) {
     store: openStore(`file://${dir}/store`),
     logger,
     maxTrials: 20,
+    models: FAKE_TRAINER_MODELS,
   });
   await scheduler.start();
 }

@@ -1,24 +1,16 @@
 import { createHash } from 'node:crypto';
-import { countTrials, keys, SweepSpec, type TrialEvent } from '@fersweep/contracts';
+import { keys, type ModelParamSchemas, type SweepSpec, type TrialEvent } from '@fersweep/contracts';
 import { MessagingError, type Bus, type Subscription } from '@fersweep/messaging';
 import type { Logger } from '@fersweep/observability';
 import type { ObjectStore } from '@fersweep/storage';
+import { SweepError } from './errors.js';
 import type { LaunchStatus, Launcher } from './launchers/types.js';
 import { planTrialRecords } from './plan.js';
 import type { SweepState } from './state.js';
 import { TERMINAL_TRIAL, type SweepRecord, type TrialRecord } from './state.js';
+import { validateSweep } from './validate.js';
 
-/** A submission the scheduler refuses, with a stable code for the API's problem+json. */
-export class SweepError extends Error {
-  override readonly name = 'SweepError';
-  constructor(
-    readonly code: 'InvalidSpec' | 'TooManyTrials' | 'Conflict' | 'NotFound',
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-  }
-}
+export { SweepError };
 
 export interface SchedulerDeps {
   state: SweepState;
@@ -29,6 +21,11 @@ export interface SchedulerDeps {
   /** Trial events (to show last-epoch metrics and model URLs in sweep status). */
   bus?: Bus;
   maxTrials: number;
+  /**
+   * Params schemas per model that submissions are checked against. Default: the model registry's
+   * (`MODEL_PARAMS`); tests whose stand-in trainer takes other params give their own.
+   */
+  models?: ModelParamSchemas;
   /** Delay before a sweep whose launch failed is scheduled again (default 5 s). */
   launchRetryMs?: number;
   /** Turns a spec's dataset URL into one a trainer can open (e.g. resolves relative file:// paths). */
@@ -104,21 +101,7 @@ export class Scheduler {
   /** Validates, expands and records a sweep, then schedules it. Idempotent by name (and Idempotency-Key). */
   submit(input: unknown, idempotencyKey?: string): Promise<SubmitResult> {
     return this.serial(async () => {
-      const parsed = SweepSpec.safeParse(input);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        const field = issue.path.join('.');
-        throw new SweepError('InvalidSpec', `${field || '(root)'}: ${issue.message}`, field);
-      }
-      const spec = parsed.data;
-      const n = countTrials(spec);
-      if (n > this.deps.maxTrials) {
-        throw new SweepError(
-          'TooManyTrials',
-          `the sweep expands to ${n} trials, more than the ${this.deps.maxTrials} allowed (FERSWEEP_MAX_TRIALS)`,
-          'spec.search',
-        );
-      }
+      const { spec } = validateSweep(input, this.deps.maxTrials, this.deps.models);
       const id = spec.metadata.name;
       const specHash = createHash('sha256').update(canonical(spec)).digest('hex');
       const existing = await this.deps.state.getSweep(id);

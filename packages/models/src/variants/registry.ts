@@ -3,10 +3,17 @@ import { cnn, type CnnParams } from './cnn.js';
 import { adaptLayers } from './common.js';
 import { ModelError } from './errors.js';
 import { mobilenetv2, type MobileNetV2Params } from './mobilenetv2.js';
+import type { MODEL_PARAMS, ModelName } from '../params.js';
 import type { BuildOptions, BuiltModel, ModelInput, ModelVariant } from './types.js';
 
-/** Every registered variant, by the name a TrialSpec's `model` uses. */
-export const VARIANTS = { cnn, mobilenetv2 } as const;
+/**
+ * Every registered variant, by the name a TrialSpec's `model` uses. Its names and params schemas are
+ * `MODEL_PARAMS`' (the tfjs-free entry `@fersweep/models/params` the coordinator validates sweeps with):
+ * the type below refuses a variant that is missing there or whose schema differs.
+ */
+export const VARIANTS = { cnn, mobilenetv2 } as const satisfies {
+  [K in ModelName]: ModelVariant<z.infer<(typeof MODEL_PARAMS)[K]>>;
+};
 
 /** A registered variant's name. */
 export type VariantName = keyof typeof VARIANTS;

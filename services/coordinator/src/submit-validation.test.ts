@@ -1,0 +1,163 @@
+/**
+ * POST /v1/sweeps checks a sweep completely against the real model registry before it stores or
+ * starts anything (issue 11 part 2): an unknown model answered 201 and failed later; a bad search
+ * value answered 500.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createMemoryKv } from '@fersweep/messaging';
+import { createLogger, createRegistry } from '@fersweep/observability';
+import { openStore } from '@fersweep/storage';
+import { createApp, openApiDocument } from './app.js';
+import { LocalLauncher } from './launchers/local.js';
+import { Scheduler } from './scheduler.js';
+import { SweepState } from './state.js';
+
+const FAKE = fileURLToPath(new URL('./fixtures/fake-trainer.mjs', import.meta.url));
+let dir: string;
+let server: Server;
+let base: string;
+let scheduler: Scheduler;
+let launcher: LocalLauncher;
+const launched: string[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fersweep-submit-check-'));
+  const logger = createLogger({ service: 'coordinator', silent: true });
+  launcher = new LocalLauncher({ command: [process.execPath, FAKE], maxConcurrent: 2, logger });
+  const launch = launcher.launch.bind(launcher);
+  launcher.launch = (spec, options) => {
+    launched.push(`${spec.sweep}/${spec.trial}`);
+    return launch(spec, options);
+  };
+  // No `models`: the scheduler checks against the model registry's own schemas.
+  scheduler = new Scheduler({
+    state: new SweepState(createMemoryKv()),
+    launcher,
+    store: openStore(`file://${dir}/store`),
+    logger,
+    maxTrials: 100,
+  });
+  await scheduler.start();
+  const app = createApp({
+    scheduler,
+    logger,
+    registry: createRegistry({ service: 'coordinator', defaultMetrics: false }),
+    tokens: [],
+    ready: () => true,
+  });
+  server = app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const addr = server.address();
+  base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+});
+afterAll(async () => {
+  await new Promise((r) => server.close(r));
+  await scheduler.stop();
+  await launcher.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const sweep = (name: string, spec: Record<string, unknown>) => ({
+  apiVersion: 'fersweep/v1',
+  kind: 'Sweep',
+  metadata: { name },
+  spec: {
+    dataset: 's3://fersweep/datasets/fer2013',
+    epochs: 1,
+    variants: [{ name: 'cnn', model: 'cnn', params: { width: 0.25 } }],
+    ...spec,
+  },
+});
+
+interface Problem {
+  code: string;
+  detail: string;
+  field?: string;
+  errors?: { field: string; detail: string }[];
+}
+
+describe('POST /v1/sweeps against the model registry', () => {
+  it.each([
+    [
+      'whose variant is an unknown model',
+      sweep('bad-model', { variants: [{ name: 'big', model: 'resnet9000' }] }),
+      'spec.variants[0].model',
+      "unknown model 'resnet9000': use one of cnn, mobilenetv2",
+    ],
+    [
+      'with an unknown param',
+      sweep('bad-param', { variants: [{ name: 'cnn', model: 'cnn', params: { widht: 0.5 } }] }),
+      'spec.variants[0].params.widht',
+      "unknown parameter of model 'cnn' (known: width, blocks, denseUnits, dropout, denseDropout, learningRate, l2, batchNormMomentum)",
+    ],
+    [
+      'searching epochs 0',
+      sweep('bad-epochs', { search: { parameters: { epochs: [0] } } }),
+      'spec.search.parameters.epochs[0]',
+      'Too small: expected number to be >=1',
+    ],
+    [
+      'searching a batchSize that is not a number',
+      sweep('bad-batch', { search: { parameters: { batchSize: ['x'] } } }),
+      'spec.search.parameters.batchSize[0]',
+      'Invalid input: expected number, received string',
+    ],
+    [
+      'freezing a MobileNetV2 base without pretrained weights',
+      sweep('bad-freeze', {
+        variants: [
+          { name: 'cnn', model: 'cnn' },
+          { name: 'm', model: 'mobilenetv2', params: { alpha: 0.35, freezeBase: true } },
+        ],
+      }),
+      'spec.variants[1].params.freezeBase',
+      'freezing a randomly initialised base trains only the head: set params.pretrained or freezeBase: false',
+    ],
+  ])('refuses a sweep %s with 422 naming the field, and creates no trial', async (_what, body, field, message) => {
+    const res = await fetch(`${base}/v1/sweeps`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(res.status).toBe(422);
+    expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    const p = (await res.json()) as Problem;
+    expect(p).toMatchObject({ code: 'InvalidSpec', field, detail: `${field}: ${message}` });
+    expect(p.errors).toEqual([{ field, detail: message }]);
+
+    expect((await fetch(`${base}/v1/sweeps/${body.metadata.name}`)).status).toBe(404);
+    expect(launched).toEqual([]);
+    await expect(readdir(join(dir, 'store'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('answers every problem of a spec at once, in `errors`', async () => {
+    const res = await fetch(`${base}/v1/sweeps`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(
+        sweep('bad-many', {
+          variants: [{ name: 'big', model: 'resnet9000' }],
+          search: { parameters: { epochs: [0, 5], batchSize: ['x'] } },
+        }),
+      ),
+    });
+    const p = (await res.json()) as Problem;
+    expect(res.status).toBe(422);
+    expect(p.errors?.map((e) => e.field)).toEqual([
+      'spec.variants[0].model',
+      'spec.search.parameters.epochs[0]',
+      'spec.search.parameters.batchSize[0]',
+    ]);
+  });
+
+  it('documents the errors of a 422 in the OpenAPI document', () => {
+    const doc = openApiDocument();
+    expect(doc.components.schemas.Problem.properties).toHaveProperty('errors');
+    expect(doc.paths['/v1/sweeps'].post.responses['422'].description).toMatch(/InvalidSpec/);
+  });
+});

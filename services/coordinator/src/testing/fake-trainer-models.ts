@@ -1,0 +1,14 @@
+import { z } from 'zod';
+import type { ModelParamSchemas } from '@fersweep/contracts';
+
+/** The params `fixtures/fake-trainer.mjs` acts on (it stands in for `fersweep train` in scheduler tests). */
+export const FakeTrainerParams = z
+  .object({
+    stateDir: z.string().min(1),
+    sleepMs: z.number().int().min(0).optional(),
+    exitCodes: z.array(z.number().int()).optional(),
+  })
+  .strict();
+
+/** A model registry for sweeps run by the fake trainer: `cnn` and `mobilenetv2` both take its params. */
+export const FAKE_TRAINER_MODELS: ModelParamSchemas = { cnn: FakeTrainerParams, mobilenetv2: FakeTrainerParams };
