@@ -88,6 +88,33 @@ describe('fersweep run (embedded)', () => {
     expect(r.err).toMatch(/sweep spec: spec\.variants: a sweep needs at least one variant/);
   });
 
+  it('checks every variant and search value against the model registry before it opens the dataset or starts', async () => {
+    const spec = join(dir, 'badparams.yaml');
+    await writeFile(
+      spec,
+      stringify({
+        apiVersion: 'fersweep/v1',
+        kind: 'Sweep',
+        metadata: { name: 'badparams' },
+        spec: {
+          dataset: `file://${dir}/none`,
+          variants: [
+            { name: 'cnn', model: 'cnn', params: { width: 0.25 } },
+            { name: 'mnv2', model: 'mobilenetv2', params: { alpha: 0.3 } },
+          ],
+          search: { parameters: { epochs: [0, 3] } },
+        },
+      }),
+    );
+    const r = await cli('run', spec, '--data-dir', join(dir, 'badparams-data'));
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(
+      'fersweep: error: sweep spec: 2 problems: spec.variants[1].params.alpha: must be one of 0.35, 0.5, 0.75, 1, 1.3, 1.4; ' +
+        'spec.search.parameters.epochs[0]: Too small: expected number to be >=1\n',
+    );
+    await expect(readdir(join(dir, 'badparams-data'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('says when the dataset does not exist', async () => {
     const spec = join(dir, 'nodata.yaml');
     await writeFile(

@@ -133,6 +133,23 @@ describe('cluster verbs', () => {
     expect(r.err.trim().split('\n')).toHaveLength(1);
   });
 
+  it('submit exits 2 with the field when the coordinator refuses the spec, and nothing is created', async () => {
+    const file = join(dir, 'unknown-model.yaml');
+    await writeFile(
+      file,
+      stringify({
+        ...spec('cli-bad', 10),
+        spec: { ...spec('cli-bad', 10).spec, variants: [{ name: 'big', model: 'resnet9000' }] },
+      }),
+    );
+    const r = await cli('submit', file, '--api', coordinator.url, '--watch');
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(
+      `fersweep: error: ${file} was refused (InvalidSpec): spec.variants[0].model: unknown model 'resnet9000': use one of cnn, mobilenetv2\n`,
+    );
+    expect((await cli('status', 'cli-bad', '--api', coordinator.url)).err).toMatch(/no sweep 'cli-bad'/);
+  });
+
   it('says when the token is refused', async () => {
     process.env.FERSWEEP_TOKEN = 'wrong';
     const r = await cli('status', '--api', coordinator.url);

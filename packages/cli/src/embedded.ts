@@ -1,8 +1,17 @@
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { keys, SweepSpec, type SweepReport } from '@fersweep/contracts';
-import { LocalLauncher, openFileKv, Scheduler, SweepState, sweepView, type SweepRecord } from '@fersweep/coordinator';
+import { keys, type SweepReport, type SweepSpec } from '@fersweep/contracts';
+import {
+  LocalLauncher,
+  openFileKv,
+  Scheduler,
+  SweepError,
+  SweepState,
+  sweepView,
+  validateSweep,
+  type SweepRecord,
+} from '@fersweep/coordinator';
 import { DatasetReader } from '@fersweep/dataset';
 import { createEvaluator } from '@fersweep/evaluator';
 import { createMemoryBus } from '@fersweep/messaging';
@@ -10,6 +19,9 @@ import { createLogger, createRegistry } from '@fersweep/observability';
 import { openStore } from '@fersweep/storage';
 import { UsageError } from './errors.js';
 import { sweepProgress } from './sweep-view.js';
+
+/** Largest sweep embedded mode accepts (the local launcher runs them a few at a time). */
+const MAX_TRIALS = 10_000;
 
 export interface EmbeddedRunOptions {
   /** The parsed (not yet validated) sweep spec. */
@@ -46,12 +58,14 @@ function resolveDataset(url: string): string {
  * interrupted run resumes). Ends with the report in `dataDir/sweeps/<id>/report/`.
  */
 export async function runEmbedded(o: EmbeddedRunOptions): Promise<EmbeddedRunResult> {
-  const parsed = SweepSpec.safeParse(o.spec);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new UsageError(`sweep spec: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  // The whole check (schema, model registry, search values) before the dataset is opened or anything starts.
+  let spec: SweepSpec;
+  try {
+    spec = validateSweep(o.spec, MAX_TRIALS).spec;
+  } catch (err) {
+    if (err instanceof SweepError) throw new UsageError(`sweep spec: ${err.message}`, { cause: err });
+    throw err;
   }
-  const spec = parsed.data;
   const dataset = resolveDataset(spec.spec.dataset);
   await DatasetReader.open(openStore(dataset)); // a clear error now rather than in every trainer
   const dataDir = resolve(o.dataDir);
@@ -72,7 +86,7 @@ export async function runEmbedded(o: EmbeddedRunOptions): Promise<EmbeddedRunRes
     env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
   });
   const state = new SweepState(await openFileKv(join(dataDir, '.state'), { logger }));
-  const scheduler = new Scheduler({ state, launcher, store, logger, bus, maxTrials: 10_000, resolveDataset });
+  const scheduler = new Scheduler({ state, launcher, store, logger, bus, maxTrials: MAX_TRIALS, resolveDataset });
   await evaluator.start();
   await scheduler.start();
   const progress = sweepProgress(o.progress);

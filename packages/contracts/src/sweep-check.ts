@@ -84,7 +84,7 @@ function trialFieldSchema(name: string): z.ZodType {
 
 /**
  * The problems of a parsed sweep that the model registry decides without expanding it (empty = none):
- * - a variant's `model` that is not registered;
+ * - a variant's `model` that is not registered, and its own params' unknown names and out-of-range values;
  * - each search value against the field it sets: `epochs`/`batchSize`/`seed` against the sweep's own
  *   bounds, any other name against each variant's model schema (unknown names included), one value at
  *   a time — a large search costs the sum of its lists, not their product.
@@ -97,12 +97,29 @@ export function checkSweepValues(spec: SweepSpec, models: ModelParamSchemas): Sp
   const schemaOf = (model: string) => (Object.hasOwn(models, model) ? models[model] : undefined);
   const search = Object.entries(s.search?.parameters ?? {});
 
+  const searched = new Set(search.map(([name]) => name));
   s.variants.forEach((v, i) => {
-    if (!schemaOf(v.model))
+    const schema = schemaOf(v.model);
+    if (!schema) {
       issues.add(
         fieldPath(['spec', 'variants', i, 'model']),
         `unknown model '${v.model}': use one of ${names.join(', ')}`,
       );
+      return;
+    }
+    // The variant's own params, less what the search sets; rules between fields wait for whole trials.
+    const r = schema.safeParse(v.params);
+    for (const e of r.success ? [] : r.error.issues) {
+      if (e.code === 'unrecognized_keys') {
+        for (const k of e.keys.filter((k) => !searched.has(k)))
+          issues.add(
+            fieldPath(['spec', 'variants', i, 'params', k]),
+            `unknown parameter of model '${v.model}'${knownHint(schema)}`,
+          );
+      } else if (e.code !== 'custom' && !searched.has(String(e.path[0]))) {
+        issues.add(fieldPath(['spec', 'variants', i, 'params', ...e.path]), e.message);
+      }
+    }
   });
   for (const [name, values] of search) {
     if (!SEARCH_TRIAL_FIELDS.has(name)) continue;

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { apiClient, type ApiClient } from '../api.js';
-import { cannotRead } from '../errors.js';
+import { ApiCallError, apiClient, type ApiClient } from '../api.js';
+import { cannotRead, UsageError } from '../errors.js';
 import type { Io } from './dataset.js';
 import { isTerminal, sweepProgress, sweepTable } from '../sweep-view.js';
 import type { SweepReport } from '@fersweep/contracts';
@@ -70,7 +70,16 @@ export function clusterCommands(io: Io, setExitCode: (code: number) => void): Co
       }
       const api = client(flags);
       const type = /\.json$/i.test(path) || text.trimStart().startsWith('{') ? 'application/json' : 'application/yaml';
-      const { created, sweep } = await api.submit(text, type, randomUUID());
+      let submitted: Awaited<ReturnType<ApiClient['submit']>>;
+      try {
+        submitted = await api.submit(text, type, randomUUID());
+      } catch (err) {
+        // The coordinator checked the spec and refused it: the user's to fix (exit 2), like a local check.
+        if (err instanceof ApiCallError && err.status === 422)
+          throw new UsageError(`${path} was refused (${err.code}): ${err.message}`, { cause: err });
+        throw err;
+      }
+      const { created, sweep } = submitted;
       // With --watch and -o json|yaml, the one document printed is the final sweep.
       if (!flags.watch || outputFormat(flags) === 'table')
         emit(
