@@ -1,14 +1,15 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { YAMLParseError } from 'yaml';
 import { z } from 'zod';
-import { keys, SweepReport, SweepSpec, TrialSpec } from '@fersweep/contracts';
+import { SweepReport, SweepSpec, TrialSpec } from '@fersweep/contracts';
 import type { Logger } from '@fersweep/observability';
-import { StoreError, type ObjectStore } from '@fersweep/storage';
+import type { ObjectStore } from '@fersweep/storage';
 import type { Registry } from 'prom-client';
 import { tokenChecker } from './auth.js';
 import { assertDepth, BodyError, bodyParserProblem, parseYamlBody } from './body.js';
 import { coordinatorMetrics } from './metrics.js';
 import { SweepError } from './errors.js';
+import { createReportReader, ReportPendingError } from './reports.js';
 import type { Scheduler } from './scheduler.js';
 import type { SweepRecord, TrialRecord } from './state.js';
 
@@ -26,6 +27,8 @@ export interface AppDeps {
   ready: () => boolean;
   /** Largest accepted request body. */
   bodyLimit?: string;
+  /** How long GET /v1/sweeps/{id}/report waits for an ended sweep's final report (default 20 s). */
+  reportWaitMs?: number;
 }
 
 /** An API error as RFC 9457 problem+json with a stable `code`. */
@@ -114,6 +117,7 @@ export function openApiDocument() {
       schemas: {
         SweepSpec: schema(SweepSpec),
         TrialSpec: schema(TrialSpec),
+        SweepReport: schema(SweepReport),
         Problem: {
           type: 'object',
           required: ['type', 'title', 'status', 'code', 'detail'],
@@ -183,6 +187,24 @@ export function openApiDocument() {
         delete: {
           summary: 'Cancel: stops and deletes running trials',
           responses: { '200': { description: 'cancelled' }, '404': err('no such sweep') },
+        },
+      },
+      '/v1/sweeps/{id}/report': {
+        parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+        get: {
+          summary:
+            "The sweep's comparison report: live while it runs; once its phase is terminal, always the final report",
+          responses: {
+            '200': {
+              description: 'the report',
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/SweepReport' } } },
+            },
+            '404': err('no such sweep, or no report of it yet (a sweep that has not started)'),
+            '503': err(
+              'ReportPending: the sweep ended but the evaluator has not yet recorded its last events within the wait ' +
+                '(FERSWEEP_REPORT_WAIT_SECONDS); retry after Retry-After',
+            ),
+          },
         },
       },
       '/v1/sweeps/{id}/trials/{trial}/logs': {
@@ -335,33 +357,21 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   /**
-   * One endpoint for users: the report of a sweep comes from the evaluator while it runs (live),
-   * and from the stored report (sweeps/<id>/report/) once written — which outlives the evaluator.
+   * One endpoint for users: the report of a running sweep comes from the evaluator (live), or from
+   * the stored report (sweeps/<id>/report/), which outlives the evaluator. Once the sweep has ended
+   * it is always the final report (see reports.ts): a client that saw the phase turn terminal never
+   * gets a stale or missing report.
    */
-  const report = async (id: string): Promise<SweepReport | undefined> => {
-    if (deps.evaluatorUrl) {
-      try {
-        const r = await fetch(`${deps.evaluatorUrl.replace(/\/+$/, '')}/v1/sweeps/${id}/report`, {
-          signal: AbortSignal.timeout(10_000),
-        });
-        if (r.ok) return SweepReport.parse(await r.json());
-      } catch (err) {
-        logger.warn('evaluator unreachable: serving the stored report', {
-          error: err instanceof Error ? err.message : String(err),
-        });
-      }
-    }
-    if (!deps.store) return undefined;
-    try {
-      return SweepReport.parse(JSON.parse((await deps.store.get(`${keys.report(id)}/report.json`)).toString('utf8')));
-    } catch (err) {
-      if (err instanceof StoreError && err.code === 'NotFound') return undefined;
-      throw err;
-    }
-  };
+  const reports = createReportReader({
+    logger,
+    ...(deps.store ? { store: deps.store } : {}),
+    ...(deps.evaluatorUrl ? { evaluatorUrl: deps.evaluatorUrl } : {}),
+    ...(deps.reportWaitMs !== undefined ? { waitMs: deps.reportWaitMs } : {}),
+  });
   const reportOr404 = async (req: Request) => {
     const id = sweepId(req);
-    const r = await report(id);
+    const sweep = await scheduler.state.getSweep(id);
+    const r = sweep ? await reports.forSweep(sweep, () => scheduler.state.trials(sweep)) : await reports.current(id);
     if (!r) throw new ApiError(404, 'NotFound', `no report for sweep '${id}' yet`);
     return r;
   };
@@ -376,6 +386,10 @@ export function createApp(deps: AppDeps): express.Express {
   // express 5 forwards rejected promises here.
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (err instanceof ApiError) return problem(res, err.status, err.code, err.message, err.field);
+    if (err instanceof ReportPendingError) {
+      res.setHeader('Retry-After', String(err.retryAfterSeconds));
+      return problem(res, 503, err.code, err.message);
+    }
     if (err instanceof SweepError) {
       const status = { InvalidSpec: 422, TooManyTrials: 422, Conflict: 409, NotFound: 404 }[err.code];
       return problem(res, status, err.code, err.message, err.field, err.issues);

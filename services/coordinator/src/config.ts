@@ -60,6 +60,11 @@ export const CoordinatorConfig = z.object({
   FERSWEEP_MAX_LOCAL_TRAINERS: z.coerce.number().int().min(1).default(Math.max(1, cpus().length)),
   /** The evaluator, for live reports at /v1/sweeps/{id}/report (stored reports are served without it). */
   FERSWEEP_EVALUATOR_URL: z.string().url().optional(),
+  /**
+   * How long GET /v1/sweeps/{id}/report waits, for a sweep that has ended, until the evaluator has
+   * recorded its last events (then 503 ReportPending with Retry-After). Below clients' 30 s timeouts.
+   */
+  FERSWEEP_REPORT_WAIT_SECONDS: z.coerce.number().min(0).max(25).default(20),
   /** Cluster defaults for trainer pods, used when a sweep's `resources` leave them empty (JSON object). */
   FERSWEEP_TRAINER_NODE_SELECTOR: z
     .string()

@@ -114,6 +114,7 @@ export async function startCoordinator(options: StartOptions = {}): Promise<Coor
     store,
     ...(config.FERSWEEP_EVALUATOR_URL ? { evaluatorUrl: config.FERSWEEP_EVALUATOR_URL } : {}),
     tokens: config.FERSWEEP_API_TOKENS ?? [],
+    reportWaitMs: config.FERSWEEP_REPORT_WAIT_SECONDS * 1000,
     ready: () => ready,
   });
   const server: Server = app.listen(options.port ?? config.FERSWEEP_PORT, listen.host);

@@ -1,0 +1,129 @@
+/**
+ * Where the coordinator gets a sweep's report: from the evaluator (live) and from the store (the
+ * report it writes when a sweep ends). The coordinator and the evaluator follow the same trial events
+ * independently, so the coordinator can see a sweep end before the evaluator has applied its last
+ * events; for an ended sweep this module therefore serves only the final report, waiting for it.
+ */
+import { keys, SweepReport } from '@fersweep/contracts';
+import type { Logger } from '@fersweep/observability';
+import { StoreError, type ObjectStore } from '@fersweep/storage';
+import type { SweepRecord, TrialRecord } from './state.js';
+
+const ENDED = new Set(['Succeeded', 'Failed', 'Cancelled']);
+
+export interface ReportReaderOptions {
+  store?: ObjectStore;
+  /** The evaluator's base URL (FERSWEEP_EVALUATOR_URL). */
+  evaluatorUrl?: string;
+  logger: Logger;
+  /** How long a request for an ended sweep's report waits for the evaluator to catch up. Default 20 s. */
+  waitMs?: number;
+  /** Interval between looks while waiting. Default 250 ms. */
+  pollMs?: number;
+}
+
+/** An ended sweep whose final report did not appear within the wait: the API answers 503 + Retry-After. */
+export class ReportPendingError extends Error {
+  override readonly name = 'ReportPendingError';
+  readonly code = 'ReportPending';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Trials the coordinator saw succeed that `report` does not show succeeded yet: their `trial.completed`
+ * was published before the trainer exited, so the evaluator will apply it — the report must wait for it.
+ */
+export function missingSuccesses(report: SweepReport, trials: readonly TrialRecord[]): string[] {
+  const phase = new Map<string, string>(report.trials.map((t) => [t.trial, t.phase]));
+  return trials.filter((t) => t.phase === 'Succeeded' && phase.get(t.trial) !== 'Succeeded').map((t) => t.trial);
+}
+
+/** Whether `report` is the final one of an ended sweep whose trials are `trials`. */
+export function isFinalReport(report: SweepReport, trials: readonly TrialRecord[]): boolean {
+  return (report.phase === 'Succeeded' || report.phase === 'Failed') && missingSuccesses(report, trials).length === 0;
+}
+
+export function createReportReader(o: ReportReaderOptions) {
+  const waitMs = o.waitMs ?? 20_000;
+  const pollMs = o.pollMs ?? 250;
+  const evaluator = o.evaluatorUrl?.replace(/\/+$/, '');
+
+  const fromEvaluator = async (id: string, method: 'GET' | 'POST' = 'GET'): Promise<SweepReport | undefined> => {
+    if (!evaluator) return undefined;
+    const path = method === 'GET' ? `/v1/sweeps/${id}/report` : `/v1/sweeps/${id}/finalize`;
+    try {
+      const r = await fetch(`${evaluator}${path}`, { method, signal: AbortSignal.timeout(10_000) });
+      if (r.ok) return SweepReport.parse(await r.json());
+    } catch (err) {
+      o.logger.warn('evaluator unreachable: serving the stored report', {
+        sweep: id,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
+    return undefined;
+  };
+
+  const fromStore = async (id: string): Promise<SweepReport | undefined> => {
+    if (!o.store) return undefined;
+    try {
+      return SweepReport.parse(JSON.parse((await o.store.get(`${keys.report(id)}/report.json`)).toString('utf8')));
+    } catch (err) {
+      if (err instanceof StoreError && err.code === 'NotFound') return undefined;
+      throw err;
+    }
+  };
+
+  /** The report as it stands: the evaluator's live one, else the stored one. */
+  const current = async (id: string): Promise<SweepReport | undefined> =>
+    (await fromEvaluator(id)) ?? (await fromStore(id));
+
+  /**
+   * The final report of an ended sweep: once the evaluator shows every trial the coordinator saw
+   * succeed as succeeded, its report — finalized through the evaluator when it cannot tell the end
+   * by itself (trials that failed or were cancelled without a last event). ReportPendingError after
+   * `waitMs`; undefined only for a cancelled sweep with no evaluator and no stored report.
+   */
+  const final = async (sweep: SweepRecord, trials: readonly TrialRecord[]): Promise<SweepReport | undefined> => {
+    // Nobody can finalize a cancelled sweep without an evaluator: serve what the store has, if anything.
+    if (!evaluator && sweep.phase === 'Cancelled') return fromStore(sweep.id);
+    const deadline = Date.now() + waitMs;
+    let missing: string[] = trials.filter((t) => t.phase === 'Succeeded').map((t) => t.trial);
+    for (;;) {
+      const live = await fromEvaluator(sweep.id);
+      if (live) {
+        missing = missingSuccesses(live, trials);
+        if (missing.length === 0) {
+          if (isFinalReport(live, trials)) return live;
+          const finalized = await fromEvaluator(sweep.id, 'POST');
+          if (finalized && isFinalReport(finalized, trials)) return finalized;
+        }
+      }
+      const stored = await fromStore(sweep.id);
+      if (stored && isFinalReport(stored, trials)) return stored;
+      if (!live && stored) missing = missingSuccesses(stored, trials);
+      if (Date.now() >= deadline) break;
+      await new Promise((r) => setTimeout(r, Math.min(pollMs, Math.max(0, deadline - Date.now()))));
+    }
+    throw new ReportPendingError(
+      `sweep '${sweep.id}' ended (${sweep.phase}) but its final report is not ready: the evaluator has not yet ` +
+        `recorded the end of ${missing.length ? `trial(s) ${missing.join(', ')}` : 'the sweep'}. Retry shortly; ` +
+        `if this persists, check that the evaluator is running and reachable (FERSWEEP_EVALUATOR_URL)`,
+      5,
+    );
+  };
+
+  return {
+    current,
+    final,
+    /** The report a user asks for: the final one once the sweep has ended, else the live one. */
+    async forSweep(sweep: SweepRecord, trials: () => Promise<TrialRecord[]>): Promise<SweepReport | undefined> {
+      return ENDED.has(sweep.phase) ? final(sweep, await trials()) : current(sweep.id);
+    },
+  };
+}
+export type ReportReader = ReturnType<typeof createReportReader>;
