@@ -149,20 +149,18 @@ describe('the distributed path, driven by the CLI', () => {
     };
     expect(p.items[0]!.faces[0]!.models.map((m) => m.model)).toEqual(['cnn', 'mobilenetv2']);
 
-    // The evaluator finishes the report once it has every trial's last event.
-    let report: SweepReport | undefined;
-    for (let i = 0; i < 120 && report?.phase !== 'Succeeded'; i++) {
-      const r = await cli('report', 'e2e', ...api, '--json');
-      if (r.code === 0) report = SweepReport.parse(JSON.parse(r.out));
-      if (report?.phase !== 'Succeeded') await new Promise((res) => setTimeout(res, 500));
-    }
-    expect(report?.phase).toBe('Succeeded');
-    for (const t of report!.trials) {
+    // `submit --watch && report`: once the sweep says Succeeded, its report is the final one (issue 11).
+    const fetched = await cli('report', 'e2e', ...api, '--json');
+    expect(fetched.err).toBe('');
+    expect(fetched.code).toBe(0);
+    const report = SweepReport.parse(JSON.parse(fetched.out));
+    expect(report.phase).toBe('Succeeded');
+    for (const t of report.trials) {
       expect(t.history.map((h) => h.epoch)).toEqual([1, 2]);
       expect(t.test!.confusionMatrix.flat().reduce((a, b) => a + b, 0)).toBe(testCount);
     }
-    expect(report!.comparison.ranking).toHaveLength(2);
-    expect(report!.comparison.pairs[0]!.mcnemarP).toBeGreaterThanOrEqual(0);
+    expect(report.comparison.ranking).toHaveLength(2);
+    expect(report.comparison.pairs[0]!.mcnemarP).toBeGreaterThanOrEqual(0);
 
     const saved = await cli('report', 'e2e', ...api, '--out', join(dir, 'report'));
     expect(saved.code).toBe(0);

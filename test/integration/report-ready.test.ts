@@ -110,16 +110,18 @@ async function until(what: string, check: () => Promise<boolean>): Promise<void>
   throw new Error(`timed out waiting for ${what}`);
 }
 
-/** Publishes every event of the hand-built sweep but the trials' last ones, which come `EVENT_DELAY_MS` later. */
-async function publishWithLastEventsLate(name: string): Promise<Promise<void>> {
+/**
+ * Publishes every event of the hand-built sweep but the trials' last ones (`trial.completed`); returns
+ * what publishes those, `EVENT_DELAY_MS` after it is called.
+ */
+async function publishAllButLastEvents(name: string): Promise<() => Promise<void>> {
   const events = handBuiltSweep(name);
   const isLast = (e: TrialEvent) => e.type === 'trial.completed';
   for (const e of events.filter((e) => !isLast(e))) await publisher.publish(e);
-  return new Promise<void>((resolve, reject) =>
-    setTimeout(() => {
-      Promise.all(events.filter(isLast).map((e) => publisher.publish(e))).then(() => resolve(), reject);
-    }, EVENT_DELAY_MS),
-  );
+  return async () => {
+    await new Promise((r) => setTimeout(r, EVENT_DELAY_MS));
+    for (const e of events.filter(isLast)) await publisher.publish(e);
+  };
 }
 
 async function finalReport(res: Response): Promise<SweepReport> {
@@ -136,8 +138,9 @@ describe('the report of a sweep that says it ended', () => {
     async (_how, api) => {
       const name = api() === coordinator.url ? 'race-live' : 'race-stored';
       await submit(api(), name, 50);
-      const late = await publishWithLastEventsLate(name);
+      const publishLastEvents = await publishAllButLastEvents(name);
       await until(`${name} to succeed`, async () => (await phaseOf(api(), name)) === 'Succeeded');
+      const late = publishLastEvents(); // the evaluator gets them only after the sweep has ended
 
       const report = await finalReport(await fetch(`${api()}/v1/sweeps/${name}/report`));
       expect(report.phase).toBe('Succeeded');

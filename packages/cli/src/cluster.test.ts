@@ -9,6 +9,8 @@ import { LocalLauncher, startCoordinator, type Coordinator } from '@fersweep/coo
 import { buildReport, SweepAggregator } from '@fersweep/evaluator';
 import { createLogger } from '@fersweep/observability';
 import { FAKE_TRAINER_MODELS } from '../../../services/coordinator/src/testing/fake-trainer-models.js';
+import { ApiCallError, type ApiClient } from './api.js';
+import { reportOf } from './commands/cluster.js';
 import { run } from './main.js';
 
 // The coordinator's test stand-in for `fersweep train`: exits as the trial params say.
@@ -148,6 +150,20 @@ describe('cluster verbs', () => {
       `fersweep: error: ${file} was refused (InvalidSpec): spec.variants[0].model: unknown model 'resnet9000': use one of cnn, mobilenetv2\n`,
     );
     expect((await cli('status', 'cli-bad', '--api', coordinator.url)).err).toMatch(/no sweep 'cli-bad'/);
+  });
+
+  it('report asks again while the coordinator answers ReportPending, and gives up after three answers', async () => {
+    let calls = 0;
+    const api = {
+      report: async () => {
+        if (++calls < 3) throw new ApiCallError('ReportPending', 'not yet', 503);
+        return { sweep: 'x' };
+      },
+    } as unknown as ApiClient;
+    await expect(reportOf(api, 'x', 1)).resolves.toEqual({ sweep: 'x' });
+    calls = -10;
+    await expect(reportOf(api, 'x', 1)).rejects.toMatchObject({ code: 'ReportPending' });
+    expect(calls).toBe(-7);
   });
 
   it('says when the token is refused', async () => {

@@ -49,6 +49,22 @@ export async function watchSweep(
   }
 }
 
+/**
+ * A sweep's report. The coordinator answers an ended sweep's report only once it is final, waiting for
+ * the evaluator up to its FERSWEEP_REPORT_WAIT_SECONDS, then 503 ReportPending: asked twice more here,
+ * a few seconds apart, before that becomes the error.
+ */
+export async function reportOf(api: ApiClient, id: string, pauseMs = 5000): Promise<unknown> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await api.report(id);
+    } catch (err) {
+      if (!(err instanceof ApiCallError && err.code === 'ReportPending') || attempt >= 3) throw err;
+      await new Promise((r) => setTimeout(r, pauseMs));
+    }
+  }
+}
+
 /** submit / status / cancel / logs / report: the cluster verbs, all through the coordinator API. */
 export function clusterCommands(io: Io, setExitCode: (code: number) => void): Command[] {
   const apiOption = [
@@ -145,7 +161,7 @@ export function clusterCommands(io: Io, setExitCode: (code: number) => void): Co
     .option('--out <dir>', 'write report.json and index.html there')
     .action(async (id: string, flags: ApiFlags & OutputFlags & { out?: string }) => {
       const api = client(flags);
-      const r = (await api.report(id)) as SweepReport;
+      const r = (await reportOf(api, id)) as SweepReport;
       if (flags.out) {
         await mkdir(flags.out, { recursive: true });
         await writeFile(join(flags.out, 'report.json'), JSON.stringify(r, null, 2) + '\n');
