@@ -136,7 +136,8 @@ describe('coordinator with the Kubernetes launcher', () => {
   }, 180_000);
 
   it('fails a trial at once on the trainer\u2019s permanent exit code', async () => {
-    await submit(sweep('k8s-perm', [{ name: 'bad', model: 'resnet50' }], { retries: 3 }));
+    // A dataset that does not exist: exit 43 (an unknown model, exit 42 before, is now refused at submission).
+    await submit(sweep('k8s-perm', [cnn('bad')], { retries: 3, dataset: 's3://fersweep/datasets/missing' }));
     const v = await until('k8s-perm', (x) => ['Succeeded', 'Failed'].includes(x.phase));
     expect(v.phase).toBe('Failed');
     expect(v.trials[0]!.message).toMatch(/PermanentError/);

@@ -133,7 +133,7 @@ describe('coordinator API', () => {
       () =>
         post(
           spec('api-grid', {
-            search: { method: 'grid', parameters: { learningRate: [1, 2, 3], dropout: [0.1, 0.2] } },
+            search: { method: 'grid', parameters: { seed: [1, 2, 3], sleepMs: [10, 20] } },
           }),
         ),
       422,

@@ -127,7 +127,7 @@ describe('Scheduler with the local launcher', () => {
       field: 'spec.variants',
     });
     const big = sweep('big', [{ name: 'a', params: {} }], {
-      search: { method: 'grid', parameters: { learningRate: [1, 2, 3, 4, 5], dropout: [0.1, 0.2, 0.3, 0.4, 0.5] } },
+      search: { method: 'grid', parameters: { seed: [1, 2, 3, 4, 5], sleepMs: [1, 2, 3, 4, 5] } },
     });
     await expect(scheduler.submit(big)).rejects.toBeInstanceOf(SweepError);
     await expect(scheduler.submit(big)).rejects.toMatchObject({ code: 'TooManyTrials' });
