@@ -76,8 +76,11 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Submits a sweep of the hand-built trials (cnn, mobilenet) whose stand-in trainers exit after `sleepMs`. */
-async function submit(api: string, name: string, sleepMs: number): Promise<void> {
+/**
+ * Submits a sweep of the hand-built trials (cnn, mobilenet) whose stand-in trainers exit after `sleepMs`
+ * (mobilenet with `mobilenetExit` when given).
+ */
+async function submit(api: string, name: string, sleepMs: number, mobilenetExit?: number): Promise<void> {
   const res = await fetch(`${api}/v1/sweeps`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -90,8 +93,13 @@ async function submit(api: string, name: string, sleepMs: number): Promise<void>
         epochs: 3,
         variants: [
           { name: 'cnn', model: 'cnn', params: { stateDir: dir, sleepMs } },
-          { name: 'mobilenet', model: 'mobilenetv2', params: { stateDir: dir, sleepMs } },
+          {
+            name: 'mobilenet',
+            model: 'mobilenetv2',
+            params: { stateDir: dir, sleepMs, ...(mobilenetExit ? { exitCodes: [mobilenetExit] } : {}) },
+          },
         ],
+        retries: 0,
       },
     }),
   });
@@ -153,6 +161,20 @@ describe('the report of a sweep that says it ended', () => {
     },
     60_000,
   );
+
+  it('with a trial killed before it could say so is finalized through the evaluator after a short grace', async () => {
+    await submit(coordinator.url, 'race-killed', 50, 137);
+    for (const e of handBuiltSweep('race-killed').filter((e) => e.trial === 'cnn')) await publisher.publish(e);
+    await until('race-killed to end', async () =>
+      ['Succeeded', 'Failed'].includes(await phaseOf(coordinator.url, 'race-killed')),
+    );
+    const report = await finalReport(await fetch(`${coordinator.url}/v1/sweeps/race-killed/report`));
+    expect(report.phase).toBe('Succeeded');
+    expect(report.trials.map((t) => [t.trial, t.phase])).toEqual([
+      ['cnn', 'Succeeded'],
+      ['mobilenet', 'Pending'],
+    ]);
+  }, 60_000);
 
   it('of a cancelled sweep is final at once: the coordinator finalizes it through the evaluator', async () => {
     await submit(coordinator.url, 'race-cancelled', 60_000);

@@ -10,6 +10,8 @@ import { StoreError, type ObjectStore } from '@fersweep/storage';
 import type { SweepRecord, TrialRecord } from './state.js';
 
 const ENDED = new Set(['Succeeded', 'Failed', 'Cancelled']);
+/** How long an ended sweep's report waits for the failure events of its failed trials before finalizing. */
+const FAILED_GRACE_MS = 2000;
 
 export interface ReportReaderOptions {
   store?: ObjectStore;
@@ -41,6 +43,14 @@ export class ReportPendingError extends Error {
 export function missingSuccesses(report: SweepReport, trials: readonly TrialRecord[]): string[] {
   const phase = new Map<string, string>(report.trials.map((t) => [t.trial, t.phase]));
   return trials.filter((t) => t.phase === 'Succeeded' && phase.get(t.trial) !== 'Succeeded').map((t) => t.trial);
+}
+
+/** Trials the coordinator saw fail that `report` does not show as ended. */
+function unseenFailures(report: SweepReport, trials: readonly TrialRecord[]): string[] {
+  const phase = new Map<string, string>(report.trials.map((t) => [t.trial, t.phase]));
+  return trials
+    .filter((t) => t.phase === 'Failed' && !['Succeeded', 'Failed'].includes(phase.get(t.trial) ?? ''))
+    .map((t) => t.trial);
 }
 
 /** Whether `report` is the final one of an ended sweep whose trials are `trials`. */
@@ -92,6 +102,7 @@ export function createReportReader(o: ReportReaderOptions) {
     // Nobody can finalize a cancelled sweep without an evaluator: serve what the store has, if anything.
     if (!evaluator && sweep.phase === 'Cancelled') return fromStore(sweep.id);
     const deadline = Date.now() + waitMs;
+    const graceEnd = Date.now() + Math.min(FAILED_GRACE_MS, waitMs);
     let missing: string[] = trials.filter((t) => t.phase === 'Succeeded').map((t) => t.trial);
     for (;;) {
       const live = await fromEvaluator(sweep.id);
@@ -99,8 +110,12 @@ export function createReportReader(o: ReportReaderOptions) {
         missing = missingSuccesses(live, trials);
         if (missing.length === 0) {
           if (isFinalReport(live, trials)) return live;
-          const finalized = await fromEvaluator(sweep.id, 'POST');
-          if (finalized && isFinalReport(finalized, trials)) return finalized;
+          // A failed trial's `trial.failed` (its reason) may still be on its way — or never come (a killed
+          // trainer publishes nothing): a short grace, then the evaluator is told the sweep is over.
+          if (Date.now() >= graceEnd || unseenFailures(live, trials).length === 0) {
+            const finalized = await fromEvaluator(sweep.id, 'POST');
+            if (finalized && isFinalReport(finalized, trials)) return finalized;
+          }
         }
       }
       const stored = await fromStore(sweep.id);
