@@ -4,6 +4,7 @@ import { request as httpRequest, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { z } from 'zod';
 import { createMemoryKv } from '@fersweep/messaging';
 import { createLogger, createRegistry } from '@fersweep/observability';
 import { openStore } from '@fersweep/storage';
@@ -28,6 +29,8 @@ beforeAll(async () => {
     store: openStore(`file://${dir}/store`),
     logger,
     maxTrials: 10,
+    // Body limits are under test, not params: any params object is a valid `cnn` here.
+    models: { cnn: z.record(z.string(), z.unknown()) },
   });
   await scheduler.start();
   const app = createApp({

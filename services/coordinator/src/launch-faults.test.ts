@@ -13,6 +13,7 @@ import { openStore } from '@fersweep/storage';
 import { LocalLauncher } from './launchers/local.js';
 import { Scheduler } from './scheduler.js';
 import { SweepState } from './state.js';
+import { FAKE_TRAINER_MODELS } from './testing/fake-trainer-models.js';
 
 const FAKE = fileURLToPath(new URL('./fixtures/fake-trainer.mjs', import.meta.url));
 const logger = createLogger({ service: 'coordinator', silent: true });
@@ -29,6 +30,7 @@ beforeEach(async () => {
     store: openStore(`file://${dir}/store`),
     logger,
     maxTrials: 20,
+    models: FAKE_TRAINER_MODELS,
   });
   await scheduler.start();
 });

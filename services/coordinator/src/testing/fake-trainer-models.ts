@@ -7,6 +7,8 @@ export const FakeTrainerParams = z
     stateDir: z.string().min(1),
     sleepMs: z.number().int().min(0).optional(),
     exitCodes: z.array(z.number().int()).optional(),
+    /** Ignored by the trainer: makes params as large as a test needs. */
+    blob: z.string().optional(),
   })
   .strict();
 
