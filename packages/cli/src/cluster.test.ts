@@ -9,6 +9,7 @@ import { LocalLauncher, startCoordinator, type Coordinator } from '@fersweep/coo
 import { buildReport, SweepAggregator } from '@fersweep/evaluator';
 import { createLogger } from '@fersweep/observability';
 import { FAKE_TRAINER_MODELS } from '../../../services/coordinator/src/testing/fake-trainer-models.js';
+import { event } from '../../../services/evaluator/src/testing/fixtures.js';
 import { ApiCallError, type ApiClient } from './api.js';
 import { reportOf } from './commands/cluster.js';
 import { run } from './main.js';
@@ -99,10 +100,21 @@ describe('cluster verbs', () => {
       expect.arrayContaining([expect.objectContaining({ id: 'cli-out', phase: 'Succeeded' })]),
     );
 
-    // The report the evaluator would have stored (none runs here): what the coordinator serves once a sweep ended.
+    // The report the evaluator would have stored (none runs here): what the coordinator serves once a sweep ended
+    // — the final one, with both trials completed (the coordinator waits for that, issue 11).
     const aggregator = new SweepAggregator('cli-out' as SweepId);
     const parsed = SweepSpec.parse(spec('cli-out', 50));
     aggregator.setPlan(expandTrials(parsed), parsed.spec.retries);
+    for (const trial of ['cnn', 'mnv2'])
+      aggregator.apply(
+        event('cli-out', trial, 'trial.completed', {
+          epochs: 2,
+          bestEpoch: 2,
+          stoppedEarly: false,
+          modelUri: `file:///models/${trial}/`,
+          seconds: 1,
+        }),
+      );
     const stored = buildReport(aggregator.snapshot());
     await mkdir(join(dir, 'store/sweeps/cli-out/report'), { recursive: true });
     await writeFile(join(dir, 'store/sweeps/cli-out/report/report.json'), JSON.stringify(stored));
