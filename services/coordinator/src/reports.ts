@@ -62,6 +62,7 @@ export function createReportReader(o: ReportReaderOptions) {
   const waitMs = o.waitMs ?? 20_000;
   const pollMs = o.pollMs ?? 250;
   const evaluator = o.evaluatorUrl?.replace(/\/+$/, '');
+  let lastWarned = 0;
 
   const fromEvaluator = async (id: string, method: 'GET' | 'POST' = 'GET'): Promise<SweepReport | undefined> => {
     if (!evaluator) return undefined;
@@ -70,6 +71,9 @@ export function createReportReader(o: ReportReaderOptions) {
       const r = await fetch(`${evaluator}${path}`, { method, signal: AbortSignal.timeout(10_000) });
       if (r.ok) return SweepReport.parse(await r.json());
     } catch (err) {
+      // Once per 10 s at most: a request waiting for an ended sweep's report asks every `pollMs`.
+      if (Date.now() - lastWarned < 10_000) return undefined;
+      lastWarned = Date.now();
       o.logger.warn('evaluator unreachable: serving the stored report', {
         sweep: id,
         error: err instanceof Error ? err.message : String(err),
