@@ -110,6 +110,11 @@ async function phaseOf(api: string, name: string): Promise<string> {
   return ((await (await fetch(`${api}/v1/sweeps/${name}`)).json()) as { phase: string }).phase;
 }
 
+/** The sweep view's `report`: where the report is and whether the final one is there. */
+async function reportStatus(api: string, name: string): Promise<unknown> {
+  return ((await (await fetch(`${api}/v1/sweeps/${name}`)).json()) as { report: unknown }).report;
+}
+
 async function until(what: string, check: () => Promise<boolean>): Promise<void> {
   for (let i = 0; i < 400; i++) {
     if (await check()) return;
@@ -149,6 +154,7 @@ describe('the report of a sweep that says it ended', () => {
       const publishLastEvents = await publishAllButLastEvents(name);
       await until(`${name} to succeed`, async () => (await phaseOf(api(), name)) === 'Succeeded');
       const late = publishLastEvents(); // the evaluator gets them only after the sweep has ended
+      expect(await reportStatus(api(), name)).toEqual({ url: `/v1/sweeps/${name}/report`, ready: false });
 
       const report = await finalReport(await fetch(`${api()}/v1/sweeps/${name}/report`));
       expect(report.phase).toBe('Succeeded');
@@ -157,6 +163,7 @@ describe('the report of a sweep that says it ended', () => {
         ['mobilenet', 'Succeeded'],
       ]);
       expect(report.comparison.ranking).toEqual(['cnn', 'mobilenet']);
+      expect(await reportStatus(api(), name)).toEqual({ url: `/v1/sweeps/${name}/report`, ready: true });
       await late;
     },
     60_000,

@@ -181,7 +181,9 @@ export function openApiDocument() {
       '/v1/sweeps/{id}': {
         parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
         get: {
-          summary: "A sweep's phase and each trial's phase, attempts, last epoch metrics and model URL",
+          summary:
+            "A sweep's phase, each trial's phase, attempts, last epoch metrics and model URL, and `report: { url, ready }` " +
+            '(ready: the sweep ended and its final report is there)',
           responses: { '200': { description: 'the sweep' }, '404': err('no such sweep') },
         },
         delete: {
@@ -337,10 +339,24 @@ export function createApp(deps: AppDeps): express.Express {
     return id;
   };
 
+  /**
+   * One endpoint for users: the report of a running sweep comes from the evaluator (live), or from
+   * the stored report (sweeps/<id>/report/), which outlives the evaluator. Once the sweep has ended
+   * it is always the final report (see reports.ts): a client that saw the phase turn terminal never
+   * gets a stale or missing report.
+   */
+  const reports = createReportReader({
+    logger,
+    ...(deps.store ? { store: deps.store } : {}),
+    ...(deps.evaluatorUrl ? { evaluatorUrl: deps.evaluatorUrl } : {}),
+    ...(deps.reportWaitMs !== undefined ? { waitMs: deps.reportWaitMs } : {}),
+  });
   app.get('/v1/sweeps/:id', async (req, res) => {
     const s = await scheduler.state.getSweep(sweepId(req));
     if (!s) throw new ApiError(404, 'NotFound', `no sweep '${req.params.id}'`);
-    res.json(sweepView(s, await scheduler.state.trials(s)));
+    const trials = await scheduler.state.trials(s);
+    const report = { url: `/v1/sweeps/${s.id}/report`, ready: await reports.ready(s, trials) };
+    res.json({ ...sweepView(s, trials), report });
   });
 
   app.delete('/v1/sweeps/:id', async (req, res) => {
@@ -356,18 +372,6 @@ export function createApp(deps: AppDeps): express.Express {
     res.type('text/plain').send(await scheduler.logs(id, trial));
   });
 
-  /**
-   * One endpoint for users: the report of a running sweep comes from the evaluator (live), or from
-   * the stored report (sweeps/<id>/report/), which outlives the evaluator. Once the sweep has ended
-   * it is always the final report (see reports.ts): a client that saw the phase turn terminal never
-   * gets a stale or missing report.
-   */
-  const reports = createReportReader({
-    logger,
-    ...(deps.store ? { store: deps.store } : {}),
-    ...(deps.evaluatorUrl ? { evaluatorUrl: deps.evaluatorUrl } : {}),
-    ...(deps.reportWaitMs !== undefined ? { waitMs: deps.reportWaitMs } : {}),
-  });
   const reportOr404 = async (req: Request) => {
     const id = sweepId(req);
     const sweep = await scheduler.state.getSweep(id);

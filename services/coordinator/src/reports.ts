@@ -136,12 +136,31 @@ export function createReportReader(o: ReportReaderOptions) {
     );
   };
 
+  const finalSeen = new Set<string>();
+  const finalOnce = async (sweep: SweepRecord, trials: readonly TrialRecord[]) => {
+    const r = await final(sweep, trials);
+    if (r && isFinalReport(r, trials)) finalSeen.add(sweep.id);
+    return r;
+  };
+
   return {
     current,
-    final,
+    final: finalOnce,
+    /**
+     * Whether the final report of an ended sweep is there to be read now (stored by the evaluator,
+     * or already served): what the sweep view shows as `report.ready`. Never waits.
+     */
+    async ready(sweep: SweepRecord, trials: readonly TrialRecord[]): Promise<boolean> {
+      if (!ENDED.has(sweep.phase)) return false;
+      if (finalSeen.has(sweep.id)) return true;
+      const stored = await fromStore(sweep.id);
+      if (!stored || !isFinalReport(stored, trials)) return false;
+      finalSeen.add(sweep.id);
+      return true;
+    },
     /** The report a user asks for: the final one once the sweep has ended, else the live one. */
     async forSweep(sweep: SweepRecord, trials: () => Promise<TrialRecord[]>): Promise<SweepReport | undefined> {
-      return ENDED.has(sweep.phase) ? final(sweep, await trials()) : current(sweep.id);
+      return ENDED.has(sweep.phase) ? finalOnce(sweep, await trials()) : current(sweep.id);
     },
   };
 }
