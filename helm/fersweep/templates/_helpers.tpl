@@ -144,3 +144,10 @@ resources:
 queueName: {{ required "trainer.kueue.queueName is required with trainer.kueue.enabled" .Values.trainer.kueue.queueName | quote }}
 {{- end }}
 {{- end }}
+
+{{/* imagePullSecrets as comma-separated names (FERSWEEP_TRAINER_IMAGE_PULL_SECRETS). */}}
+{{- define "fersweep.pullSecretNames" -}}
+{{- $names := list }}
+{{- range .Values.imagePullSecrets }}{{ $names = append $names .name }}{{ end }}
+{{- join "," $names }}
+{{- end }}

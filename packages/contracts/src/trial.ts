@@ -89,7 +89,17 @@ export const TRAINER_EXIT = {
   invalidSpec: 42,
   /** Dataset missing or corrupt: retrying cannot help until someone re-imports it. */
   invalidData: 43,
+  /**
+   * The trial asked for a GPU (Kubernetes Job with `resources.gpu > 0`, FERSWEEP_TF_BACKEND=gpu) and
+   * the GPU backend cannot load or sees no GPU (driver, CUDA or cuDNN missing or too old): retrying on
+   * the same image and node pool cannot help, and training on the CPU while holding a GPU would waste it.
+   */
+  gpuUnavailable: 44,
   /** Store or bus unavailable, or stopped by SIGTERM after checkpointing: retry and resume. */
   retryable: 75,
 } as const;
-export const PERMANENT_EXIT_CODES = [TRAINER_EXIT.invalidSpec, TRAINER_EXIT.invalidData] as const;
+export const PERMANENT_EXIT_CODES = [
+  TRAINER_EXIT.invalidSpec,
+  TRAINER_EXIT.invalidData,
+  TRAINER_EXIT.gpuUnavailable,
+] as const;

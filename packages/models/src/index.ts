@@ -12,6 +12,15 @@ export {
   type TfRuntime,
 } from './runtime/backend.js';
 export {
+  describeGpuEnvironment,
+  GPU_REQUIREMENTS,
+  gpuEnvironment,
+  libraryVersion,
+  NOT_FOUND,
+  type DiagnosticsDeps,
+  type GpuEnvironment,
+} from './runtime/gpu-diagnostics.js';
+export {
   registerWasmTrainingKernels,
   SUPPLIED_GRADIENTS,
   SUPPLIED_WASM_KERNELS,

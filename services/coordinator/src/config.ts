@@ -65,6 +65,37 @@ export const CoordinatorConfig = z.object({
    * recorded its last events (then 503 ReportPending with Retry-After). Below clients' 30 s timeouts.
    */
   FERSWEEP_REPORT_WAIT_SECONDS: z.coerce.number().min(0).max(25).default(20),
+  /** ConfigMap with NATS_URL, FERSWEEP_STORE, AWS_REGION… that every trainer Job takes by reference (envFrom). */
+  FERSWEEP_TRAINER_CONFIGMAP: z
+    .string()
+    .regex(/^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/)
+    .default('fersweep-trainer'),
+  /**
+   * Secret with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY for the trainer Jobs (envFrom). Unset: none —
+   * the trainers' ServiceAccount gets S3 access from IRSA / workload identity instead.
+   */
+  FERSWEEP_TRAINER_SECRET: z
+    .string()
+    .regex(/^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/)
+    .optional(),
+  /** ServiceAccount of the trainer pods (IRSA / workload identity annotations go on it). */
+  FERSWEEP_TRAINER_SERVICE_ACCOUNT: z
+    .string()
+    .regex(/^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/)
+    .optional(),
+  /** imagePullSecrets of the trainer pods, comma-separated Secret names (a private registry). */
+  FERSWEEP_TRAINER_IMAGE_PULL_SECRETS: List.pipe(
+    z.array(z.string().regex(/^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/, 'must be Secret names, comma-separated')),
+  ).optional(),
+  /**
+   * PersistentVolumeClaim (ReadWriteMany) for the CUDA compute cache of GPU trials (CUDA_CACHE_PATH):
+   * the PTX that libtensorflow 2.9 JIT-compiles on GPUs newer than its kernels is compiled once, not
+   * by every trial. Unset: a per-pod emptyDir (every trial pays the compile again).
+   */
+  FERSWEEP_TRAINER_CUDA_CACHE_CLAIM: z
+    .string()
+    .regex(/^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/)
+    .optional(),
   /** Cluster defaults for trainer pods, used when a sweep's `resources` leave them empty (JSON object). */
   FERSWEEP_TRAINER_NODE_SELECTOR: z
     .string()

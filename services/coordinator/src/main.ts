@@ -76,12 +76,7 @@ export async function startCoordinator(options: StartOptions = {}): Promise<Coor
   if (!launcher) {
     if (config.FERSWEEP_LAUNCHER === 'kubernetes') {
       const { KubernetesLauncher } = await import('./launchers/kubernetes.js');
-      launcher = await KubernetesLauncher.fromEnvironment({
-        namespace: config.FERSWEEP_NAMESPACE,
-        image: config.FERSWEEP_TRAINER_IMAGE,
-        logger,
-        env: options.env ?? process.env,
-      });
+      launcher = KubernetesLauncher.fromEnvironment({ config, logger, env: options.env ?? process.env });
     } else {
       launcher = new LocalLauncher({
         command: options.trainerCommand ?? defaultTrainerCommand(),

@@ -327,6 +327,9 @@ export class Scheduler {
               },
             },
       );
+    } else if (e.type === 'trial.failed') {
+      const error = { code: e.code, reason: e.reason.slice(0, 2000), exitCode: e.exitCode, retryable: e.retryable };
+      await this.deps.state.updateTrial(e.sweep, e.trial, (t) => ({ ...t, error }));
     } else if (e.type === 'trial.completed') {
       await this.deps.state.updateTrial(e.sweep, e.trial, (t) => ({
         ...t,

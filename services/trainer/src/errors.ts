@@ -1,7 +1,7 @@
 import { TRAINER_EXIT } from '@fersweep/contracts';
 import { DatasetError } from '@fersweep/dataset';
 import { MessagingError } from '@fersweep/messaging';
-import { ModelError } from '@fersweep/models';
+import { ModelError, TfBackendError } from '@fersweep/models';
 import { StoreError } from '@fersweep/storage';
 import { ZodError } from 'zod';
 
@@ -9,6 +9,15 @@ import { ZodError } from 'zod';
 export class InterruptedError extends Error {
   override readonly name = 'InterruptedError';
   readonly code = 'Interrupted';
+}
+
+/**
+ * The trial asked for a GPU (FERSWEEP_TF_BACKEND=gpu, set on GPU Jobs) and the GPU backend cannot
+ * load or sees no GPU. The message says what was found (driver, CUDA, cuDNN) and what is needed.
+ */
+export class GpuUnavailableError extends Error {
+  override readonly name = 'GpuUnavailableError';
+  readonly code = 'GpuUnavailable';
 }
 
 /** A TrialSpec that does not parse: names the field. */
@@ -38,6 +47,7 @@ export function classify(err: unknown): Classified {
     reason,
   });
   const retry = (code: string): Classified => ({ exitCode: TRAINER_EXIT.retryable, code, retryable: true, reason });
+  if (err instanceof GpuUnavailableError) return permanent('GpuUnavailable', TRAINER_EXIT.gpuUnavailable);
   if (err instanceof SpecError) return permanent('InvalidSpec');
   if (err instanceof ZodError) return permanent('InvalidSpec');
   if (err instanceof ModelError) return permanent(err.code);
@@ -55,6 +65,8 @@ export function classify(err: unknown): Classified {
       : retry(`Bus${err.code}`);
   }
   if (err instanceof InterruptedError) return retry('Interrupted');
+  // A forced backend that cannot load (a bad FERSWEEP_TF_BACKEND): the same on every retry.
+  if (err instanceof TfBackendError) return permanent('TfBackendUnavailable');
   if (err instanceof RangeError && /memory|allocation/i.test(reason)) return retry('OutOfMemory');
   return { exitCode: TRAINER_EXIT.crashed, code: 'Crashed', retryable: true, reason };
 }

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { TRAINER_EXIT, TrialSpec } from '@fersweep/contracts';
 import { busFromEnv, type Bus } from '@fersweep/messaging';
-import { initTf } from '@fersweep/models';
 import { createLogger, type Logger } from '@fersweep/observability';
 import { openStore } from '@fersweep/storage';
 import { classify, SpecError } from './errors.js';
+import { initTrainerTf, publishStartupFailure } from './startup.js';
 import { runTrial } from './trainer.js';
 
 /**
@@ -90,7 +90,13 @@ export async function trainerProcess(options: TrainerProcessOptions): Promise<nu
   let bus: Bus | undefined;
   try {
     bus = await busFromEnv(env, spec.bus, logger);
-    const runtime = await initTf({ logger });
+    const connected = bus;
+    const runtime = await initTrainerTf(logger, env).catch(async (err: unknown) => {
+      const c = classify(err);
+      logger.error(c.reason, { code: c.code, exitCode: c.exitCode });
+      await publishStartupFailure({ spec, bus: connected, store: openStore(spec.output), logger }, c);
+      throw err;
+    });
     logger.info('tensorflow.js ready', { backend: runtime.backend, device: runtime.device, package: runtime.package });
     const result = await runTrial({ spec, openStore, bus, logger, runtime, signal });
     logger.info('trial completed', {

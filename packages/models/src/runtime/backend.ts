@@ -41,6 +41,11 @@ export interface SelectDeps {
   activate: (name: TfRuntime['backend']) => Promise<boolean>;
   /** Describes the device once a backend is active. */
   describeDevice: (choice: BackendChoice) => Promise<string>;
+  /**
+   * Whether the active tensorflow backend runs on a GPU (tfjs-node-gpu falls back to the CPU when
+   * CUDA is unusable); undefined when it cannot tell.
+   */
+  gpuInUse?: () => boolean | undefined;
   logger?: TfLogger | undefined;
 }
 
@@ -50,10 +55,13 @@ export class TfBackendError extends Error {
   constructor(
     message: string,
     readonly source: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; backend?: BackendChoice },
   ) {
     super(message, options);
+    this.backend = options?.backend;
   }
+  /** The backend that was forced and failed (undefined: a bad setting, or nothing loaded). */
+  readonly backend: BackendChoice | undefined;
 }
 
 interface Candidate {
@@ -107,9 +115,7 @@ export async function selectTfBackend(prefer: string | undefined, deps: SelectDe
         throw new TfBackendError(
           `${forcedBy} asks for the '${c.choice}' backend but ${c.packageName} failed to load: ${String(err)}`,
           forcedBy,
-          {
-            cause: err,
-          },
+          { cause: err, backend: c.choice },
         );
       }
       if (!isModuleNotFound(err))
@@ -121,9 +127,18 @@ export async function selectTfBackend(prefer: string | undefined, deps: SelectDe
     }
     if (!(await deps.activate(c.backend))) {
       if (forced !== undefined)
-        throw new TfBackendError(`${forcedBy} asks for '${c.choice}' but the backend did not initialise`, forcedBy);
+        throw new TfBackendError(`${forcedBy} asks for '${c.choice}' but the backend did not initialise`, forcedBy, {
+          backend: c.choice,
+        });
       deps.logger?.warn('tfjs backend did not initialise, trying the next', { package: c.packageName });
       continue;
+    }
+    if (forced === 'gpu' && deps.gpuInUse?.() === false) {
+      throw new TfBackendError(
+        `${forcedBy} asks for the 'gpu' backend: ${c.packageName} loaded but CUDA found no usable GPU, so it would train on the CPU`,
+        forcedBy,
+        { backend: 'gpu' },
+      );
     }
     const runtime: TfRuntime = {
       backend: c.backend,
@@ -152,13 +167,16 @@ function gpuName(): Promise<string | undefined> {
   });
 }
 
+/** tfjs-node-gpu runs on the CPU when CUDA is unusable; its backend exposes isUsingGpuDevice (untyped here). */
+function gpuInUse(): boolean | undefined {
+  const b = tf.backend() as unknown as { isUsingGpuDevice?: boolean | (() => boolean) };
+  return typeof b.isUsingGpuDevice === 'function' ? b.isUsingGpuDevice() : b.isUsingGpuDevice;
+}
+
 async function describeDevice(choice: BackendChoice): Promise<string> {
   switch (choice) {
     case 'gpu': {
-      // tfjs-node-gpu runs on the CPU when CUDA is unusable; its backend exposes isUsingGpuDevice (untyped here).
-      const b = tf.backend() as unknown as { isUsingGpuDevice?: boolean | (() => boolean) };
-      const usingGpu = typeof b.isUsingGpuDevice === 'function' ? b.isUsingGpuDevice() : b.isUsingGpuDevice;
-      if (usingGpu === false) return `CPU (tfjs-node-gpu without a usable GPU): ${cpuModel()}`;
+      if (gpuInUse() === false) return `CPU (tfjs-node-gpu without a usable GPU): ${cpuModel()}`;
       return (await gpuName()) ?? 'CUDA GPU';
     }
     case 'node':
@@ -208,6 +226,7 @@ export async function initTf(options: InitTfOptions = {}): Promise<TfRuntime> {
     importModule: (specifier) => import(specifier),
     activate,
     describeDevice,
+    gpuInUse,
     logger: options.logger,
   });
   current = { prefer: options.prefer, promise };

@@ -11,6 +11,10 @@ export const LABELS = {
 } as const;
 export const MANAGED_BY = 'fersweep-coordinator';
 export const CONTAINER = 'trainer';
+/** Where GPU trials keep the CUDA compute cache (CUDA_CACHE_PATH). */
+export const CUDA_CACHE_PATH = '/var/cache/fersweep/cuda';
+/** 4 GiB: libtensorflow's JIT-compiled kernels outgrow CUDA's 256 MiB default and would be evicted. */
+export const CUDA_CACHE_MAXSIZE = String(4 * 1024 ** 3);
 
 export interface JobTemplate {
   namespace: string;
@@ -21,6 +25,10 @@ export interface JobTemplate {
   /** Secret with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (by reference, never inlined). */
   secretName?: string;
   serviceAccountName?: string;
+  /** Secrets for pulling the trainer image from a private registry. */
+  imagePullSecrets?: string[];
+  /** PVC (ReadWriteMany) holding the CUDA compute cache of GPU trials; unset = a per-pod emptyDir. */
+  cudaCacheClaim?: string;
   ttlSecondsAfterFinished?: number;
   terminationGracePeriodSeconds?: number;
 }
@@ -49,7 +57,8 @@ export function jobName(sweep: string, trial: string): string {
  * One batch/v1 Job for one trial: restartPolicy Never, backoffLimit = retries, a podFailurePolicy
  * that fails the Job at once on the trainer's permanent exit codes and ignores disruptions
  * (preemption, node drain), a deadline, GPU limits, the restricted pod security profile, and S3/NATS
- * settings from a ConfigMap and a Secret by reference. The trial spec travels as one argv element
+ * settings from a ConfigMap and a Secret by reference. A GPU trial requires the GPU backend
+ * (FERSWEEP_TF_BACKEND=gpu) and keeps the CUDA compute cache on `cudaCacheClaim` when given. The trial spec travels as one argv element
  * (no shell), validated JSON.
  */
 export function buildJob(spec: TrialSpec, options: LaunchOptions, t: JobTemplate): V1Job {
@@ -69,6 +78,34 @@ export function buildJob(spec: TrialSpec, options: LaunchOptions, t: JobTemplate
     memory: String(r.memory),
     ...(r.gpu > 0 ? { 'nvidia.com/gpu': String(r.gpu) } : {}),
   };
+  // A trial that asked for a GPU must train on it: the trainer exits TRAINER_EXIT.gpuUnavailable
+  // (permanent, see podFailurePolicy) instead of falling back to the CPU while holding the GPU.
+  const gpu = r.gpu > 0;
+  const env = [
+    { name: 'HOME', value: '/tmp' },
+    ...(gpu
+      ? [
+          { name: 'FERSWEEP_TF_BACKEND', value: 'gpu' },
+          { name: 'FERSWEEP_GPUS_REQUESTED', value: String(r.gpu) },
+          { name: 'CUDA_CACHE_PATH', value: CUDA_CACHE_PATH },
+          { name: 'CUDA_CACHE_MAXSIZE', value: CUDA_CACHE_MAXSIZE },
+        ]
+      : []),
+  ];
+  const volumeMounts = [
+    { name: 'tmp', mountPath: '/tmp' },
+    ...(gpu ? [{ name: 'cuda-cache', mountPath: CUDA_CACHE_PATH }] : []),
+  ];
+  const volumes = [
+    { name: 'tmp', emptyDir: {} },
+    ...(gpu
+      ? [
+          t.cudaCacheClaim
+            ? { name: 'cuda-cache', persistentVolumeClaim: { claimName: t.cudaCacheClaim } }
+            : { name: 'cuda-cache', emptyDir: {} },
+        ]
+      : []),
+  ];
   const envFrom = [
     ...(t.configMapName ? [{ configMapRef: { name: t.configMapName } }] : []),
     ...(t.secretName ? [{ secretRef: { name: t.secretName } }] : []),
@@ -102,6 +139,7 @@ export function buildJob(spec: TrialSpec, options: LaunchOptions, t: JobTemplate
           restartPolicy: 'Never',
           automountServiceAccountToken: false,
           ...(t.serviceAccountName ? { serviceAccountName: t.serviceAccountName } : {}),
+          ...(t.imagePullSecrets?.length ? { imagePullSecrets: t.imagePullSecrets.map((name) => ({ name })) } : {}),
           terminationGracePeriodSeconds: t.terminationGracePeriodSeconds ?? 120,
           securityContext: {
             runAsNonRoot: true,
@@ -121,7 +159,7 @@ export function buildJob(spec: TrialSpec, options: LaunchOptions, t: JobTemplate
               command: ['fersweep'],
               args: ['train', '--trial', JSON.stringify(spec)],
               ...(envFrom.length ? { envFrom } : {}),
-              env: [{ name: 'HOME', value: '/tmp' }],
+              env,
               resources: { limits, requests: { cpu: String(r.cpu), memory: String(r.memory) } },
               securityContext: {
                 allowPrivilegeEscalation: false,
@@ -130,10 +168,10 @@ export function buildJob(spec: TrialSpec, options: LaunchOptions, t: JobTemplate
                 capabilities: { drop: ['ALL'] },
                 seccompProfile: { type: 'RuntimeDefault' },
               },
-              volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+              volumeMounts,
             },
           ],
-          volumes: [{ name: 'tmp', emptyDir: {} }],
+          volumes,
         },
       },
     },

@@ -1,6 +1,7 @@
 import * as k8s from '@kubernetes/client-node';
 import type { TrialSpec } from '@fersweep/contracts';
 import type { Logger } from '@fersweep/observability';
+import type { CoordinatorConfig } from '../config.js';
 import { buildJob, CONTAINER, jobName, jobStatus, LABELS, MANAGED_BY, type JobTemplate } from './job.js';
 import type { LaunchOptions, LaunchStatus, Launcher } from './types.js';
 
@@ -54,30 +55,41 @@ export class KubernetesLauncher implements Launcher {
     this.core = options.kubeConfig.makeApiClient(k8s.CoreV1Api);
   }
 
-  /** In-cluster service account when running in a pod, else KUBECONFIG / ~/.kube/config. */
-  static async fromEnvironment(o: {
-    namespace: string;
-    image: string;
+  /**
+   * In-cluster service account when running in a pod, else KUBECONFIG / ~/.kube/config; the Job
+   * template and the cluster defaults from the coordinator's configuration (FERSWEEP_TRAINER_*).
+   */
+  static fromEnvironment(o: {
+    config: CoordinatorConfig;
     logger: Logger;
     env: NodeJS.ProcessEnv;
-    defaults?: TrainerDefaults;
-  }): Promise<KubernetesLauncher> {
+  }): KubernetesLauncher {
+    const c = o.config;
     const kc = new k8s.KubeConfig();
     if (o.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
+    else if (o.env.KUBECONFIG) kc.loadFromFile(o.env.KUBECONFIG);
     else kc.loadFromDefault();
+    const defaults: TrainerDefaults = {
+      ...(c.FERSWEEP_TRAINER_NODE_SELECTOR ? { nodeSelector: c.FERSWEEP_TRAINER_NODE_SELECTOR } : {}),
+      ...(c.FERSWEEP_TRAINER_TOLERATIONS ? { tolerations: c.FERSWEEP_TRAINER_TOLERATIONS } : {}),
+      ...(c.FERSWEEP_TRAINER_PRIORITY_CLASS ? { priorityClassName: c.FERSWEEP_TRAINER_PRIORITY_CLASS } : {}),
+      ...(c.FERSWEEP_KUEUE_QUEUE ? { queueName: c.FERSWEEP_KUEUE_QUEUE } : {}),
+    };
+    if (!c.FERSWEEP_TRAINER_SECRET)
+      o.logger.info('FERSWEEP_TRAINER_SECRET is not set: trainer pods get no S3 keys (IRSA / workload identity)');
     return new KubernetesLauncher({
       kubeConfig: kc,
       logger: o.logger,
-      namespace: o.namespace,
-      image: o.image,
-      ...(o.env.FERSWEEP_TRAINER_CONFIGMAP
-        ? { configMapName: o.env.FERSWEEP_TRAINER_CONFIGMAP }
-        : { configMapName: 'fersweep-trainer' }),
-      ...(o.env.FERSWEEP_TRAINER_SECRET
-        ? { secretName: o.env.FERSWEEP_TRAINER_SECRET }
-        : { secretName: 'fersweep-s3' }),
-      ...(o.env.FERSWEEP_TRAINER_SERVICE_ACCOUNT ? { serviceAccountName: o.env.FERSWEEP_TRAINER_SERVICE_ACCOUNT } : {}),
-      ...(o.defaults ? { defaults: o.defaults } : {}),
+      namespace: c.FERSWEEP_NAMESPACE,
+      image: c.FERSWEEP_TRAINER_IMAGE,
+      configMapName: c.FERSWEEP_TRAINER_CONFIGMAP,
+      ...(c.FERSWEEP_TRAINER_SECRET ? { secretName: c.FERSWEEP_TRAINER_SECRET } : {}),
+      ...(c.FERSWEEP_TRAINER_SERVICE_ACCOUNT ? { serviceAccountName: c.FERSWEEP_TRAINER_SERVICE_ACCOUNT } : {}),
+      ...(c.FERSWEEP_TRAINER_IMAGE_PULL_SECRETS?.length
+        ? { imagePullSecrets: c.FERSWEEP_TRAINER_IMAGE_PULL_SECRETS }
+        : {}),
+      ...(c.FERSWEEP_TRAINER_CUDA_CACHE_CLAIM ? { cudaCacheClaim: c.FERSWEEP_TRAINER_CUDA_CACHE_CLAIM } : {}),
+      defaults,
     });
   }
 
