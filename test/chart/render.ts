@@ -4,14 +4,15 @@
  * Operator CRDs, whose schemas kubernetes-models does not ship).
  */
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import { Job } from 'kubernetes-models/batch/v1/Job';
+import { Ingress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
@@ -136,6 +137,7 @@ const VALIDATORS: Record<string, Validator> = {
   'apps/v1/Deployment': model(Deployment),
   'autoscaling/v2/HorizontalPodAutoscaler': model(HorizontalPodAutoscaler),
   'batch/v1/Job': model(Job),
+  'networking.k8s.io/v1/Ingress': model(Ingress),
   'networking.k8s.io/v1/NetworkPolicy': model(NetworkPolicy),
   'policy/v1/PodDisruptionBudget': model(PodDisruptionBudget),
   'rbac.authorization.k8s.io/v1/Role': model(Role),
@@ -228,4 +230,72 @@ export function securityViolations(owner: string, spec: PodSpec): string[] {
         if (!c.resources?.[kind]?.[r]) v.push(`${at}: no ${r} ${kind}`);
   }
   return v;
+}
+
+/**
+ * `kubectl kustomize k8s/<dir>` where kubectl is installed (the development machine has it; Debian
+ * 12 has no kubectl recent enough, so scripts/test.sh does not install one). Without it, the same
+ * build for what the overlays use: resources (recursively), `namespace`, `secretGenerator` literals
+ * without hash suffix, and `patches` given as strategic merge patch files, applied by
+ * @fersweep/kube-fake's strategic merge patch (lists merged by their Kubernetes patch merge key:
+ * containers and env by name). Anything else in a kustomization fails the build here.
+ */
+export async function kustomize(dir: string): Promise<K8sObject[]> {
+  const kubectl = await run('kubectl', ['version', '--client']).then(
+    () => true,
+    () => false,
+  );
+  if (kubectl) {
+    const { stdout } = await run('kubectl', ['kustomize', join(ROOT, 'k8s', dir)], { maxBuffer: 64 * 1024 * 1024 });
+    return parseObjects(stdout);
+  }
+  return kustomizeWithoutKubectl(join(ROOT, 'k8s', dir));
+}
+
+interface Kustomization {
+  namespace?: string;
+  resources?: string[];
+  secretGenerator?: { name: string; literals?: string[]; options?: { disableNameSuffixHash?: boolean } }[];
+  patches?: { path?: string }[];
+  [key: string]: unknown;
+}
+
+const CLUSTER_SCOPED = new Set(['Namespace', 'PriorityClass', 'ClusterRole', 'ClusterRoleBinding']);
+
+export async function kustomizeWithoutKubectl(dir: string): Promise<K8sObject[]> {
+  const { applyStrategicMergePatch } = await import('@fersweep/kube-fake');
+  const k = parse(readFileSync(join(dir, 'kustomization.yaml'), 'utf8')) as Kustomization;
+  const known = new Set(['apiVersion', 'kind', 'namespace', 'resources', 'secretGenerator', 'patches']);
+  const unknown = Object.keys(k).filter((key) => !known.has(key));
+  if (unknown.length) throw new Error(`${dir}/kustomization.yaml: ${unknown.join(', ')} needs kubectl kustomize`);
+  let objects: K8sObject[] = [];
+  for (const r of k.resources ?? []) {
+    const path = join(dir, r);
+    objects.push(
+      ...(r.endsWith('.yaml') ? parseObjects(readFileSync(path, 'utf8')) : await kustomizeWithoutKubectl(path)),
+    );
+  }
+  for (const g of k.secretGenerator ?? []) {
+    if (!g.options?.disableNameSuffixHash) throw new Error(`${dir}: secretGenerator ${g.name} needs kubectl kustomize`);
+    const stringData = Object.fromEntries((g.literals ?? []).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    objects.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name: g.name }, type: 'Opaque', stringData });
+  }
+  if (k.namespace)
+    objects = objects.map((o) =>
+      CLUSTER_SCOPED.has(o.kind) ? o : { ...o, metadata: { ...o.metadata, namespace: k.namespace } },
+    );
+  for (const p of k.patches ?? []) {
+    if (!p.path) throw new Error(`${dir}: inline or JSON 6902 patches need kubectl kustomize`);
+    for (const patch of parseObjects(readFileSync(join(dir, p.path), 'utf8'))) {
+      const i = objects.findIndex(
+        (o) =>
+          o.kind === patch.kind &&
+          o.metadata.name === patch.metadata.name &&
+          (!patch.metadata.namespace || o.metadata.namespace === patch.metadata.namespace),
+      );
+      if (i < 0) throw new Error(`${dir}/${p.path}: no ${patch.kind} ${patch.metadata.name} to patch`);
+      objects[i] = applyStrategicMergePatch(objects[i], patch) as K8sObject;
+    }
+  }
+  return objects;
 }

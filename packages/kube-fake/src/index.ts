@@ -9,4 +9,6 @@ export type { FaultSpec, RecordedRequest, Verb } from './http.js';
 export type { CommandContext, RunningProcess } from './kubelet.js';
 export type { KubeStatus, StatusCause, StatusDetails, StatusReason } from './status.js';
 export { JOB_ORPHAN_WARNING } from './api.js';
+/** The server's strategic merge patch, also what test/chart uses to build kustomize overlays without kubectl. */
+export { applyStrategicMergePatch } from './patch.js';
 export type { ConfigMap, Job, Pod, ResourceName, Secret } from './types.js';
