@@ -20,6 +20,7 @@ import {
   STACK,
   helm,
   kustomize,
+  kustomizeWithoutKubectl,
   podSpecs,
   render,
   securityViolations,
@@ -290,6 +291,49 @@ describe('k8s/ plain manifests', () => {
         const env = deploymentSpec(objects, 'coordinator').containers[0]!.env!;
         expect(env.find((e) => e.name === 'FERSWEEP_TRAINER_IMAGE')!.value).toBe('ghcr.io/fersweep/fersweep:0.1.0');
       }
+    },
+  );
+});
+
+/** Lists of named items (containers, env, volumes) sorted by name: kubectl and the fallback order merged items differently. */
+function normalize(v: unknown): unknown {
+  if (Array.isArray(v)) {
+    const items = v.map(normalize);
+    return items.every((i) => typeof (i as { name?: unknown })?.name === 'string')
+      ? items.sort((a, b) => String((a as { name: string }).name).localeCompare((b as { name: string }).name))
+      : items;
+  }
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, normalize(x)]));
+  return v;
+}
+
+describe('k8s/ overlays without kubectl', () => {
+  const hasKubectl = run('kubectl', ['version', '--client']).then(
+    () => true,
+    () => false,
+  );
+  it.each(['base', 'overlays/dev', 'overlays/gpu-cluster'])(
+    'the kubectl-free build of k8s/%s (CI has no kubectl) equals kubectl kustomize',
+    async (dir) => {
+      if (!(await hasKubectl)) return; // the cross-check needs kubectl; the build itself is tested above
+      const key = (o: K8sObject) => `${o.kind}/${o.metadata.name}`;
+      const sorted = (objects: K8sObject[]) =>
+        [...objects]
+          .map((o) => (o.kind === 'Secret' && o.data ? { ...o, data: undefined } : o))
+          .sort((a, b) => key(a).localeCompare(key(b)))
+          .map(normalize);
+      const fallback = await kustomizeWithoutKubectl(join(ROOT, 'k8s', dir));
+      const real = (await kustomize(dir)).map((o) =>
+        o.kind === 'Secret' && o.data
+          ? {
+              ...o,
+              stringData: Object.fromEntries(
+                Object.entries(o.data as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]),
+              ),
+            }
+          : o,
+      );
+      expect(JSON.parse(JSON.stringify(sorted(fallback)))).toEqual(JSON.parse(JSON.stringify(sorted(real))));
     },
   );
 });
