@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CoordinatorConfig, loadConfig } from '@fersweep/coordinator';
 import { EvaluatorConfig } from '@fersweep/evaluator';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import {
   CHART,
   CI_VALUES,
@@ -138,7 +138,6 @@ describe('helm chart helm/fersweep', () => {
 
   it('publishes the trainer values (GPUs, node selector, tolerations, priority, Kueue queue) as sweep defaults', async () => {
     const cm = (await objectsOf('kueue-values.yaml')).find((o) => o.metadata.name.endsWith('sweep-defaults'))!;
-    const { parse } = await import('yaml');
     expect(parse((cm.data as Record<string, string>)['sweep-defaults.yaml']!)).toEqual({
       resources: {
         gpu: 1,
@@ -226,7 +225,15 @@ describe('helm chart helm/fersweep', () => {
   });
 
   it('refuses to render without NATS or a store, naming the value', async () => {
-    const { code, out } = await helm(['template', 'fs', CHART, '--kube-version', '1.29.0', '--set', 'auth.tokens[0]=t']);
+    const { code, out } = await helm([
+      'template',
+      'fs',
+      CHART,
+      '--kube-version',
+      '1.29.0',
+      '--set',
+      'auth.tokens[0]=t',
+    ]);
     expect(code).not.toBe(0);
     expect(out).toMatch(/natsUrl is required/);
     const bad = await helm([
@@ -307,6 +314,19 @@ function normalize(v: unknown): unknown {
   return v;
 }
 
+describe('k8s/ overlays patch by name', () => {
+  it.each(['overlays/dev', 'overlays/gpu-cluster'])(
+    'k8s/%s: strategic merge patch files only, never a JSON patch into a list by index',
+    (dir) => {
+      const text = readFileSync(join(ROOT, 'k8s', dir, 'kustomization.yaml'), 'utf8');
+      const { patches = [] } = parse(text) as { patches?: { path?: string; patch?: string }[] };
+      expect(patches.length).toBeGreaterThan(0);
+      for (const p of patches) expect(p).toEqual({ path: expect.stringMatching(/\.yaml$/) });
+      expect(text).not.toMatch(/\/\d+(\/|$)/m);
+    },
+  );
+});
+
 describe('k8s/ overlays without kubectl', () => {
   const hasKubectl = run('kubectl', ['version', '--client']).then(
     () => true,
@@ -328,7 +348,10 @@ describe('k8s/ overlays without kubectl', () => {
           ? {
               ...o,
               stringData: Object.fromEntries(
-                Object.entries(o.data as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]),
+                Object.entries(o.data as Record<string, string>).map(([k, v]) => [
+                  k,
+                  Buffer.from(v, 'base64').toString(),
+                ]),
               ),
             }
           : o,

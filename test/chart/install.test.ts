@@ -20,11 +20,15 @@ const find = (objects: K8sObject[], kind: string, component?: string) =>
     (o) => o.kind === kind && (!component || o.metadata.labels?.['app.kubernetes.io/component'] === component),
   );
 const coordinatorPod = (objects: K8sObject[]) =>
-  (find(objects, 'Deployment', 'coordinator')[0]!.spec as { template: { metadata: K8sObject['metadata']; spec: PodSpec } })
-    .template;
+  (
+    find(objects, 'Deployment', 'coordinator')[0]!.spec as {
+      template: { metadata: K8sObject['metadata']; spec: PodSpec };
+    }
+  ).template;
 const coordinatorEnv = (objects: K8sObject[]) =>
   Object.fromEntries(coordinatorPod(objects).spec.containers[0]!.env!.map((e) => [e.name, e.value]));
-const lint = (extra: string[]) => helm(['lint', '--strict', CHART, '-f', join(CHART, 'ci/minimal-values.yaml'), ...extra]);
+const lint = (extra: string[]) =>
+  helm(['lint', '--strict', CHART, '-f', join(CHART, 'ci/minimal-values.yaml'), ...extra]);
 
 interface Peer {
   podSelector?: { matchLabels?: Record<string, string> };
@@ -115,9 +119,9 @@ describe('one coordinator replica (no leader election)', () => {
 
   it('an evaluator with 2 replicas gets its PDB', async () => {
     const objects = await render('minimal-values.yaml', ['--set', 'evaluator.replicaCount=2']);
-    expect(find(objects, 'PodDisruptionBudget').map((p) => p.metadata.labels!['app.kubernetes.io/component'])).toEqual(
-      ['evaluator'],
-    );
+    expect(find(objects, 'PodDisruptionBudget').map((p) => p.metadata.labels!['app.kubernetes.io/component'])).toEqual([
+      'evaluator',
+    ]);
   });
 });
 
@@ -161,7 +165,10 @@ describe('Ingress, icon and README', () => {
     expect(spec.ingressClassName).toBe('nginx');
     expect(spec.tls).toEqual([{ secretName: 'fersweep-tls', hosts: ['fersweep.example.com'] }]);
     const service = find(objects, 'Service', 'coordinator')[0]!;
-    expect(spec.rules[0]!.http.paths[0]!.backend.service).toEqual({ name: service.metadata.name, port: { name: 'http' } });
+    expect(spec.rules[0]!.http.paths[0]!.backend.service).toEqual({
+      name: service.metadata.name,
+      port: { name: 'http' },
+    });
     const bad = await lint(['--set', 'ingress.enabled=true']);
     expect(bad.out).toMatch(/ingress\.hosts needs at least one host/);
   });

@@ -277,7 +277,9 @@ export async function kustomizeWithoutKubectl(dir: string): Promise<K8sObject[]>
   }
   for (const g of k.secretGenerator ?? []) {
     if (!g.options?.disableNameSuffixHash) throw new Error(`${dir}: secretGenerator ${g.name} needs kubectl kustomize`);
-    const stringData = Object.fromEntries((g.literals ?? []).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const stringData = Object.fromEntries(
+      (g.literals ?? []).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
     objects.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name: g.name }, type: 'Opaque', stringData });
   }
   if (k.namespace)

@@ -23,12 +23,16 @@ let dir: string;
 let kubeconfig: string;
 let nats: RunningServer | undefined;
 let coordinator: Coordinator | undefined;
+let savedKubeconfig: string | undefined;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fersweep-chart-coordinator-'));
   kube = await startFakeKube({ kubelet: false });
   kubeconfig = join(dir, 'kubeconfig');
   writeFileSync(kubeconfig, kube.kubeconfigYaml);
+  // client-node's loadFromDefault reads the process's KUBECONFIG; the coordinator's env carries it too.
+  savedKubeconfig = process.env.KUBECONFIG;
+  process.env.KUBECONFIG = kubeconfig;
 });
 afterEach(async () => {
   await coordinator?.stop();
@@ -37,6 +41,8 @@ afterEach(async () => {
   nats = undefined;
 });
 afterAll(async () => {
+  if (savedKubeconfig === undefined) delete process.env.KUBECONFIG;
+  else process.env.KUBECONFIG = savedKubeconfig;
   await kube?.stop();
   rmSync(dir, { recursive: true, force: true });
 });

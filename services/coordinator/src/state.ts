@@ -24,7 +24,9 @@ export const TrialRecord = z.object({
   message: z.string().optional(),
   exitCode: z.number().int().optional(),
   /** The trainer's own account of its latest failed attempt (trial.failed): stable code and reason. */
-  error: z.object({ code: z.string(), reason: z.string(), exitCode: z.number().int(), retryable: z.boolean() }).optional(),
+  error: z
+    .object({ code: z.string(), reason: z.string(), exitCode: z.number().int(), retryable: z.boolean() })
+    .optional(),
   lastEpoch: z
     .object({
       epoch: z.number(),

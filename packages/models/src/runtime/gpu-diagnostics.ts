@@ -62,7 +62,8 @@ export function libraryVersion(files: string[], lib: string): string | undefined
   const key = (v: string) => v.split('.').map((n) => Number(n));
   versions.sort((a, b) => {
     const [x, y] = [key(a), key(b)];
-    for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0);
+    for (let i = 0; i < Math.max(x.length, y.length); i++)
+      if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0);
     return 0;
   });
   return versions.pop();

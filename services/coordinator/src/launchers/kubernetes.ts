@@ -59,11 +59,7 @@ export class KubernetesLauncher implements Launcher {
    * In-cluster service account when running in a pod, else KUBECONFIG / ~/.kube/config; the Job
    * template and the cluster defaults from the coordinator's configuration (FERSWEEP_TRAINER_*).
    */
-  static fromEnvironment(o: {
-    config: CoordinatorConfig;
-    logger: Logger;
-    env: NodeJS.ProcessEnv;
-  }): KubernetesLauncher {
+  static fromEnvironment(o: { config: CoordinatorConfig; logger: Logger; env: NodeJS.ProcessEnv }): KubernetesLauncher {
     const c = o.config;
     const kc = new k8s.KubeConfig();
     if (o.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
