@@ -7,6 +7,7 @@
  * metrics exist. Dashboard variables are substituted with the sweep's real values.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +24,8 @@ import { ROOT } from './render.js';
 
 const SWEEP = 'chart';
 const TRIAL = 'cnn';
+/** The namespace label a ServiceMonitor's targets carry (the install the dashboards look at). */
+const NAMESPACE = 'sweeps';
 const DASHBOARDS = ['sweep-overview.json', 'operations.json'];
 const FAKE_TRAINER = join(ROOT, 'services/coordinator/src/fixtures/fake-trainer.mjs');
 
@@ -39,8 +42,12 @@ interface Dashboard {
 }
 
 /** Grafana's variables with real values: the sweep, one of its trials, a rate window of 2 scrapes+. */
-function substitute(expr: string): string {
-  return expr.replaceAll('$__rate_interval', '1m').replaceAll('$sweep', SWEEP).replaceAll('$trial', TRIAL);
+function substitute(expr: string, namespace = NAMESPACE): string {
+  return expr
+    .replaceAll('$__rate_interval', '1m')
+    .replaceAll('$namespace', namespace)
+    .replaceAll('$sweep', SWEEP)
+    .replaceAll('$trial', TRIAL);
 }
 
 async function loadDashboards(): Promise<{ file: string; dashboard: Dashboard }[]> {
@@ -90,6 +97,7 @@ beforeAll(async () => {
   });
   prometheus = await startPrometheus({
     scrapeTargets: [new URL(coordinator.url).host, `127.0.0.1:${evaluator.port}`],
+    targetLabels: { namespace: NAMESPACE },
   });
   await prometheus.waitFor('up == 1', (s) => s.length === 2);
 
@@ -130,6 +138,29 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+function promtoolCheckMetrics(input: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+    child.stdin.end(input);
+  });
+}
+
+describe('/metrics of both services', () => {
+  it.each(['coordinator', 'evaluator'])('the %s’s exposition passes promtool check metrics', async (service) => {
+    const url = service === 'coordinator' ? coordinator.url : `http://127.0.0.1:${evaluator.port}`;
+    const body = await (await fetch(`${url}/metrics`)).text();
+    expect(body).toContain(`fersweep_${service}_process_resident_memory_bytes`);
+    const { code, output } = await promtoolCheckMetrics(body);
+    expect(output).toBe('');
+    expect(code).toBe(0);
+  });
+});
+
 describe('Grafana dashboards', () => {
   it('are valid dashboards with a Prometheus datasource variable and unique panel ids', async () => {
     for (const { file, dashboard } of await loadDashboards()) {
@@ -157,6 +188,27 @@ describe('Grafana dashboards', () => {
     expect(evaluated).toBeGreaterThanOrEqual(25);
   });
 
+  it('every query is scoped to the $namespace install: another namespace shows nothing', async () => {
+    const leaking: string[] = [];
+    for (const { file, dashboard } of await loadDashboards())
+      for (const { panel, expr } of queries(dashboard.panels))
+        if ((await prometheus.query(substitute(expr, 'another-install'))).length > 0)
+          leaking.push(`${file} / ${panel}`);
+    expect(leaking).toEqual([]);
+  });
+
+  it('series grouped by a label carry that label (no empty sweep, route or phase)', async () => {
+    const unlabelled: string[] = [];
+    for (const { file, dashboard } of await loadDashboards())
+      for (const { panel, expr } of queries(dashboard.panels)) {
+        const by = [...expr.matchAll(/\bby \(([^)]*)\)/g)].flatMap((m) => m[1]!.split(',').map((l) => l.trim()));
+        const labels = by.filter((l) => l !== 'le');
+        for (const s of await prometheus.query(substitute(expr)))
+          for (const l of labels) if (!s.metric[l]) unlabelled.push(`${file} / ${panel}: ${l} empty in ${expr}`);
+      }
+    expect(unlabelled).toEqual([]);
+  });
+
   it('variable queries list the sweep and its trials', async () => {
     const overview = (await loadDashboards())[0]!.dashboard;
     const values = async (name: string) => {
@@ -166,6 +218,7 @@ describe('Grafana dashboards', () => {
       const samples = await prometheus.query(substitute(m[1]!));
       return [...new Set(samples.map((s) => s.metric[m[2]!]))].sort();
     };
+    expect(await values('namespace')).toEqual([NAMESPACE]);
     expect(await values('sweep')).toEqual([SWEEP]);
     expect(await values('trial')).toEqual(['cnn', 'mobilenet']);
   });

@@ -210,6 +210,8 @@ export interface StartPrometheusOptions {
   scrapeIntervalMs?: number;
   /** Extra rule files (absolute paths), e.g. alerting rules under test. */
   ruleFiles?: string[];
+  /** Labels added to every scraped series, e.g. `{ namespace: 'sweeps' }` as a ServiceMonitor's target would have. */
+  targetLabels?: Record<string, string>;
 }
 
 /**
@@ -231,6 +233,7 @@ export async function startPrometheus(options: StartPrometheusOptions): Promise<
     '    metrics_path: /metrics',
     '    static_configs:',
     `      - targets: ${JSON.stringify(options.scrapeTargets)}`,
+    ...(options.targetLabels ? [`        labels: ${JSON.stringify(options.targetLabels)}`] : []),
     '',
   ].join('\n');
   const { child, port, dataDir } = await startProcess(

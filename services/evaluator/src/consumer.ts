@@ -180,6 +180,7 @@ export class EventConsumer {
       this.#invalid(delivery, result.invalid);
       return;
     }
+    metrics.failedAttempts.inc({ sweep: event.sweep }, event.type === 'trial.failed' && !result.duplicate ? 1 : 0);
     if (result.duplicate) {
       metrics.duplicates.inc({ type: event.type });
       logger.debug(`duplicate event ${event.id}`, {

@@ -28,6 +28,12 @@ export interface EvaluatorMetrics {
   readonly reportsWritten: Counter<string>;
   /** Failed attempts to write state or reports to the store (the events come back and are retried). */
   readonly storeFailures: Counter<string>;
+  /**
+   * Failed trial attempts (trial.failed, duplicates not counted), by sweep: what the
+   * FersweepTrialAttemptsFailing alert and the Operations dashboard sum by sweep. The series of a
+   * sweep starts at 0 with its first event, so that increase() sees the first failure.
+   */
+  readonly failedAttempts: Counter<'sweep'>;
 }
 
 const TRIAL = ['sweep', 'trial', 'variant'] as const;
@@ -198,6 +204,12 @@ export function createEvaluatorMetrics(registry: Registry, source: MetricsSource
       help: 'Messages on the trial subjects that are not valid trial events: counted, logged, acked and dropped.',
       registers,
     }),
+    failedAttempts: new Counter({
+      name: 'fersweep_sweep_failed_attempts_total',
+      help: 'Failed trial attempts (trial.failed events, duplicates not counted) by sweep, retries included.',
+      labelNames: ['sweep'],
+      registers,
+    }),
     reportsWritten: new Counter({
       name: 'fersweep_evaluator_reports_written_total',
       help: 'Sweep reports written to the object store.',
@@ -211,19 +223,5 @@ export function createEvaluatorMetrics(registry: Registry, source: MetricsSource
   };
 }
 
-/**
- * Removes metrics that `promtool check metrics` rejects: prom-client's default Node metrics include
- * gauges named `…_total` (nodejs_active_handles_total, _requests_total, _resources_total), which
- * Prometheus's lint reserves for counters. Returns the names removed.
- */
-export function dropLintFailingMetrics(registry: Registry): string[] {
-  const removed: string[] = [];
-  for (const metric of registry.getMetricsAsArray()) {
-    const name = (metric as unknown as { name: string }).name;
-    if (name.endsWith('_total') && !(metric instanceof Counter)) {
-      registry.removeSingleMetric(name);
-      removed.push(name);
-    }
-  }
-  return removed;
-}
+/** Kept here for the evaluator's callers; createRegistry applies it already. */
+export { dropLintFailingMetrics } from '@fersweep/observability';
