@@ -107,7 +107,7 @@ describe('the distributed path, driven by the CLI', () => {
             { name: 'mobilenetv2', model: 'mobilenetv2', params: { alpha: 0.35, batchNormMomentum: 0.9 } },
           ],
           parallelism: 2,
-          resources: { gpu: 1, cpu: '1', memory: '1Gi' },
+          resources: { gpu: 0, cpu: '1', memory: '1Gi' }, // CPU trainers: a GPU trial requires the GPU backend
         },
       }),
     );

@@ -75,7 +75,8 @@ const sweep = (name: string, variants: object[], extra: object = {}) => ({
     batchSize: 32,
     maxTrainImages: 64,
     variants,
-    resources: { gpu: 1, cpu: '1', memory: '1Gi' },
+    // CPU trials: the kubelet simulator runs them on this machine (wasm); a GPU trial requires the GPU backend.
+    resources: { gpu: 0, cpu: '1', memory: '1Gi' },
     ...extra,
   },
 });
@@ -91,7 +92,16 @@ async function submit(body: object) {
 }
 type View = {
   phase: string;
-  trials: { trial: string; phase: string; attempts: number; failures: number; message?: string; modelUri?: string }[];
+  trials: {
+    trial: string;
+    phase: string;
+    attempts: number;
+    failures: number;
+    message?: string;
+    modelUri?: string;
+    exitCode?: number;
+    error?: { code: string; reason: string; exitCode: number; retryable: boolean };
+  }[];
 };
 async function until(id: string, ok: (v: View) => boolean, ms = 120_000): Promise<View> {
   const end = Date.now() + ms;
@@ -161,6 +171,22 @@ describe('coordinator with the Kubernetes launcher', () => {
     await kube.waitFor(() => kube.processes().every((p) => !p.pod.startsWith('fs-k8s-cancel-')) || undefined, {
       timeoutMs: 30_000,
     });
+  }, 120_000);
+
+  it('a GPU trial on a node without a usable GPU fails at once (exit 44, no retry) with the reason in its status', async () => {
+    // resources.gpu: 1 → the Job sets FERSWEEP_TF_BACKEND=gpu over the ConfigMap's wasm; this
+    // machine has no tfjs-node-gpu, driver or CUDA: the trainer must refuse, not train on the CPU.
+    await submit(sweep('k8s-nogpu', [cnn('g')], { retries: 3, resources: { gpu: 1, cpu: '1', memory: '1Gi' } }));
+    const v = await until('k8s-nogpu', (x) => ['Succeeded', 'Failed'].includes(x.phase) && !!x.trials[0]?.error);
+    expect(v.phase).toBe('Failed');
+    expect(v.trials[0]).toMatchObject({ phase: 'Failed', attempts: 1, failures: 1 });
+    expect(v.trials[0]!.error).toMatchObject({ code: 'GpuUnavailable', exitCode: 44, retryable: false });
+    expect(v.trials[0]!.error!.reason).toMatch(
+      /the GPU backend is required \(the trial asked for 1 GPU\).*found: NVIDIA driver not found.*needed by libtensorflow 2\.9\.1/,
+    );
+    expect(kube.listPods({ jobName: 'fs-k8s-nogpu-g' })).toHaveLength(1);
+    const env = kube.getJob('fs-k8s-nogpu-g')!.spec!.template.spec!.containers[0]!.env!;
+    expect(env).toContainEqual({ name: 'FERSWEEP_TF_BACKEND', value: 'gpu' });
   }, 120_000);
 
   it('an API error on Job creation does not fail the submission: the launch is retried', async () => {

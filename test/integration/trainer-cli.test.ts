@@ -55,10 +55,20 @@ const trial = (over: Partial<TrialSpecInput>): TrialSpecInput => ({
   ...over,
 });
 
-function train(spec: TrialSpecInput): { child: ChildProcess; exit: Promise<number | null>; stderr: () => string } {
+function train(
+  spec: TrialSpecInput,
+  env: Record<string, string> = {},
+): { child: ChildProcess; exit: Promise<number | null>; stderr: () => string } {
   let stderr = '';
   const child = spawn(process.execPath, [BIN, 'train', '--trial', JSON.stringify(spec)], {
-    env: { PATH: process.env.PATH ?? '', HOME: dir, NATS_URL: nats.url, FERSWEEP_TF_BACKEND: 'wasm', ...s3.env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: dir,
+      NATS_URL: nats.url,
+      FERSWEEP_TF_BACKEND: 'wasm',
+      ...s3.env,
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -149,6 +159,27 @@ describe('fersweep train (container command)', () => {
     expect(await malformed.exit).toBe(TRAINER_EXIT.invalidSpec);
     expect(malformed.stderr()).toMatch(/trial spec: epochs:/);
   }, 120_000);
+
+  it('a GPU trial whose GPU backend cannot load exits 44 (permanent) with the versions found vs needed, never training on the CPU', async () => {
+    // As a Job with resources.gpu > 0 runs it (launchers/job.ts). This machine has no tfjs-node-gpu,
+    // no NVIDIA driver and no CUDA libraries: the failure path every misconfigured GPU node takes.
+    const run = train(trial({ trial: 'nogpu' }), {
+      FERSWEEP_TF_BACKEND: 'gpu',
+      FERSWEEP_GPUS_REQUESTED: '1',
+      LD_LIBRARY_PATH: join(dir, 'no-cuda-here'),
+    });
+    expect(await run.exit).toBe(TRAINER_EXIT.gpuUnavailable);
+    expect(run.stderr()).toMatch(/the GPU backend is required \(the trial asked for 1 GPU\)/);
+    expect(run.stderr()).toMatch(/@tensorflow\/tfjs-node-gpu/);
+    const events = await eventsOf('nogpu');
+    expect(events.map((e) => e.type)).toEqual(['trial.failed']);
+    const failed = events[0] as Extract<TrialEvent, { type: 'trial.failed' }>;
+    expect(failed).toMatchObject({ code: 'GpuUnavailable', retryable: false, exitCode: 44, attempt: 1 });
+    expect(failed.reason).toMatch(
+      /found: NVIDIA driver not found, GPU not found, CUDA runtime [^,]+, cuDNN [^;]+; needed/,
+    );
+    expect(failed.reason).toMatch(/CUDA runtime 11\.2\+ \(libcudart\.so\.11\.0\), cuDNN 8\.1\+/);
+  }, 60_000);
 
   it('a missing dataset exits 43', async () => {
     const run = train(trial({ trial: 'nodata', dataset: 's3://fersweep/datasets/none' }));

@@ -100,6 +100,22 @@ describe('selectTfBackend', () => {
     await expect(selectTfBackend(undefined, deps)).rejects.toThrow(
       /FERSWEEP_TF_BACKEND asks for the 'gpu' backend but @tensorflow\/tfjs-node-gpu failed to load/,
     );
+    await expect(selectTfBackend(undefined, deps)).rejects.toMatchObject({ backend: 'gpu' });
+  });
+
+  it('fails when a forced gpu backend loads but CUDA found no GPU (tfjs-node-gpu would run on the CPU)', async () => {
+    const { deps } = fakeDeps(ALL, { [BACKEND_ENV_VAR]: 'gpu' });
+    await expect(selectTfBackend(undefined, { ...deps, gpuInUse: () => false })).rejects.toThrow(
+      /loaded but CUDA found no usable GPU, so it would train on the CPU/,
+    );
+    await expect(selectTfBackend(undefined, { ...deps, gpuInUse: () => true })).resolves.toMatchObject({
+      package: '@tensorflow/tfjs-node-gpu',
+    });
+    // Not forced (a local run): the CPU fallback of tfjs-node-gpu is accepted as before.
+    const { deps: free } = fakeDeps(ALL);
+    await expect(selectTfBackend(undefined, { ...free, gpuInUse: () => false })).resolves.toMatchObject({
+      package: '@tensorflow/tfjs-node-gpu',
+    });
   });
 });
 

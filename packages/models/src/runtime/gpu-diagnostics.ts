@@ -70,7 +70,8 @@ export function libraryVersion(files: string[], lib: string): string | undefined
 }
 
 /** Driver, GPU, CUDA runtime and cuDNN versions of this machine (never throws). */
-export async function gpuEnvironment(deps: DiagnosticsDeps = defaultDeps): Promise<GpuEnvironment> {
+export async function gpuEnvironment(overrides: Partial<DiagnosticsDeps> = {}): Promise<GpuEnvironment> {
+  const deps = { ...defaultDeps, ...overrides };
   let driver: string = NOT_FOUND;
   let gpu: string = NOT_FOUND;
   try {

@@ -38,10 +38,39 @@ describe('buildJob', () => {
     expect(job.spec?.backoffLimit).toBe(3);
     expect(job.spec?.template.spec?.restartPolicy).toBe('Never');
     expect(job.spec?.podFailurePolicy?.rules).toEqual([
-      { action: 'FailJob', onExitCodes: { containerName: 'trainer', operator: 'In', values: [42, 43] } },
+      { action: 'FailJob', onExitCodes: { containerName: 'trainer', operator: 'In', values: [42, 43, 44] } },
       { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
     ]);
     expect(job.spec?.activeDeadlineSeconds).toBe(86_400);
+  });
+
+  it('a GPU trial requires the GPU backend and keeps the CUDA compute cache on a volume; a CPU trial neither', () => {
+    const c = job.spec!.template.spec!.containers[0]!;
+    expect(c.env).toEqual(
+      expect.arrayContaining([
+        { name: 'FERSWEEP_TF_BACKEND', value: 'gpu' },
+        { name: 'FERSWEEP_GPUS_REQUESTED', value: '1' },
+        { name: 'CUDA_CACHE_PATH', value: '/var/cache/fersweep/cuda' },
+        { name: 'CUDA_CACHE_MAXSIZE', value: String(4 * 1024 ** 3) },
+      ]),
+    );
+    expect(c.volumeMounts).toContainEqual({ name: 'cuda-cache', mountPath: '/var/cache/fersweep/cuda' });
+    expect(job.spec!.template.spec!.volumes).toContainEqual({ name: 'cuda-cache', emptyDir: {} });
+    const shared = buildJob(spec, options, { ...template, cudaCacheClaim: 'cuda-cache-rwx' });
+    expect(shared.spec!.template.spec!.volumes).toContainEqual({
+      name: 'cuda-cache',
+      persistentVolumeClaim: { claimName: 'cuda-cache-rwx' },
+    });
+    const cpu = buildJob(spec, { ...options, resources: ResourcesSpec.parse({ gpu: 0 }) }, template);
+    const cpuContainer = cpu.spec!.template.spec!.containers[0]!;
+    expect(cpuContainer.env).toEqual([{ name: 'HOME', value: '/tmp' }]);
+    expect(cpu.spec!.template.spec!.volumes).toEqual([{ name: 'tmp', emptyDir: {} }]);
+  });
+
+  it('pulls with the given imagePullSecrets; none by default', () => {
+    expect(job.spec!.template.spec!.imagePullSecrets).toBeUndefined();
+    const pod = buildJob(spec, options, { ...template, imagePullSecrets: ['regcred', 'mirror'] }).spec!.template.spec!;
+    expect(pod.imagePullSecrets).toEqual([{ name: 'regcred' }, { name: 'mirror' }]);
   });
 
   it('runs non-root with a read-only root filesystem, no privilege escalation and no capabilities', () => {
@@ -173,5 +202,22 @@ describe('loadConfig', () => {
     );
     expect(() => loadConfig({ FERSWEEP_PORT: 'eighty' })).toThrow(/FERSWEEP_PORT/);
     expect(() => loadConfig({ FERSWEEP_LAUNCHER: 'kubernetes' })).toThrow(/FERSWEEP_API_TOKENS is required/);
+  });
+});
+
+describe('loadConfig: the trainer Job template', () => {
+  it('has no S3 Secret unless FERSWEEP_TRAINER_SECRET names one (IRSA / workload identity)', () => {
+    const c = loadConfig({});
+    expect(c.FERSWEEP_TRAINER_SECRET).toBeUndefined();
+    expect(c.FERSWEEP_TRAINER_CONFIGMAP).toBe('fersweep-trainer');
+    expect(loadConfig({ FERSWEEP_TRAINER_SECRET: 'fs-s3' }).FERSWEEP_TRAINER_SECRET).toBe('fs-s3');
+  });
+  it('parses pull secrets and names a bad one', () => {
+    expect(
+      loadConfig({ FERSWEEP_TRAINER_IMAGE_PULL_SECRETS: 'regcred, mirror' }).FERSWEEP_TRAINER_IMAGE_PULL_SECRETS,
+    ).toEqual(['regcred', 'mirror']);
+    expect(() => loadConfig({ FERSWEEP_TRAINER_IMAGE_PULL_SECRETS: 'Reg Cred' })).toThrow(
+      /FERSWEEP_TRAINER_IMAGE_PULL_SECRETS=.*must be Secret names/,
+    );
   });
 });
