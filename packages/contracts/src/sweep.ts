@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AugmentationConfig } from './augmentation.js';
 import { NAME_PATTERN } from './keys.js';
 import { sampleIndices, searchPointAt, searchSpaceSize, type SearchPoint } from './search.js';
-import { EarlyStopping, ReduceLrOnPlateau } from './trial.js';
+import { EarlyStopping, PreciseBatchNorm, ReduceLrOnPlateau } from './trial.js';
 
 const Name = z
   .string()
@@ -102,6 +102,8 @@ export const SweepSpec = z
         earlyStopping: EarlyStopping.optional(),
         reduceLrOnPlateau: ReduceLrOnPlateau.optional(),
         maxTrainImages: z.number().int().min(1).optional(),
+        /** BatchNorm statistics for evaluation (TrialSpec's field; absent: precise, 512 images). */
+        preciseBatchNorm: PreciseBatchNorm.optional(),
         evaluate: z.array(z.enum(['val', 'test', 'test2'])).default(['test']),
         variants: z.array(VariantSpec).min(1, 'a sweep needs at least one variant'),
         search: SearchSpec.optional(),

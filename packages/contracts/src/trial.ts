@@ -31,6 +31,28 @@ export const ReduceLrOnPlateau = z
   .strict();
 export type ReduceLrOnPlateau = z.infer<typeof ReduceLrOnPlateau>;
 
+/** Training images the default precise-BatchNorm pass runs before each evaluation (see {@link PreciseBatchNorm}). */
+export const PRECISE_BATCH_NORM_IMAGES = 512;
+
+/**
+ * The BatchNorm statistics every evaluation uses (each epoch's validation, the final test, the saved model).
+ * By default ("precise BatchNorm") the trainer re-estimates them before each evaluation from `images` training
+ * images (un-augmented, dropout off, a fixed draw per (seed, epoch)) with the current weights, and saves them
+ * in the model. `false` keeps Keras' moving averages (momentum `batchNormMomentum`), which lag the weights by
+ * ~1/(1 − momentum) steps — near chance after a few hundred steps at Keras' 0.99. A variant that sets
+ * `batchNormMomentum` explicitly also keeps the moving averages: the param then means exactly that.
+ */
+export const PreciseBatchNorm = z.union([
+  z.literal(false),
+  z
+    .object({
+      /** Training images the statistics are estimated from (all of them when the split is smaller). */
+      images: z.number().int().min(1).max(1_000_000).default(PRECISE_BATCH_NORM_IMAGES),
+    })
+    .strict(),
+]);
+export type PreciseBatchNorm = z.infer<typeof PreciseBatchNorm>;
+
 /** Where a trainer publishes its events. NATS_URL in the environment wins over `url`. */
 export const BusSettings = z
   .object({
@@ -67,6 +89,8 @@ export const TrialSpec = z
     reduceLrOnPlateau: ReduceLrOnPlateau.optional(),
     /** Train on at most this many images per epoch (quick presets); all when absent. */
     maxTrainImages: z.number().int().min(1).optional(),
+    /** BatchNorm statistics for evaluation: re-estimated before each one (default) or Keras' moving averages. */
+    preciseBatchNorm: PreciseBatchNorm.default({ images: PRECISE_BATCH_NORM_IMAGES }),
     /** Splits evaluated after training (per-sample predictions are published for each). */
     evaluate: z.array(z.enum(['val', 'test', 'test2'])).default(['test']),
     /** How many sample predictions (with probabilities) to publish per evaluated split. */

@@ -59,6 +59,7 @@ export {
   MobileNetV2Params,
 } from './variants/mobilenetv2.js';
 export { compileClassifier, disposeModel, labelTensor, LOSS, METRICS, adaptLayers } from './variants/common.js';
+export { estimateBatchNormStatistics, type BatchNormEstimate } from './variants/batch-norm-statistics.js';
 export { countFlops } from './variants/flops.js';
 export { ResizeImages, type ResizeImagesArgs } from './variants/resize-layer.js';
 export { applyResize, bilinearResizeMatrix, isResizeKernel, RESIZE_LAYERS } from './variants/resize.js';

@@ -41,6 +41,7 @@ export function planTrialRecords(spec: SweepSpec, ctx: PlanContext): TrialRecord
       ...(s.earlyStopping ? { earlyStopping: s.earlyStopping } : {}),
       ...(s.reduceLrOnPlateau ? { reduceLrOnPlateau: s.reduceLrOnPlateau } : {}),
       ...(s.maxTrainImages ? { maxTrainImages: s.maxTrainImages } : {}),
+      ...(s.preciseBatchNorm !== undefined ? { preciseBatchNorm: s.preciseBatchNorm } : {}),
       evaluate: s.evaluate,
     }),
     updatedAt: ctx.now,

@@ -15,6 +15,7 @@ import {
 } from '@fersweep/models';
 import type { Logger } from '@fersweep/observability';
 import type { ObjectStore } from '@fersweep/storage';
+import { evaluationBatchSize, preciseBatchNormPlan, recalibrateBatchNorm } from './batch-norm.js';
 import { afterEpoch, initialCallbackState } from './callbacks.js';
 import { CheckpointStore, checkpointName, type CheckpointState, type HistoryEntry } from './checkpoint.js';
 import { classify, InterruptedError } from './errors.js';
@@ -208,6 +209,11 @@ async function train(
   }
   setLearningRate(model, state.callbacks.learningRate);
   reached(state.completedEpochs);
+  const bnPlan = preciseBatchNormPlan(spec, train.count);
+  logger.info('BatchNorm statistics for evaluation', {
+    method: bnPlan ? 'precise' : 'moving averages',
+    ...(bnPlan ?? { batchNormMomentum: (params as { batchNormMomentum?: number }).batchNormMomentum }),
+  });
 
   try {
     await publish({
@@ -281,7 +287,10 @@ async function train(
         }
       }
       const trainSeconds = partial.seconds + (performance.now() - epochStart) / 1000;
-      const v = predictSplit(model, val, Math.max(spec.batchSize, 128), numClasses);
+      // Statistics of the current weights for this evaluation, the checkpoint and (via it) the saved model.
+      const bn = bnPlan && recalibrateBatchNorm(model, train, bnPlan, spec, epoch - 1, channels);
+      if (bn && bn.skipped.length > 0) logger.warn('BatchNorm layers not re-estimated', { layers: bn.skipped });
+      const v = predictSplit(model, val, evaluationBatchSize(spec), numClasses);
       const metrics = {
         loss: partial.lossSum / partial.images,
         accuracy: partial.correctSum / partial.images,
@@ -314,7 +323,7 @@ async function train(
       };
       reached(epoch);
       await publish({ type: 'trial.epoch', ...entry });
-      logger.info('epoch', { ...entry });
+      logger.info('epoch', { ...entry, ...(bn ? { batchNormSeconds: bn.seconds, batchNormLayers: bn.layers } : {}) });
       await checkpoints.save(model, state, bestCheckpoint());
       if (decided.stop) logger.info('early stopping', { epoch, bestEpoch: decided.state.stopBestEpoch });
       if (deps.signal?.aborted)
@@ -335,7 +344,7 @@ async function train(
     for (const split of spec.evaluate) {
       if (!manifest.splits[split]?.count) continue;
       const data = await reader.loadSplit(split);
-      const p = predictSplit(model, data, Math.max(spec.batchSize, 128), numClasses);
+      const p = predictSplit(model, data, evaluationBatchSize(spec), numClasses);
       const cm = confusionMatrix(data.labels, p.predictions, numClasses);
       const summary = summarize(cm, manifest.classes);
       const samples: SamplePrediction[] = samplePositions(data.labels, spec.samplePredictions, numClasses).map(
@@ -393,6 +402,7 @@ async function train(
         stoppedEarly: state.stopped,
         batchSize: spec.batchSize,
         seed: spec.seed,
+        batchNormStatistics: bnPlan ? { method: 'precise', images: bnPlan.images } : { method: 'moving-average' },
       },
       metrics: { ...(last ? { final: last } : {}), ...(test ? { test } : {}) },
       runtime: {

@@ -94,6 +94,23 @@ export function batchNormTraining(
 }
 
 /**
+ * Forward-only training-mode batch normalisation (channels-last): y normalised with the batch mean and biased
+ * variance, and those statistics — what {@link batchNormTraining} computes, without a gradient. On wasm the
+ * statistics are one fused pass (`BATCH_NORM_STATS`) and the normalisation the fused `FusedBatchNorm` kernel.
+ * Used to re-estimate a layer's population statistics ("precise BatchNorm").
+ */
+export function batchNormBatchStatistics(
+  x: tf.Tensor,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  epsilon: number,
+): BatchNormTrainingResult {
+  const [mean, variance] = moments(x);
+  const y = tf.batchNorm(x, mean, variance, beta, gamma, epsilon);
+  return { y, mean, variance };
+}
+
+/**
  * Keras' moving-average update of a BatchNorm layer's statistics, v ← v − (v − batch value)·(1 − momentum), for
  * the mean and the variance (one kernel on wasm; tf ops elsewhere).
  */

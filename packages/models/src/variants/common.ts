@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { FusedAdamOptimizer } from '../runtime/adam.js';
-import { batchNormTraining, updateMovingAverages } from '../runtime/batch-norm.js';
+import { batchNormBatchStatistics, batchNormTraining, updateMovingAverages } from '../runtime/batch-norm.js';
+import { STATISTICS_KWARG, type StatisticsSink } from './batch-norm-statistics.js';
 import { isResizeKernel } from './resize.js';
 
 /** A layer of a tfjs LayersModel. */
@@ -88,23 +89,52 @@ interface BatchNormFields {
   movingVariance: tf.LayerVariable;
 }
 
+/** The input of a single-input BatchNormalization layer that normalises the last axis, else null. */
+function channelsLastInput(layer: Layer, inputs: CallArgs[0]): tf.Tensor | null {
+  const x = Array.isArray(inputs) ? inputs[0] : inputs;
+  if (x === undefined || (Array.isArray(inputs) && inputs.length !== 1)) return null;
+  const bn = layer as unknown as BatchNormFields;
+  const axis = bn.axis >= 0 ? bn.axis : bn.axis + x.rank;
+  return axis === x.rank - 1 ? x : null;
+}
+
+/** γ and β of a BatchNormalization layer, ones and zeros where it has none (`scale`/`center` off). */
+function affine(bn: BatchNormFields, channels: number): [tf.Tensor1D, tf.Tensor1D] {
+  const gamma = bn.scale && bn.gamma ? (bn.gamma.read() as tf.Tensor1D) : tf.ones([channels]);
+  const beta = bn.center && bn.beta ? (bn.beta.read() as tf.Tensor1D) : tf.zeros([channels]);
+  return [gamma as tf.Tensor1D, beta as tf.Tensor1D];
+}
+
 /**
  * Training-mode call of a channels-last BatchNormalization layer through {@link batchNormTraining} (one op with
  * a closed-form gradient); null when the layer normalises another axis (the stock call handles it).
  */
 function trainingCall(layer: Layer, inputs: CallArgs[0]): tf.Tensor | null {
-  const x = Array.isArray(inputs) ? inputs[0] : inputs;
-  if (x === undefined || (Array.isArray(inputs) && inputs.length !== 1)) return null;
+  const x = channelsLastInput(layer, inputs);
+  if (x === null) return null;
   const bn = layer as unknown as BatchNormFields;
-  const axis = bn.axis >= 0 ? bn.axis : bn.axis + x.rank;
-  if (axis !== x.rank - 1) return null;
   return tf.tidy(() => {
-    const channels = x.shape[axis] as number;
-    const gamma = bn.scale && bn.gamma ? (bn.gamma.read() as tf.Tensor1D) : tf.ones([channels]);
-    const beta = bn.center && bn.beta ? (bn.beta.read() as tf.Tensor1D) : tf.zeros([channels]);
-    const { y, mean, variance } = batchNormTraining(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, bn.epsilon);
+    const [gamma, beta] = affine(bn, x.shape[x.rank - 1] as number);
+    const { y, mean, variance } = batchNormTraining(x, gamma, beta, bn.epsilon);
     updateMovingAverages(bn.movingMean, bn.movingVariance, mean, variance, bn.momentum);
     tf.dispose([mean, variance]);
+    return y;
+  });
+}
+
+/**
+ * Statistics-pass call (see `estimateBatchNormStatistics`): normalises with the batch statistics, forward
+ * only, hands them to `sink` and leaves the moving averages alone; null when the layer is not channels-last.
+ */
+function statisticsCall(layer: Layer, inputs: CallArgs[0], sink: StatisticsSink): tf.Tensor | null {
+  const x = channelsLastInput(layer, inputs);
+  if (x === null) return null;
+  const bn = layer as unknown as BatchNormFields;
+  return tf.tidy(() => {
+    const channels = x.shape[x.rank - 1] as number;
+    const [gamma, beta] = affine(bn, channels);
+    const { y, mean, variance } = batchNormBatchStatistics(x, gamma, beta, bn.epsilon);
+    sink.add(layer, mean, variance, x.size / channels);
     return y;
   });
 }
@@ -117,13 +147,20 @@ function trainingCall(layer: Layer, inputs: CallArgs[0]): tf.Tensor | null {
  *   pretrained base would drift;
  * - in training, a channels-last layer runs as one op with a closed-form gradient through the batch statistics
  *   ({@link batchNormTraining}: two fused passes on wasm instead of ~15), with the same moving-average updates as
- *   tfjs-layers. It also works without `center`/`scale`, where tfjs-layers 4.22 fails in training.
+ *   tfjs-layers. It also works without `center`/`scale`, where tfjs-layers 4.22 fails in training;
+ * - called with the {@link STATISTICS_KWARG} keyword argument (a statistics pass), a trainable channels-last
+ *   layer normalises with its batch statistics and reports them to the sink, whatever `training` says.
  */
 function adaptBatchNorm(model: tf.LayersModel): void {
   for (const layer of model.layers) {
     if (layer.getClassName() !== 'BatchNormalization') continue;
     patchCall(layer, BATCH_NORM_PATCHED, (call) => (inputs, kwargs) => {
       if (!layer.trainable) return call(inputs, { ...kwargs, training: false });
+      const sink = kwargs[STATISTICS_KWARG] as StatisticsSink | undefined;
+      if (sink !== undefined) {
+        const y = statisticsCall(layer, inputs, sink);
+        if (y !== null) return y;
+      }
       if (kwargs['training'] === true) {
         const y = trainingCall(layer, inputs);
         if (y !== null) return y;

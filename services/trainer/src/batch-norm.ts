@@ -1,0 +1,71 @@
+import * as tf from '@tensorflow/tfjs';
+import type { TrialSpec } from '@fersweep/contracts';
+import { epochBatches, type SplitData } from '@fersweep/dataset';
+import { estimateBatchNormStatistics, type BatchNormEstimate } from '@fersweep/models';
+
+/** How the precise-BatchNorm pass of a trial runs. */
+export interface PreciseBatchNormPlan {
+  /** Training images per pass. */
+  images: number;
+  /** Images per forward pass: the evaluation's batch size or less, split evenly. */
+  batchSize: number;
+}
+
+/** The batch size evaluation predicts with; the statistics pass uses it too (larger batches, closer to inference). */
+export function evaluationBatchSize(spec: TrialSpec): number {
+  return Math.max(spec.batchSize, 128);
+}
+
+/**
+ * Whether and how a trial re-estimates its BatchNorm statistics before each evaluation (see the contract's
+ * `PreciseBatchNorm`): undefined when the spec turns it off, or when the variant sets `batchNormMomentum`
+ * explicitly — training never reads the moving averages (it normalises with batch statistics), so with
+ * re-estimation on that param would change nothing at all; a trial that sets it evaluates with Keras' moving
+ * averages at that momentum instead.
+ */
+export function preciseBatchNormPlan(spec: TrialSpec, trainImages: number): PreciseBatchNormPlan | undefined {
+  if (spec.preciseBatchNorm === false || spec.params['batchNormMomentum'] !== undefined) return undefined;
+  const images = Math.min(spec.preciseBatchNorm.images, trainImages);
+  if (images < 1) return undefined;
+  const passes = Math.ceil(images / evaluationBatchSize(spec));
+  return { images, batchSize: Math.ceil(images / passes) };
+}
+
+/**
+ * Precise BatchNorm before an evaluation: the population statistics of every trainable BatchNorm layer,
+ * estimated with the current weights from the first `plan.images` images of epoch `epoch`'s (0-based) shuffled
+ * training order — un-augmented, at the training rescale, dropout off — replace its moving mean and variance
+ * ({@link estimateBatchNormStatistics}). A pure function of (weights, data, seed, epoch): a trial resumed from
+ * any checkpoint computes exactly what an uninterrupted one does. Frozen layers keep their statistics.
+ */
+export function recalibrateBatchNorm(
+  model: tf.LayersModel,
+  train: SplitData,
+  plan: PreciseBatchNormPlan,
+  spec: TrialSpec,
+  epoch: number,
+  channels: number,
+): BatchNormEstimate & { seconds: number } {
+  const t0 = performance.now();
+  const rescale = spec.augmentation?.rescale;
+  const batches = epochBatches({
+    data: train,
+    batchSize: plan.batchSize,
+    seed: spec.seed,
+    epoch,
+    shuffle: true,
+    ...(rescale !== undefined ? { augmentation: { rescale } } : {}),
+  });
+  const pixels = train.height * train.width * channels;
+  function* inputs(): Generator<tf.Tensor> {
+    let left = plan.images;
+    for (const batch of batches) {
+      if (left <= 0) return;
+      const size = Math.min(batch.size, left);
+      left -= size;
+      yield tf.tensor4d(batch.xs.subarray(0, size * pixels), [size, train.height, train.width, channels]);
+    }
+  }
+  const estimate = estimateBatchNormStatistics(model, inputs());
+  return { ...estimate, seconds: (performance.now() - t0) / 1000 };
+}
