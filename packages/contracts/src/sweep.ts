@@ -102,7 +102,7 @@ export const SweepSpec = z
         earlyStopping: EarlyStopping.optional(),
         reduceLrOnPlateau: ReduceLrOnPlateau.optional(),
         maxTrainImages: z.number().int().min(1).optional(),
-        /** BatchNorm statistics for evaluation (TrialSpec's field; absent: precise, 512 images). */
+        /** BatchNorm statistics for evaluation (TrialSpec's field; absent: precise, 256 images). */
         preciseBatchNorm: PreciseBatchNorm.optional(),
         evaluate: z.array(z.enum(['val', 'test', 'test2'])).default(['test']),
         variants: z.array(VariantSpec).min(1, 'a sweep needs at least one variant'),

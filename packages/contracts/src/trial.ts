@@ -32,7 +32,7 @@ export const ReduceLrOnPlateau = z
 export type ReduceLrOnPlateau = z.infer<typeof ReduceLrOnPlateau>;
 
 /** Training images the default precise-BatchNorm pass runs before each evaluation (see {@link PreciseBatchNorm}). */
-export const PRECISE_BATCH_NORM_IMAGES = 512;
+export const PRECISE_BATCH_NORM_IMAGES = 256;
 
 /**
  * The BatchNorm statistics every evaluation uses (each epoch's validation, the final test, the saved model).
