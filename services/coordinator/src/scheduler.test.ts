@@ -86,6 +86,20 @@ describe('Scheduler with the local launcher', () => {
     expect(JSON.parse(await readFile(join(dir, 'store/sweeps/par/spec.json'), 'utf8')).metadata.name).toBe('par');
   });
 
+  it("passes the sweep's preciseBatchNorm to its trials; absent, trials re-estimate from 256 images", async () => {
+    await setup();
+    const off = await scheduler.submit(sweep('bn-off', [{ name: 'a', params: {} }], { preciseBatchNorm: false }));
+    const more = await scheduler.submit(
+      sweep('bn-more', [{ name: 'a', params: {} }], { preciseBatchNorm: { images: 1024 } }),
+    );
+    const absent = await scheduler.submit(sweep('bn-default', [{ name: 'a', params: {} }]));
+    expect([off, more, absent].map((r) => r.trials[0]!.spec.preciseBatchNorm)).toEqual([
+      false,
+      { images: 1024 },
+      { images: 256 },
+    ]);
+  });
+
   it('retries a retryable failure and fails at once on a permanent exit code', async () => {
     await setup();
     await scheduler.submit(
