@@ -5,7 +5,7 @@
  * real trainer (`runTrial`). Each epoch's log line carries the pass's seconds (`batchNormSeconds`) and the
  * epoch's (`seconds`: training, the pass, validation); the ratio is pass / (epoch − pass), median over epochs
  * 2…N (epoch 1 also compiles the wasm modules). Goal: ≤ 5%.
- * Run: npm run bench -- batchnorm       (BENCH_BN_EPOCHS, default 4; ≈ 2 min on 2 idle cores)
+ * Run: npm run bench -- batchnorm       (BENCH_BN_EPOCHS, default 6; ≈ 3 min on 2 idle cores)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,7 +20,7 @@ import { openStore } from '@fersweep/storage';
 import { runTrial } from '@fersweep/trainer';
 import { median, report, type BenchResult } from './report.js';
 
-const EPOCHS = Number(process.env.BENCH_BN_EPOCHS ?? 4);
+const EPOCHS = Number(process.env.BENCH_BN_EPOCHS ?? 6);
 const VARIANTS = [
   { label: 'cnn width 0.25', model: 'cnn', params: { width: 0.25 } },
   { label: 'mobilenetv2 α0.35 @48', model: 'mobilenetv2', params: { alpha: 0.35 } },
@@ -73,6 +73,10 @@ async function main(): Promise<void> {
       const logger = createLogger({ service: 'bench', stream });
       await runTrial({ spec, openStore, bus, logger, runtime });
       await bus.close();
+      const perEpoch = lines.map(
+        (l) => `${l.epoch}: ${l.seconds.toFixed(2)} s, pass ${l.batchNormSeconds?.toFixed(3)} s`,
+      );
+      console.log(v.label, perEpoch.join('; '));
       const timed = lines.slice(1);
       const pass = median(timed.map((l) => l.batchNormSeconds ?? NaN));
       const epoch = median(timed.map((l) => l.seconds - (l.batchNormSeconds ?? 0)));

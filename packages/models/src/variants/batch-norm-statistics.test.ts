@@ -3,8 +3,12 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { randomArray, relativeError } from '../runtime/testing/compare.js';
 import { registerWasmTrainingKernels } from '../runtime/wasm-kernels/index.js';
+import { saveModel } from '../io/store.js';
 import { estimateBatchNormStatistics } from './batch-norm-statistics.js';
-import { adaptLayers } from './common.js';
+import { adaptLayers, disposeModel } from './common.js';
+import { applyFineTuning, mobilenetv2 } from './mobilenetv2.js';
+import { parseParams } from './registry.js';
+import { FER_INPUT, syntheticFaces, tempStore, useWasm } from './test-support.js';
 
 const EPS = 1e-3;
 const SHAPE = [3, 3, 4];
@@ -48,7 +52,12 @@ function images(b: number, n: number): Float32Array {
 }
 
 const weightOf = (m: tf.LayersModel, name: string): Float64Array =>
-  Float64Array.from(m.weights.find((w) => w.name.includes(name))!.read().dataSync());
+  Float64Array.from(
+    m.weights
+      .find((w) => w.name.includes(name))!
+      .read()
+      .dataSync(),
+  );
 
 /** Mean and biased variance per channel of `rows` (row-major, `channels` wide), in float64. */
 function moments(rows: Float64Array, channels: number): { mean: Float64Array; variance: Float64Array } {
@@ -100,7 +109,10 @@ describe.each(['wasm', 'cpu'] as const)('estimateBatchNormStatistics on %s', (ba
     const m = model(true);
     const expected = reference(m);
     const trainable = m.trainableWeights.map((w) => Float64Array.from(w.read().dataSync()));
-    const frozen = m.getLayer('frozen').getWeights().map((w) => Float64Array.from(w.dataSync()));
+    const frozen = m
+      .getLayer('frozen')
+      .getWeights()
+      .map((w) => Float64Array.from(w.dataSync()));
     const before = tf.memory().numTensors;
 
     const estimate = estimateBatchNormStatistics(m, batches());
@@ -115,7 +127,12 @@ describe.each(['wasm', 'cpu'] as const)('estimateBatchNormStatistics on %s', (ba
     }
     // Frozen layers keep every weight (Keras: a non-trainable BatchNorm runs in inference mode); no trainable
     // weight moves.
-    expect(m.getLayer('frozen').getWeights().map((w) => Float64Array.from(w.dataSync()))).toEqual(frozen);
+    expect(
+      m
+        .getLayer('frozen')
+        .getWeights()
+        .map((w) => Float64Array.from(w.dataSync())),
+    ).toEqual(frozen);
     expect(m.trainableWeights.map((w) => Float64Array.from(w.read().dataSync()))).toEqual(trainable);
     m.dispose();
   });
@@ -141,5 +158,67 @@ describe.each(['wasm', 'cpu'] as const)('estimateBatchNormStatistics on %s', (ba
     expect(tf.memory().numTensors).toBe(before);
     expect(m.getWeights().map((w) => Float64Array.from(w.dataSync()))).toEqual(movingBefore);
     m.dispose();
+  });
+});
+
+describe('estimateBatchNormStatistics on a MobileNetV2 with a frozen base', () => {
+  it('re-estimates only the BatchNorm layers fine-tuning unfroze; frozen ones keep their statistics', async () => {
+    await useWasm();
+    const { store, dir, cleanup } = await tempStore();
+    try {
+      const source = await mobilenetv2.build(parseParams('mobilenetv2', { alpha: 0.35 }), FER_INPUT, { seed: 5 });
+      await saveModel(source.model, store.sub('source'));
+      disposeModel(source.model);
+      const params = parseParams('mobilenetv2', {
+        alpha: 0.35,
+        pretrained: `${dir}/source`,
+        freezeBase: true,
+        fineTuneAt: { epoch: 1, layers: 20, learningRate: 1e-4 },
+      });
+      const { model } = await mobilenetv2.build(params, FER_INPUT);
+      const faces = () => {
+        const { xs, ys } = syntheticFaces(16, 3);
+        ys.dispose();
+        return [xs];
+      };
+      const statistics = () =>
+        new Map(
+          model.layers
+            .filter((l) => l.getClassName() === 'BatchNormalization')
+            .map((l) => [
+              l.name,
+              l
+                .getWeights()
+                .slice(-2)
+                .map((w) => Array.from(w.dataSync())),
+            ]),
+        );
+      const frozen = statistics();
+      expect(estimateBatchNormStatistics(model, faces())).toMatchObject({ layers: 0, batches: 0 });
+      expect(statistics()).toEqual(frozen);
+
+      applyFineTuning(model, params, 1);
+      const before = tf.memory().numTensors;
+      const unfrozen = model.layers.filter((l) => l.getClassName() === 'BatchNormalization' && l.trainable);
+      expect(unfrozen.map((l) => l.name)).toEqual([
+        'block_15_expand_BN',
+        'block_15_depthwise_BN',
+        'block_15_project_BN',
+        'block_16_expand_BN',
+        'block_16_depthwise_BN',
+        'block_16_project_BN',
+        'Conv_1_bn',
+      ]);
+      expect(estimateBatchNormStatistics(model, faces())).toMatchObject({ layers: 7, skipped: [], batches: 1 });
+      expect(tf.memory().numTensors).toBe(before);
+      const after = statistics();
+      for (const [name, values] of frozen) {
+        if (unfrozen.some((l) => l.name === name)) expect(after.get(name)).not.toEqual(values);
+        else expect(after.get(name)).toEqual(values);
+      }
+      disposeModel(model);
+    } finally {
+      await cleanup();
+    }
   });
 });
