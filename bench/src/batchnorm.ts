@@ -46,6 +46,7 @@ async function main(): Promise<void> {
       explore: false,
     });
     const results: BenchResult[] = [];
+    const perEpochAll: Record<string, string[]> = {};
     for (const v of VARIANTS) {
       const lines: EpochLog[] = [];
       const stream = new Writable({
@@ -77,19 +78,32 @@ async function main(): Promise<void> {
         (l) => `${l.epoch}: ${l.seconds.toFixed(2)} s, pass ${l.batchNormSeconds?.toFixed(3)} s`,
       );
       console.log(v.label, perEpoch.join('; '));
-      const timed = lines.slice(1);
-      const pass = median(timed.map((l) => l.batchNormSeconds ?? NaN));
-      const epoch = median(timed.map((l) => l.seconds - (l.batchNormSeconds ?? 0)));
+      perEpochAll[v.label] = perEpoch;
+      // Ratios per epoch, then their median: the machine's load moves both parts of one epoch together.
+      const timed = lines.slice(1).map((l) => {
+        const pass = l.batchNormSeconds ?? NaN;
+        return { pass, epoch: l.seconds - pass, ratio: pass / (l.seconds - pass) };
+      });
+      const ratio = median(timed.map((t) => t.ratio));
+      const worst = Math.max(...timed.map((t) => t.ratio));
       results.push({
         name: `${v.label}: statistics pass (${lines[0]?.batchNormLayers} BN layers, ${PRECISE_BATCH_NORM_IMAGES} images)`,
-        value: pass * 1000,
+        value: median(timed.map((t) => t.pass)) * 1000,
         unit: 'ms',
-        vsBaseline: pass / epoch,
+        vsBaseline: ratio,
         goal: '≤ 5%',
-        note: `epoch without it ${epoch.toFixed(2)} s; ${pass / epoch <= 0.05 ? 'met' : 'NOT met'}`,
+        note:
+          `median of pass / (epoch − pass) over epochs 2–${EPOCHS}, worst ${(worst * 100).toFixed(1)}%; ` +
+          `median epoch without it ${median(timed.map((t) => t.epoch)).toFixed(2)} s; ${ratio <= 0.05 ? 'met' : 'NOT met'}`,
       });
     }
-    await report('batchnorm', results, { images: 3000, trainImages: 2430, batchSize: 32, epochs: EPOCHS });
+    await report('batchnorm', results, {
+      images: 3000,
+      trainImages: 2430,
+      batchSize: 32,
+      epochs: EPOCHS,
+      perEpoch: perEpochAll,
+    });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
