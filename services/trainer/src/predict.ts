@@ -12,22 +12,25 @@ export interface SplitPredictions {
 }
 
 /**
- * One forward pass over a split in order (no shuffling, no augmentation, the same rescale as
- * training), giving the probabilities, predicted labels, loss and accuracy together. Leaves no
- * tensors behind.
+ * One forward pass over a split in order (no shuffling, no augmentation), giving the probabilities,
+ * predicted labels, loss and accuracy together. Leaves no tensors behind. `rescale` must be the one
+ * the model trained with (the spec's `augmentation.rescale`; absent = the default 1/255): a model
+ * trained on 0–255 pixels and evaluated on [0, 1] ones predicts one class for everything.
  */
 export function predictSplit(
   model: tf.LayersModel,
   data: SplitData,
   batchSize: number,
   numClasses: number,
+  rescale?: number,
 ): SplitPredictions {
   const probabilities = new Float32Array(data.count * numClasses);
   const predictions = new Uint8Array(data.count);
   let lossSum = 0;
   let correct = 0;
   let row = 0;
-  for (const batch of epochBatches({ data, batchSize, seed: 0, epoch: 0, shuffle: false })) {
+  const augmentation = rescale !== undefined ? { augmentation: { rescale } } : {};
+  for (const batch of epochBatches({ data, batchSize, seed: 0, epoch: 0, shuffle: false, ...augmentation })) {
     const probs = tf.tidy(() => {
       const xs = tf.tensor4d(batch.xs, [batch.size, data.height, data.width, 1]);
       return (model.predict(xs) as tf.Tensor).dataSync() as Float32Array;

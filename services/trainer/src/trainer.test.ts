@@ -110,6 +110,34 @@ describe('runTrial', () => {
     await bus.close();
   }, 180_000);
 
+  it('evaluates with the rescale it trained with (augmentation.rescale: 1 keeps 0–255 pixels)', async () => {
+    const bus = createMemoryBus();
+    const seen = await collect(bus);
+    const result = await runTrial({
+      spec: spec({ trial: 'cnn-raw', epochs: 1, augmentation: { rescale: 1 } }),
+      openStore,
+      bus,
+      logger,
+      runtime,
+    });
+    const evaluated = seen.events.find((e) => e.type === 'trial.evaluated');
+    if (evaluated?.type !== 'trial.evaluated') throw new Error('no evaluation');
+    const modelStore = openStore(result.modelUri.replace(/\/$/, ''));
+    const meta = JSON.parse((await modelStore.get('metadata.json')).toString());
+    expect(meta.preprocessing.rescale).toBe(1);
+    const model = await loadModel(modelStore);
+    const test = await (await DatasetReader.open(openStore(`file://${dir}/data`))).loadSplit('test');
+    const raw = predictSplit(model, test, 128, 7, 1);
+    const scaled = predictSplit(model, test, 128, 7, 1 / 255);
+    disposeModel(model);
+    // What the trainer reported is what the model predicts on the pixels it was trained on …
+    expect(Array.from(raw.predictions)).toEqual(evaluated.predictions);
+    // … and that differs from [0, 1] inputs, so the check above can tell the two apart.
+    expect(Array.from(scaled.predictions)).not.toEqual(evaluated.predictions);
+    await seen.stop();
+    await bus.close();
+  }, 180_000);
+
   it('resumes after an interruption from the checkpoint, with continuous history and no duplicate epoch events', async () => {
     const bus = createMemoryBus();
     const seen = await collect(bus);

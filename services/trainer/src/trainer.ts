@@ -290,7 +290,7 @@ async function train(
       // Statistics of the current weights for this evaluation, the checkpoint and (via it) the saved model.
       const bn = bnPlan && recalibrateBatchNorm(model, train, bnPlan, spec, epoch - 1, channels);
       if (bn && bn.skipped.length > 0) logger.warn('BatchNorm layers not re-estimated', { layers: bn.skipped });
-      const v = predictSplit(model, val, evaluationBatchSize(spec), numClasses);
+      const v = predictSplit(model, val, evaluationBatchSize(spec), numClasses, spec.augmentation?.rescale);
       const metrics = {
         loss: partial.lossSum / partial.images,
         accuracy: partial.correctSum / partial.images,
@@ -344,7 +344,7 @@ async function train(
     for (const split of spec.evaluate) {
       if (!manifest.splits[split]?.count) continue;
       const data = await reader.loadSplit(split);
-      const p = predictSplit(model, data, evaluationBatchSize(spec), numClasses);
+      const p = predictSplit(model, data, evaluationBatchSize(spec), numClasses, spec.augmentation?.rescale);
       const cm = confusionMatrix(data.labels, p.predictions, numClasses);
       const summary = summarize(cm, manifest.classes);
       const samples: SamplePrediction[] = samplePositions(data.labels, spec.samplePredictions, numClasses).map(

@@ -20,6 +20,8 @@ export interface ModelMetadata {
   model: string;
   labels: string[];
   input: { height: number; width: number; channels: number };
+  /** What the trainer fed the model: pixels × `rescale` (absent in old metadata: 1/255). */
+  preprocessing?: { rescale?: number };
   metrics?: { test?: { accuracy: number; macroF1: number } };
   files: { key: string; bytes: number; sha256: string }[];
 }

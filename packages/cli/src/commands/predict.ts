@@ -96,10 +96,12 @@ async function classify(m: Loaded, faces: Uint8Array[]): Promise<ModelPrediction
   const tf = await import('@tensorflow/tfjs');
   const { height, width } = m.meta.input;
   const labels = m.meta.labels ?? [...EMOTIONS];
+  // The trainer's rescale (a model trained on 0–255 pixels must not see [0, 1] ones).
+  const rescale = m.meta.preprocessing?.rescale ?? 1 / 255;
   const flat = new Float32Array(faces.length * height * width);
   faces.forEach((f, i) =>
     flat.set(
-      Float32Array.from(f, (p) => p / 255),
+      Float32Array.from(f, (p) => p * rescale),
       i * height * width,
     ),
   );
