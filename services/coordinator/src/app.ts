@@ -2,10 +2,9 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { SweepReport, SweepSpec, TrialSpec } from '@fersweep/contracts';
-import type { Logger } from '@fersweep/observability';
 import type { ObjectStore } from '@fersweep/storage';
 import type { Registry } from 'prom-client';
-import { tokenChecker } from './auth.js';
+import { BEARER_CHALLENGE, tokenChecker, type Logger } from '@fersweep/observability';
 import { assertDepth, BodyError, bodyParserProblem, parseYamlBody } from './body.js';
 import { coordinatorMetrics } from './metrics.js';
 import { SweepError } from './errors.js';
@@ -19,6 +18,8 @@ export interface AppDeps {
   store?: ObjectStore;
   /** The evaluator's base URL: live reports are fetched from it while a sweep runs. */
   evaluatorUrl?: string;
+  /** Bearer token the coordinator sends to the evaluator. */
+  evaluatorToken?: string;
   logger: Logger;
   registry: Registry;
   /** Accepted bearer tokens; empty = auth off (the caller has warned). */
@@ -265,7 +266,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   const requireToken = (req: Request, res: Response, next: NextFunction) => {
     if (deps.tokens.length === 0 || authorized(req.headers.authorization)) return next();
-    res.setHeader('WWW-Authenticate', 'Bearer realm="fersweep"');
+    res.setHeader('WWW-Authenticate', BEARER_CHALLENGE);
     problem(
       res,
       401,
@@ -350,6 +351,7 @@ export function createApp(deps: AppDeps): express.Express {
     logger,
     ...(deps.store ? { store: deps.store } : {}),
     ...(deps.evaluatorUrl ? { evaluatorUrl: deps.evaluatorUrl } : {}),
+    ...(deps.evaluatorToken ? { evaluatorToken: deps.evaluatorToken } : {}),
     ...(deps.reportWaitMs !== undefined ? { waitMs: deps.reportWaitMs } : {}),
   });
   app.get('/v1/sweeps/:id', async (req, res) => {

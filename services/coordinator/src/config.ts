@@ -61,6 +61,11 @@ export const CoordinatorConfig = z.object({
   /** The evaluator, for live reports at /v1/sweeps/{id}/report (stored reports are served without it). */
   FERSWEEP_EVALUATOR_URL: z.string().url().optional(),
   /**
+   * Bearer token the coordinator sends to the evaluator (one of the evaluator's FERSWEEP_API_TOKENS).
+   * Default: the first of FERSWEEP_API_TOKENS — both services read the same token list.
+   */
+  FERSWEEP_EVALUATOR_TOKEN: z.string().trim().min(1).optional(),
+  /**
    * How long GET /v1/sweeps/{id}/report waits, for a sweep that has ended, until the evaluator has
    * recorded its last events (then 503 ReportPending with Retry-After). Below clients' 30 s timeouts.
    */

@@ -15,4 +15,4 @@ export {
   type TrainerDefaults,
 } from './launchers/kubernetes.js';
 export { buildJob, jobName, jobStatus, labelValue, type JobTemplate } from './launchers/job.js';
-export { tokenChecker } from './auth.js';
+export { tokenChecker } from '@fersweep/observability';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { createLogger } from '@fersweep/observability';
-import { chooseListenHost, isLoopback } from './listen.js';
+import { chooseListenHost, isLoopback } from '@fersweep/observability';
 import { startCoordinator, type Coordinator } from './main.js';
 
 let dir: string;

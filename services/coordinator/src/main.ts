@@ -2,12 +2,11 @@ import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { ModelParamSchemas } from '@fersweep/contracts';
 import { connectNatsBus, createMemoryBus, openNatsKv, type Bus, type NatsBus } from '@fersweep/messaging';
-import { createLogger, createRegistry, type Logger } from '@fersweep/observability';
+import { chooseListenHost, createLogger, createRegistry, type Logger } from '@fersweep/observability';
 import { openStore } from '@fersweep/storage';
 import { createApp } from './app.js';
 import { loadConfig, type CoordinatorConfig } from './config.js';
 import { LocalLauncher } from './launchers/local.js';
-import { chooseListenHost } from './listen.js';
 import type { Launcher } from './launchers/types.js';
 import { Scheduler } from './scheduler.js';
 import { openFileKv, SweepState } from './state.js';
@@ -61,6 +60,7 @@ export async function startCoordinator(options: StartOptions = {}): Promise<Coor
     logger.info('embedded mode: in-process bus, state in a local folder', { stateDir: config.stateDir });
   }
   const authenticated = Boolean(config.FERSWEEP_API_TOKENS?.length);
+  const evaluatorToken = config.FERSWEEP_EVALUATOR_TOKEN ?? config.FERSWEEP_API_TOKENS?.[0];
   const listen = chooseListenHost({
     ...(options.host !== undefined ? { explicit: options.host } : {}),
     ...(config.FERSWEEP_HOST !== undefined ? { configured: config.FERSWEEP_HOST } : {}),
@@ -108,6 +108,7 @@ export async function startCoordinator(options: StartOptions = {}): Promise<Coor
     registry,
     store,
     ...(config.FERSWEEP_EVALUATOR_URL ? { evaluatorUrl: config.FERSWEEP_EVALUATOR_URL } : {}),
+    ...(evaluatorToken ? { evaluatorToken } : {}),
     tokens: config.FERSWEEP_API_TOKENS ?? [],
     reportWaitMs: config.FERSWEEP_REPORT_WAIT_SECONDS * 1000,
     ready: () => ready,

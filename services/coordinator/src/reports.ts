@@ -17,6 +17,8 @@ export interface ReportReaderOptions {
   store?: ObjectStore;
   /** The evaluator's base URL (FERSWEEP_EVALUATOR_URL). */
   evaluatorUrl?: string;
+  /** The bearer token sent to the evaluator (FERSWEEP_EVALUATOR_TOKEN, else the first API token). */
+  evaluatorToken?: string;
   logger: Logger;
   /** How long a request for an ended sweep's report waits for the evaluator to catch up. Default 20 s. */
   waitMs?: number;
@@ -63,18 +65,28 @@ export function createReportReader(o: ReportReaderOptions) {
   const pollMs = o.pollMs ?? 250;
   const evaluator = o.evaluatorUrl?.replace(/\/+$/, '');
   let lastWarned = 0;
+  const headers: Record<string, string> = o.evaluatorToken ? { authorization: `Bearer ${o.evaluatorToken}` } : {};
+  // Once per 10 s at most: a request waiting for an ended sweep's report asks every `pollMs`.
+  const warn = (message: string, meta: Record<string, unknown>) => {
+    if (Date.now() - lastWarned < 10_000) return;
+    lastWarned = Date.now();
+    o.logger.warn(message, meta);
+  };
 
   const fromEvaluator = async (id: string, method: 'GET' | 'POST' = 'GET'): Promise<SweepReport | undefined> => {
     if (!evaluator) return undefined;
     const path = method === 'GET' ? `/v1/sweeps/${id}/report` : `/v1/sweeps/${id}/finalize`;
     try {
-      const r = await fetch(`${evaluator}${path}`, { method, signal: AbortSignal.timeout(10_000) });
+      const r = await fetch(`${evaluator}${path}`, { method, headers, signal: AbortSignal.timeout(10_000) });
       if (r.ok) return SweepReport.parse(await r.json());
+      if (r.status === 401 || r.status === 403)
+        warn(
+          `the evaluator refused the coordinator's token (${r.status}): serving the stored report. ` +
+            'Give the evaluator the same FERSWEEP_API_TOKENS, or set FERSWEEP_EVALUATOR_TOKEN to one of them',
+          { sweep: id },
+        );
     } catch (err) {
-      // Once per 10 s at most: a request waiting for an ended sweep's report asks every `pollMs`.
-      if (Date.now() - lastWarned < 10_000) return undefined;
-      lastWarned = Date.now();
-      o.logger.warn('evaluator unreachable: serving the stored report', {
+      warn('evaluator unreachable: serving the stored report', {
         sweep: id,
         error: err instanceof Error ? err.message : String(err),
       });

@@ -3,7 +3,7 @@
  * health and readiness. Errors are problem+json (RFC 9457) with a stable `code`.
  */
 import { RankMetric } from '@fersweep/contracts';
-import type { Logger } from '@fersweep/observability';
+import { BEARER_CHALLENGE, tokenChecker, type Logger } from '@fersweep/observability';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Registry } from 'prom-client';
 import { EvaluatorError } from './errors.js';
@@ -15,6 +15,11 @@ export interface AppDeps {
   evaluator: Evaluator;
   registry: Registry;
   logger: Logger;
+  /**
+   * Accepted bearer tokens (FERSWEEP_API_TOKENS, the coordinator's): required on /v1 and the report
+   * pages; empty = auth off (the caller listens on loopback only, or has warned).
+   */
+  tokens?: readonly string[];
   /** Readiness: false while starting and once shutdown has begun. Default: the evaluator is consuming. */
   ready?: () => boolean;
 }
@@ -89,6 +94,25 @@ export function createApp(deps: AppDeps): express.Express {
       },
     );
   });
+
+  // Health, readiness, /metrics (labels only: sweep, trial, metric names) and the vendored ECharts
+  // bundle stay open; every sweep's data needs a token.
+  const tokens = deps.tokens ?? [];
+  const authorized = tokenChecker(tokens);
+  const requireToken = (req: Request, res: Response, next: NextFunction) => {
+    if (tokens.length === 0 || authorized(req.headers.authorization)) return next();
+    res.setHeader('WWW-Authenticate', BEARER_CHALLENGE);
+    problem(
+      res,
+      req,
+      new EvaluatorError(
+        'Unauthorized',
+        'missing or invalid bearer token: set Authorization: Bearer <token> (one of FERSWEEP_API_TOKENS)',
+      ),
+    );
+  };
+  app.use('/v1', requireToken);
+  app.use('/sweeps', requireToken);
 
   app.get('/v1/sweeps', (_req, res) => {
     res.json({ sweeps: evaluator.sweeps() });

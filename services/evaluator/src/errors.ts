@@ -2,6 +2,8 @@
 export const EVALUATOR_ERRORS = {
   /** A malformed sweep id, metric or other request value. */
   InvalidArgument: 400,
+  /** No or a wrong bearer token on /v1 or a report page. */
+  Unauthorized: 401,
   /** No sweep with that id, in memory or in the store. */
   SweepNotFound: 404,
   /** No such route. */

@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { RankMetric } from '@fersweep/contracts';
 import { connectNatsBus, createMemoryBus, type Bus } from '@fersweep/messaging';
-import { createLogger, createRegistry, type Logger } from '@fersweep/observability';
+import { chooseListenHost, createLogger, createRegistry, type Logger } from '@fersweep/observability';
 import { openStore, type ObjectStore } from '@fersweep/storage';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
@@ -24,7 +24,25 @@ export const EvaluatorConfig = z.object({
     .max(65535)
     .default(8081)
     .describe('HTTP port of the report, /metrics and health endpoints'),
-  FERSWEEP_HOST: z.string().min(1).default('0.0.0.0').describe('Address the HTTP server listens on'),
+  FERSWEEP_HOST: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Address the HTTP server listens on; unset: all interfaces with FERSWEEP_API_TOKENS set, 127.0.0.1 without',
+    ),
+  FERSWEEP_API_TOKENS: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+    )
+    .optional()
+    .describe(
+      'Accepted bearer tokens, comma-separated (the coordinator\'s): required on /v1 and the report pages; unset: no auth, loopback only',
+    ),
   NATS_URL: z
     .string()
     .min(1)
@@ -84,6 +102,8 @@ export interface EvaluatorService {
   readonly server: Server;
   /** The port it listens on (the real one when configured with 0). */
   readonly port: number;
+  /** The address it listens on (127.0.0.1 when no tokens are configured and FERSWEEP_HOST is unset). */
+  readonly host: string;
   readonly state: ServiceState;
   /**
    * SIGTERM: readiness fails → the consumer stops → applied events are committed and acked → the bus
@@ -136,15 +156,26 @@ export async function startEvaluatorService(
     metric: config.FERSWEEP_RANK_METRIC,
     ackWaitMs: config.FERSWEEP_ACK_WAIT_MS,
   });
-  const app = createApp({ evaluator, registry, logger, ready: () => state === 'ready' && evaluator.consuming });
+  const tokens = config.FERSWEEP_API_TOKENS ?? [];
+  const listen = chooseListenHost({
+    ...(config.FERSWEEP_HOST !== undefined ? { configured: config.FERSWEEP_HOST } : {}),
+    authenticated: tokens.length > 0,
+    exposes: 'read every report and finalize any sweep',
+  });
+  if (listen.warning) logger.warn(listen.warning);
+  else if (tokens.length === 0)
+    logger.warn(
+      `FERSWEEP_API_TOKENS is not set: reports and finalize are served WITHOUT authentication, on ${listen.host} only`,
+    );
+  const app = createApp({ evaluator, registry, logger, tokens, ready: () => state === 'ready' && evaluator.consuming });
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.FERSWEEP_PORT, config.FERSWEEP_HOST, (err?: Error) => (err ? reject(err) : resolve(s)));
+    const s = app.listen(config.FERSWEEP_PORT, listen.host, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.FERSWEEP_PORT;
   await evaluator.start();
   setState('ready');
-  logger.info(`evaluator listening on ${config.FERSWEEP_HOST}:${port}`, { port, store: store.url });
+  logger.info(`evaluator listening on ${listen.host}:${port}`, { port, store: store.url, authenticated: tokens.length > 0 });
 
   let stopping: Promise<void> | undefined;
   const shutdown = () => {
@@ -166,6 +197,7 @@ export async function startEvaluatorService(
     evaluator,
     server,
     port,
+    host: listen.host,
     get state() {
       return state;
     },

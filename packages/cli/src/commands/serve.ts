@@ -47,14 +47,20 @@ export function serveCommand(): Command {
   serve
     .command('evaluator')
     .description(
-      'the evaluator: consumes trial events, serves reports and metrics (FERSWEEP_PORT default 8081, NATS_URL, FERSWEEP_STORE, …)',
+      'the evaluator: consumes trial events, serves reports and metrics (FERSWEEP_PORT default 8081, NATS_URL, FERSWEEP_STORE, FERSWEEP_API_TOKENS, …)',
     )
     .option('--port <port>', 'listen port (default FERSWEEP_PORT or 8081)', portArg)
-    .action(async (flags: { port?: number }) => {
+    .option(
+      '--host <host>',
+      'listen address (default FERSWEEP_HOST; else all interfaces with FERSWEEP_API_TOKENS set, 127.0.0.1 without)',
+    )
+    .action(async (flags: { port?: number; host?: string }) => {
       const { loadConfig, startEvaluatorService } = await import('@fersweep/evaluator');
-      const config = loadConfig(
-        flags.port !== undefined ? { ...process.env, FERSWEEP_PORT: String(flags.port) } : process.env,
-      );
+      const config = loadConfig({
+        ...process.env,
+        ...(flags.port !== undefined ? { FERSWEEP_PORT: String(flags.port) } : {}),
+        ...(flags.host !== undefined ? { FERSWEEP_HOST: flags.host } : {}),
+      });
       const service = await startEvaluatorService(config);
       await serveUntilSignal(() => service.shutdown());
     });
