@@ -211,7 +211,7 @@ describe('helm chart helm/fersweep', () => {
     }
   });
 
-  it('renders the optional objects only when asked: NetworkPolicies, S3 Secret, no HPA by default', async () => {
+  it('renders the optional objects only when asked: S3 Secret, Ingress, no HPA by default', async () => {
     const external = await objectsOf('external-values.yaml');
     expect(find(external, 'NetworkPolicy')).toHaveLength(2);
     expect(find(external, 'Ingress')).toHaveLength(1);
@@ -219,7 +219,7 @@ describe('helm chart helm/fersweep', () => {
     expect(s3.stringData).toMatchObject({ AWS_ACCESS_KEY_ID: 'fersweep' });
     expect(find(external, 'Secret').some((s) => s.metadata.name.endsWith('-api'))).toBe(false);
     const minimal = await objectsOf('minimal-values.yaml');
-    for (const kind of ['NetworkPolicy', 'Ingress', 'HorizontalPodAutoscaler', 'ServiceMonitor', 'PrometheusRule'])
+    for (const kind of ['Ingress', 'HorizontalPodAutoscaler', 'ServiceMonitor', 'PrometheusRule'])
       expect(find(minimal, kind)).toEqual([]);
     expect(find(minimal, 'Secret').map((s) => s.metadata.name)).toEqual(['fs-fersweep-api']);
   });

@@ -12,7 +12,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
-import { CHART, CI_VALUES, ROOT, STACK, helm, podSpecs, render, type K8sObject, type PodSpec } from './render.js';
+import {
+  CHART,
+  CI_VALUES,
+  ROOT,
+  STACK,
+  helm,
+  parseObjects,
+  podSpecs,
+  render,
+  type K8sObject,
+  type PodSpec,
+} from './render.js';
 
 const run = promisify(execFile);
 const find = (objects: K8sObject[], kind: string, component?: string) =>
@@ -36,7 +47,9 @@ interface Peer {
 }
 interface Policy {
   podSelector: { matchLabels: Record<string, string> };
+  policyTypes: string[];
   ingress: { from: Peer[]; ports: { port: string | number }[] }[];
+  egress: { to?: Peer[]; ports: { port: string | number; protocol: string }[] }[];
 }
 const selects = (selector: { matchLabels?: Record<string, string> } | undefined, labels: Record<string, string>) =>
   Object.entries(selector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
@@ -88,6 +101,68 @@ describe('helm test with networkPolicy.enabled', () => {
       );
       expect({ url, admitted }).toEqual({ url, admitted: true });
     }
+  });
+});
+
+describe('NetworkPolicies on by default (issue 12 item 4)', () => {
+  const policyOf = (objects: K8sObject[], component: string) => {
+    const found = find(objects, 'NetworkPolicy', component);
+    expect(found).toHaveLength(1);
+    return found[0]!.spec as Policy;
+  };
+  const componentOf = (peer: Peer) => peer.podSelector?.matchLabels?.['app.kubernetes.io/component'];
+
+  it.each(CI_VALUES)(
+    'ci/%s: coordinator ← namespace, apiFrom, monitoring; evaluator ← coordinator, helm test, monitoring',
+    async (file) => {
+      const objects = await render(file);
+      const coordinator = policyOf(objects, 'coordinator');
+      const evaluator = policyOf(objects, 'evaluator');
+      for (const p of [coordinator, evaluator]) {
+        expect(p.policyTypes).toEqual(['Ingress', 'Egress']);
+        expect(p.ingress.flatMap((r) => r.ports.map((port) => port.port))).toEqual(['http']);
+      }
+      // The evaluator (reports, finalize) admits pods only by component label, never a whole namespace but monitoring's.
+      const evalPeers = evaluator.ingress.flatMap((r) => r.from);
+      expect(evalPeers.filter((p) => p.podSelector).map(componentOf)).toEqual(['coordinator', 'test']);
+      expect(evalPeers.filter((p) => !p.podSelector)).toEqual([
+        { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
+      ]);
+      expect(evalPeers.some((p) => p.podSelector && Object.keys(p.podSelector).length === 0)).toBe(false);
+      // Egress: DNS, NATS 4222, S3/HTTPS 443, the Kubernetes API 6443; the coordinator also reaches the evaluator.
+      const ports = (p: Policy) =>
+        p.egress.filter((r) => !r.to).flatMap((r) => r.ports.map((port) => `${port.port}/${port.protocol}`));
+      for (const p of [coordinator, evaluator])
+        expect(ports(p)).toEqual(['53/UDP', '53/TCP', '4222/TCP', '443/TCP', '6443/TCP']);
+      expect(coordinator.egress.filter((r) => r.to).map((r) => [r.to!.map(componentOf), r.ports])).toEqual([
+        [['evaluator'], [{ port: 'http', protocol: 'TCP' }]],
+      ]);
+      expect(evaluator.egress.filter((r) => r.to)).toEqual([]);
+    },
+  );
+
+  it('the kustomize base (k8s/base) carries them, and networkPolicy.enabled=false removes them', async () => {
+    const base = parseObjects(readFileSync(join(ROOT, 'k8s/base/fersweep.yaml'), 'utf8'));
+    expect(
+      policyOf(base, 'evaluator')
+        .ingress.flatMap((r) => r.from)
+        .map(componentOf),
+    ).toEqual(['coordinator', 'test', undefined]);
+    expect(policyOf(base, 'coordinator').policyTypes).toEqual(['Ingress', 'Egress']);
+    const off = await render('minimal-values.yaml', ['--set', 'networkPolicy.enabled=false']);
+    expect(find(off, 'NetworkPolicy')).toEqual([]);
+  });
+
+  it('the evaluator reads the same API tokens as the coordinator', async () => {
+    const objects = await render('minimal-values.yaml');
+    const tokensOf = (component: string) =>
+      (
+        find(objects, 'Deployment', component)[0]!.spec as {
+          template: { spec: { containers: { env: { name: string; valueFrom?: unknown }[] }[] } };
+        }
+      ).template.spec.containers[0]!.env.find((e) => e.name === 'FERSWEEP_API_TOKENS')?.valueFrom;
+    expect(tokensOf('evaluator')).toEqual({ secretKeyRef: { name: 'fs-fersweep-api', key: 'tokens' } });
+    expect(tokensOf('evaluator')).toEqual(tokensOf('coordinator'));
   });
 });
 

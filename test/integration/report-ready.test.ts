@@ -6,6 +6,8 @@
  * stream) and publishes them a few seconds after the sweep ended: the landed tree answered at once, with
  * the live report still Running (or 404 without an evaluator URL). The trainers are the coordinator
  * tests' stand-in (`fake-trainer.mjs`); the trial events are the evaluator's hand-built sweep.
+ * Issue 12 item 4: both services run with the same FERSWEEP_API_TOKENS, so every live report and
+ * finalize the coordinator asks the evaluator for carries its token.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -26,6 +28,9 @@ const FAKE_TRAINER = join(process.cwd(), 'services/coordinator/src/fixtures/fake
 /** How long the trainers' last events stay unpublished after the coordinator saw the sweep end. */
 const EVENT_DELAY_MS = 3000;
 const logger = createLogger({ service: 'test', silent: true });
+const TOKEN = 'report-ready-token-6f1c2b';
+/** Sent on every request to a coordinator API (the store-only one has no tokens and ignores it). */
+const auth = { authorization: `Bearer ${TOKEN}` };
 let dir: string;
 let nats: RunningServer;
 let s3: RunningS3;
@@ -40,7 +45,7 @@ beforeAll(async () => {
   [nats, s3] = await Promise.all([startNats(), startS3()]);
   Object.assign(process.env, s3.env);
   await s3.createBucket('fersweep');
-  const env = { ...s3.env, NATS_URL: nats.url, FERSWEEP_STORE: 's3://fersweep' };
+  const env = { ...s3.env, NATS_URL: nats.url, FERSWEEP_STORE: 's3://fersweep', FERSWEEP_API_TOKENS: TOKEN };
   evaluator = await startEvaluatorService(loadConfig({ ...env, FERSWEEP_PORT: '0', FERSWEEP_HOST: '127.0.0.1' }), {
     logger,
   });
@@ -83,7 +88,7 @@ afterAll(async () => {
 async function submit(api: string, name: string, sleepMs: number, mobilenetExit?: number): Promise<void> {
   const res = await fetch(`${api}/v1/sweeps`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...auth },
     body: JSON.stringify({
       apiVersion: 'fersweep/v1',
       kind: 'Sweep',
@@ -107,12 +112,12 @@ async function submit(api: string, name: string, sleepMs: number, mobilenetExit?
 }
 
 async function phaseOf(api: string, name: string): Promise<string> {
-  return ((await (await fetch(`${api}/v1/sweeps/${name}`)).json()) as { phase: string }).phase;
+  return ((await (await fetch(`${api}/v1/sweeps/${name}`, { headers: auth })).json()) as { phase: string }).phase;
 }
 
 /** The sweep view's `report`: where the report is and whether the final one is there. */
 async function reportStatus(api: string, name: string): Promise<unknown> {
-  return ((await (await fetch(`${api}/v1/sweeps/${name}`)).json()) as { report: unknown }).report;
+  return ((await (await fetch(`${api}/v1/sweeps/${name}`, { headers: auth })).json()) as { report: unknown }).report;
 }
 
 async function until(what: string, check: () => Promise<boolean>): Promise<void> {
@@ -156,7 +161,23 @@ describe('the report of a sweep that says it ended', () => {
       const late = publishLastEvents(); // the evaluator gets them only after the sweep has ended
       expect(await reportStatus(api(), name)).toEqual({ url: `/v1/sweeps/${name}/report`, ready: false });
 
-      const report = await finalReport(await fetch(`${api()}/v1/sweeps/${name}/report`));
+      const report = await finalReport(await fetch(`${api()}/v1/sweeps/${name}/report`, { headers: auth }));
+      if (api() === coordinator.url) {
+        // The coordinator got it through the evaluator, which refuses the same request without the token.
+        const evaluatorUrl = `http://127.0.0.1:${evaluator.port}/v1/sweeps/${name}`;
+        for (const [method, path] of [
+          ['GET', '/report'],
+          ['POST', '/finalize'],
+        ] as const) {
+          const refused = await fetch(`${evaluatorUrl}${path}`, { method });
+          expect([path, refused.status, ((await refused.json()) as { code?: string }).code]).toEqual([
+            path,
+            401,
+            'Unauthorized',
+          ]);
+          expect((await fetch(`${evaluatorUrl}${path}`, { method, headers: auth })).status).toBe(200);
+        }
+      }
       expect(report.phase).toBe('Succeeded');
       expect(report.trials.map((t) => [t.trial, t.phase])).toEqual([
         ['cnn', 'Succeeded'],
@@ -175,7 +196,7 @@ describe('the report of a sweep that says it ended', () => {
     await until('race-killed to end', async () =>
       ['Succeeded', 'Failed'].includes(await phaseOf(coordinator.url, 'race-killed')),
     );
-    const report = await finalReport(await fetch(`${coordinator.url}/v1/sweeps/race-killed/report`));
+    const report = await finalReport(await fetch(`${coordinator.url}/v1/sweeps/race-killed/report`, { headers: auth }));
     expect(report.phase).toBe('Succeeded');
     expect(report.trials.map((t) => [t.trial, t.phase])).toEqual([
       ['cnn', 'Succeeded'],
@@ -186,9 +207,11 @@ describe('the report of a sweep that says it ended', () => {
   it('of a cancelled sweep is final at once: the coordinator finalizes it through the evaluator', async () => {
     await submit(coordinator.url, 'race-cancelled', 60_000);
     for (const e of handBuiltSweep('race-cancelled').slice(0, 3)) await publisher.publish(e);
-    const cancelled = await fetch(`${coordinator.url}/v1/sweeps/race-cancelled`, { method: 'DELETE' });
+    const cancelled = await fetch(`${coordinator.url}/v1/sweeps/race-cancelled`, { method: 'DELETE', headers: auth });
     expect(cancelled.status).toBe(200);
-    const report = await finalReport(await fetch(`${coordinator.url}/v1/sweeps/race-cancelled/report`));
+    const report = await finalReport(
+      await fetch(`${coordinator.url}/v1/sweeps/race-cancelled/report`, { headers: auth }),
+    );
     expect(report.phase).toBe('Failed'); // no trial succeeded: there is no comparison to make
   }, 60_000);
 });

@@ -23,7 +23,11 @@ async function start(env: Record<string, string>) {
     loadConfig({ FERSWEEP_PORT: '0', FERSWEEP_STORE: dir, ...env }),
     { bus, store, logger: log.logger },
   );
-  cleanups.push(cleanup, () => bus.close(), () => service.shutdown());
+  cleanups.push(
+    cleanup,
+    () => bus.close(),
+    () => service.shutdown(),
+  );
   return { service, bus, lines: log.lines, url: `http://127.0.0.1:${service.port}` };
 }
 
@@ -90,7 +94,9 @@ describe('evaluator auth', () => {
     const exposed = await start({ FERSWEEP_HOST: '0.0.0.0' });
     expect(exposed.service.host).toBe('0.0.0.0');
     expect(exposed.lines().map((l) => l.message)).toContainEqual(
-      expect.stringMatching(/listens on 0\.0\.0\.0 WITHOUT authentication: anyone who can reach it can read every report/),
+      expect.stringMatching(
+        /listens on 0\.0\.0\.0 WITHOUT authentication: anyone who can reach it can read every report/,
+      ),
     );
   });
 });

@@ -41,7 +41,7 @@ export const EvaluatorConfig = z.object({
     )
     .optional()
     .describe(
-      'Accepted bearer tokens, comma-separated (the coordinator\'s): required on /v1 and the report pages; unset: no auth, loopback only',
+      "Accepted bearer tokens, comma-separated (the coordinator's): required on /v1 and the report pages; unset: no auth, loopback only",
     ),
   NATS_URL: z
     .string()
@@ -175,7 +175,11 @@ export async function startEvaluatorService(
   const port = typeof address === 'object' && address ? address.port : config.FERSWEEP_PORT;
   await evaluator.start();
   setState('ready');
-  logger.info(`evaluator listening on ${listen.host}:${port}`, { port, store: store.url, authenticated: tokens.length > 0 });
+  logger.info(`evaluator listening on ${listen.host}:${port}`, {
+    port,
+    store: store.url,
+    authenticated: tokens.length > 0,
+  });
 
   let stopping: Promise<void> | undefined;
   const shutdown = () => {
