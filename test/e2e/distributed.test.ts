@@ -54,6 +54,8 @@ beforeAll(async () => {
       FERSWEEP_STORE: 's3://fersweep',
       FERSWEEP_PORT: '0',
       FERSWEEP_HOST: '127.0.0.1',
+      // The coordinator's token: it sends its first API token with every report and finalize request.
+      FERSWEEP_API_TOKENS: 'e2e-token',
     }),
     { logger },
   );

@@ -12,10 +12,9 @@ afterEach(async () => {
 });
 
 describe('loadConfig', () => {
-  it('has a default for everything but NATS_URL', () => {
+  it('has a default for everything but NATS_URL, FERSWEEP_HOST and FERSWEEP_API_TOKENS', () => {
     expect(loadConfig({})).toEqual({
       FERSWEEP_PORT: 8081,
-      FERSWEEP_HOST: '0.0.0.0',
       FERSWEEP_STORE: './fersweep-data',
       LOG_LEVEL: 'info',
       FERSWEEP_RANK_METRIC: 'test.accuracy',
@@ -26,6 +25,7 @@ describe('loadConfig', () => {
       NATS_URL: 'nats://nats:4222',
       FERSWEEP_PORT: 9000,
     });
+    expect(loadConfig({ FERSWEEP_API_TOKENS: ' a, ,b ' }).FERSWEEP_API_TOKENS).toEqual(['a', 'b']);
   });
 
   it('refuses a bad value with a message that names the variable and what it is for', () => {
