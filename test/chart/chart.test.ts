@@ -213,7 +213,7 @@ describe('helm chart helm/fersweep', () => {
 
   it('renders the optional objects only when asked: S3 Secret, Ingress, no HPA by default', async () => {
     const external = await objectsOf('external-values.yaml');
-    expect(find(external, 'NetworkPolicy')).toHaveLength(2);
+    expect(find(external, 'NetworkPolicy')).toHaveLength(3);
     expect(find(external, 'Ingress')).toHaveLength(1);
     const s3 = find(external, 'Secret').find((s) => s.metadata.name.endsWith('-s3'))!;
     expect(s3.stringData).toMatchObject({ AWS_ACCESS_KEY_ID: 'fersweep' });

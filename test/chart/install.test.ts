@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
+import { ResourcesSpec, TrialSpec } from '@fersweep/contracts';
+import { buildJob } from '@fersweep/coordinator';
 import {
   CHART,
   CI_VALUES,
@@ -87,7 +89,7 @@ describe('helm test with networkPolicy.enabled', () => {
     const urls = (testPod.spec as PodSpec & { containers: { args?: string[] }[] }).containers[0]!.args!;
     expect(urls).toHaveLength(2);
     const policies = find(objects, 'NetworkPolicy');
-    expect(policies).toHaveLength(2);
+    expect(policies).toHaveLength(3);
     for (const url of urls) {
       const serviceName = new URL(url).hostname;
       const service = objects.find((o) => o.kind === 'Service' && o.metadata.name === serviceName)!;
@@ -138,6 +140,30 @@ describe('NetworkPolicies on by default (issue 12 item 4)', () => {
         [['evaluator'], [{ port: 'http', protocol: 'TCP' }]],
       ]);
       expect(evaluator.egress.filter((r) => r.to)).toEqual([]);
+
+      // Trial pods (the coordinator's Jobs, not helm's): no ingress; DNS, NATS, S3 out — so neither API port.
+      const trainer = policyOf(objects, 'trainer');
+      const labels = buildJob(
+        TrialSpec.parse({
+          sweep: 's',
+          trial: 't',
+          variant: 'v',
+          model: 'cnn',
+          params: {},
+          dataset: 's3://b/d',
+          output: 's3://b',
+          epochs: 1,
+        }),
+        { retries: 0, deadlineSeconds: 60, resources: ResourcesSpec.parse({}) },
+        { namespace: 'ml', image: 'i', configMapName: 'c' },
+      ).spec!.template.metadata!.labels!;
+      expect(selects(trainer.podSelector, labels)).toBe(true);
+      for (const component of ['coordinator', 'evaluator'])
+        expect(selects(trainer.podSelector, { ...labels, 'app.kubernetes.io/component': component })).toBe(false);
+      expect(trainer.policyTypes).toEqual(['Ingress', 'Egress']);
+      expect(trainer.ingress).toEqual([]);
+      expect(ports(trainer)).toEqual(ports(evaluator));
+      expect(trainer.egress.filter((r) => r.to)).toEqual([]);
     },
   );
 
