@@ -12,20 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
-import { ResourcesSpec, TrialSpec } from '@fersweep/contracts';
-import { buildJob } from '@fersweep/coordinator';
-import {
-  CHART,
-  CI_VALUES,
-  ROOT,
-  STACK,
-  helm,
-  parseObjects,
-  podSpecs,
-  render,
-  type K8sObject,
-  type PodSpec,
-} from './render.js';
+import { CHART, CI_VALUES, ROOT, STACK, helm, podSpecs, render, type K8sObject, type PodSpec } from './render.js';
 
 const run = promisify(execFile);
 const find = (objects: K8sObject[], kind: string, component?: string) =>
@@ -49,9 +36,7 @@ interface Peer {
 }
 interface Policy {
   podSelector: { matchLabels: Record<string, string> };
-  policyTypes: string[];
   ingress: { from: Peer[]; ports: { port: string | number }[] }[];
-  egress: { to?: Peer[]; ports: { port: string | number; protocol: string }[] }[];
 }
 const selects = (selector: { matchLabels?: Record<string, string> } | undefined, labels: Record<string, string>) =>
   Object.entries(selector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
@@ -89,7 +74,7 @@ describe('helm test with networkPolicy.enabled', () => {
     const urls = (testPod.spec as PodSpec & { containers: { args?: string[] }[] }).containers[0]!.args!;
     expect(urls).toHaveLength(2);
     const policies = find(objects, 'NetworkPolicy');
-    expect(policies).toHaveLength(3);
+    expect(policies).toHaveLength(3); // coordinator, evaluator, trainer (networkpolicy.test.ts)
     for (const url of urls) {
       const serviceName = new URL(url).hostname;
       const service = objects.find((o) => o.kind === 'Service' && o.metadata.name === serviceName)!;
@@ -103,92 +88,6 @@ describe('helm test with networkPolicy.enabled', () => {
       );
       expect({ url, admitted }).toEqual({ url, admitted: true });
     }
-  });
-});
-
-describe('NetworkPolicies on by default (issue 12 item 4)', () => {
-  const policyOf = (objects: K8sObject[], component: string) => {
-    const found = find(objects, 'NetworkPolicy', component);
-    expect(found).toHaveLength(1);
-    return found[0]!.spec as Policy;
-  };
-  const componentOf = (peer: Peer) => peer.podSelector?.matchLabels?.['app.kubernetes.io/component'];
-
-  it.each(CI_VALUES)(
-    'ci/%s: coordinator ← namespace, apiFrom, monitoring; evaluator ← coordinator, helm test, monitoring',
-    async (file) => {
-      const objects = await render(file);
-      const coordinator = policyOf(objects, 'coordinator');
-      const evaluator = policyOf(objects, 'evaluator');
-      for (const p of [coordinator, evaluator]) {
-        expect(p.policyTypes).toEqual(['Ingress', 'Egress']);
-        expect(p.ingress.flatMap((r) => r.ports.map((port) => port.port))).toEqual(['http']);
-      }
-      // The evaluator (reports, finalize) admits pods only by component label, never a whole namespace but monitoring's.
-      const evalPeers = evaluator.ingress.flatMap((r) => r.from);
-      expect(evalPeers.filter((p) => p.podSelector).map(componentOf)).toEqual(['coordinator', 'test']);
-      expect(evalPeers.filter((p) => !p.podSelector)).toEqual([
-        { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
-      ]);
-      expect(evalPeers.some((p) => p.podSelector && Object.keys(p.podSelector).length === 0)).toBe(false);
-      // Egress: DNS, NATS 4222, S3/HTTPS 443, the Kubernetes API 6443; the coordinator also reaches the evaluator.
-      const ports = (p: Policy) =>
-        p.egress.filter((r) => !r.to).flatMap((r) => r.ports.map((port) => `${port.port}/${port.protocol}`));
-      for (const p of [coordinator, evaluator])
-        expect(ports(p)).toEqual(['53/UDP', '53/TCP', '4222/TCP', '443/TCP', '6443/TCP']);
-      expect(coordinator.egress.filter((r) => r.to).map((r) => [r.to!.map(componentOf), r.ports])).toEqual([
-        [['evaluator'], [{ port: 'http', protocol: 'TCP' }]],
-      ]);
-      expect(evaluator.egress.filter((r) => r.to)).toEqual([]);
-
-      // Trial pods (the coordinator's Jobs, not helm's): no ingress; DNS, NATS, S3 out — so neither API port.
-      const trainer = policyOf(objects, 'trainer');
-      const labels = buildJob(
-        TrialSpec.parse({
-          sweep: 's',
-          trial: 't',
-          variant: 'v',
-          model: 'cnn',
-          params: {},
-          dataset: 's3://b/d',
-          output: 's3://b',
-          epochs: 1,
-        }),
-        { retries: 0, deadlineSeconds: 60, resources: ResourcesSpec.parse({}) },
-        { namespace: 'ml', image: 'i', configMapName: 'c' },
-      ).spec!.template.metadata!.labels!;
-      expect(selects(trainer.podSelector, labels)).toBe(true);
-      for (const component of ['coordinator', 'evaluator'])
-        expect(selects(trainer.podSelector, { ...labels, 'app.kubernetes.io/component': component })).toBe(false);
-      expect(trainer.policyTypes).toEqual(['Ingress', 'Egress']);
-      expect(trainer.ingress).toEqual([]);
-      expect(ports(trainer)).toEqual(ports(evaluator));
-      expect(trainer.egress.filter((r) => r.to)).toEqual([]);
-    },
-  );
-
-  it('the kustomize base (k8s/base) carries them, and networkPolicy.enabled=false removes them', async () => {
-    const base = parseObjects(readFileSync(join(ROOT, 'k8s/base/fersweep.yaml'), 'utf8'));
-    expect(
-      policyOf(base, 'evaluator')
-        .ingress.flatMap((r) => r.from)
-        .map(componentOf),
-    ).toEqual(['coordinator', 'test', undefined]);
-    expect(policyOf(base, 'coordinator').policyTypes).toEqual(['Ingress', 'Egress']);
-    const off = await render('minimal-values.yaml', ['--set', 'networkPolicy.enabled=false']);
-    expect(find(off, 'NetworkPolicy')).toEqual([]);
-  });
-
-  it('the evaluator reads the same API tokens as the coordinator', async () => {
-    const objects = await render('minimal-values.yaml');
-    const tokensOf = (component: string) =>
-      (
-        find(objects, 'Deployment', component)[0]!.spec as {
-          template: { spec: { containers: { env: { name: string; valueFrom?: unknown }[] }[] } };
-        }
-      ).template.spec.containers[0]!.env.find((e) => e.name === 'FERSWEEP_API_TOKENS')?.valueFrom;
-    expect(tokensOf('evaluator')).toEqual({ secretKeyRef: { name: 'fs-fersweep-api', key: 'tokens' } });
-    expect(tokensOf('evaluator')).toEqual(tokensOf('coordinator'));
   });
 });
 
