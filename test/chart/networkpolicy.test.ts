@@ -6,11 +6,21 @@
  * every component reaches NATS and the in-cluster MinIO, no trial reaches either API.
  */
 import { describe, expect, it } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ResourcesSpec, TrialSpec } from '@fersweep/contracts';
 import { buildJob } from '@fersweep/coordinator';
-import { CI_VALUES, ROOT, kustomizeWithoutKubectl, parseObjects, render, type K8sObject } from './render.js';
+import {
+  CHART,
+  CI_VALUES,
+  ROOT,
+  helm,
+  kustomizeWithoutKubectl,
+  parseObjects,
+  render,
+  type K8sObject,
+} from './render.js';
 
 const find = (objects: K8sObject[], kind: string, component?: string) =>
   objects.filter(
@@ -169,5 +179,54 @@ describe('NetworkPolicies on by default (issue 12 item 4)', () => {
     });
     // The coordinator's rule to the evaluator names its port ('http'): checked in the test above.
     expect(reach(coordinator!)).toMatchObject({ nats: true, minio: true, elsewhere: false });
+  });
+});
+
+describe('NOTES.txt with the policies on', () => {
+  const ci = (file: string) => readFileSync(join(CHART, 'ci', file), 'utf8');
+  /** NOTES.txt as `helm install` prints it (helm template skips it: rendered here through a ConfigMap). */
+  async function notes(values: string): Promise<string> {
+    const dir = mkdtempSync(join(tmpdir(), 'fersweep-notes-'));
+    try {
+      cpSync(CHART, join(dir, 'chart'), { recursive: true });
+      cpSync(join(CHART, 'templates/NOTES.txt'), join(dir, 'chart/notes.txt'));
+      writeFileSync(
+        join(dir, 'chart/templates/zz-notes.yaml'),
+        'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: notes }\ndata:\n  notes: {{ tpl (.Files.Get "notes.txt") . | quote }}\n',
+      );
+      const args = [
+        'template',
+        'fs',
+        join(dir, 'chart'),
+        '--kube-version',
+        '1.29.0',
+        '--show-only',
+        'templates/zz-notes.yaml',
+      ];
+      writeFileSync(join(dir, 'values.yaml'), values);
+      const { code, out } = await helm([...args, '-f', join(dir, 'values.yaml')]);
+      expect(code).toBe(0);
+      return (parseObjects(out)[0] as unknown as { data: { notes: string } }).data.notes;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('points at the report through the coordinator (a browser cannot send the evaluator its token)', async () => {
+    const text = await notes(ci('minimal-values.yaml'));
+    expect(text).toMatch(/fersweep report SWEEP --out/);
+    expect(text).not.toMatch(/port-forward svc\/fs-fersweep-evaluator/);
+    expect(text).not.toMatch(/networkPolicy\.apiFrom/); // no Ingress: nothing to admit
+  });
+
+  it('says to set networkPolicy.apiFrom when an Ingress is on and no peer is listed', async () => {
+    const external = ci('external-values.yaml');
+    expect(await notes(external)).not.toMatch(/networkPolicy\.apiFrom/);
+    const withoutPeers = external.replace(
+      /apiFrom:\n\s+- namespaceSelector:\n\s+matchLabels:\n\s+.*\n/,
+      'apiFrom: []\n',
+    );
+    expect(withoutPeers).toMatch(/apiFrom: \[\]\ningress:/);
+    expect(await notes(withoutPeers)).toMatch(/set networkPolicy\.apiFrom/);
   });
 });
