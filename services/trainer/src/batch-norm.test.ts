@@ -1,15 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { PRECISE_BATCH_NORM_IMAGES, TrialSpec, type TrialSpecInput } from '@fersweep/contracts';
-import { DatasetReader, epochBatches, importDataset, Random, type DatasetSource } from '@fersweep/dataset';
+import { DatasetReader, epochBatches, Random, type DatasetSource } from '@fersweep/dataset';
 import { createMemoryBus } from '@fersweep/messaging';
 import { disposeModel, initTf, loadModel } from '@fersweep/models';
 import { createLogger } from '@fersweep/observability';
 import { openStore } from '@fersweep/storage';
 import { preciseBatchNormPlan, recalibrateBatchNorm } from './batch-norm.js';
+import { trainerWorkdir } from './testing/workdir.js';
 import { runTrial } from './trainer.js';
 
 let dir: string;
@@ -44,14 +43,7 @@ function squares(count: number, seed: number): DatasetSource {
 
 beforeAll(async () => {
   await initTf({ prefer: 'wasm' });
-  dir = await mkdtemp(join(tmpdir(), 'fersweep-bn-'));
-  await importDataset({
-    source: squares(1050, 3),
-    store: openStore(`file://${dir}/data`),
-    name: 'squares',
-    seed: 1,
-    explore: false,
-  });
+  dir = await trainerWorkdir('bn', squares(1050, 3), 'squares');
 }, 120_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));
 

@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keys, TrialSpec } from '@fersweep/contracts';
-import { importDataset, syntheticSource } from '@fersweep/dataset';
 import { createMemoryBus } from '@fersweep/messaging';
 import {
   disposeModel,
@@ -19,6 +17,7 @@ import {
 import { createLogger } from '@fersweep/observability';
 import { openStore } from '@fersweep/storage';
 import { writeKerasMobileNetV2Fixture, type KerasFixtureWeight } from '@fersweep/testkit';
+import { trainerWorkdir } from './testing/workdir.js';
 import { runTrial } from './trainer.js';
 
 let dir: string;
@@ -32,14 +31,7 @@ const savedEnv = process.env[KERAS_WEIGHTS_URL_ENV];
 
 beforeAll(async () => {
   runtime = await initTf({ prefer: 'wasm' });
-  dir = await mkdtemp(join(tmpdir(), 'fersweep-imagenet-'));
-  await importDataset({
-    source: syntheticSource({ count: 300, seed: 3 }),
-    store: openStore(`file://${dir}/data`),
-    name: 'data',
-    seed: 1,
-    explore: false,
-  });
+  dir = await trainerWorkdir('imagenet');
   // keras' bucket, played by a loopback server holding a keras-layout file with random weights.
   truth = await writeKerasMobileNetV2Fixture(join(dir, name), 0.35, 21);
   const body = await readFile(join(dir, name));

@@ -1,16 +1,16 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs';
 import { TrialSpec } from '@fersweep/contracts';
-import { importDataset, syntheticSource } from '@fersweep/dataset';
 import { createMemoryBus } from '@fersweep/messaging';
 import { disposeModel, initTf, loadModel, type TfRuntime } from '@fersweep/models';
 import { createLogger } from '@fersweep/observability';
 import { openStore } from '@fersweep/storage';
+import { trainerWorkdir } from './testing/workdir.js';
 import { runTrial } from './trainer.js';
 
 let dir: string;
@@ -18,14 +18,7 @@ let runtime: TfRuntime;
 
 beforeAll(async () => {
   runtime = await initTf({ prefer: 'wasm' });
-  dir = await mkdtemp(join(tmpdir(), 'fersweep-portable-'));
-  await importDataset({
-    source: syntheticSource({ count: 300, seed: 3 }),
-    store: openStore(`file://${dir}/data`),
-    name: 'data',
-    seed: 1,
-    explore: false,
-  });
+  dir = await trainerWorkdir('portable');
 }, 120_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));
 

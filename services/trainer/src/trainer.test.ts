@@ -1,16 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { TrialEvent, TrialSpec, type TrialSpecInput } from '@fersweep/contracts';
-import { DatasetReader, importDataset, syntheticSource } from '@fersweep/dataset';
+import { DatasetReader, syntheticSource } from '@fersweep/dataset';
 import { createMemoryBus, type Bus } from '@fersweep/messaging';
 import { disposeModel, initTf, loadModel, type TfRuntime } from '@fersweep/models';
 import { createLogger } from '@fersweep/observability';
 import { openStore } from '@fersweep/storage';
 import { InterruptedError } from './errors.js';
 import { predictSplit } from './predict.js';
+import { trainerWorkdir } from './testing/workdir.js';
 import { runTrial } from './trainer.js';
 
 let dir: string;
@@ -19,14 +18,7 @@ const logger = createLogger({ service: 'trainer', silent: true });
 
 beforeAll(async () => {
   runtime = await initTf({ prefer: 'wasm' });
-  dir = await mkdtemp(join(tmpdir(), 'fersweep-trainer-'));
-  await importDataset({
-    source: syntheticSource({ count: 700, seed: 11 }),
-    store: openStore(`file://${dir}/data`),
-    name: 'data',
-    seed: 1,
-    explore: false,
-  });
+  dir = await trainerWorkdir('trainer', syntheticSource({ count: 700, seed: 11 }));
 }, 120_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
