@@ -7,7 +7,6 @@
  * metrics exist. Dashboard variables are substituted with the sweep's real values.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +16,13 @@ import { loadConfig, startEvaluatorService, type EvaluatorService } from '@fersw
 import { connectNatsBus, type NatsBus } from '@fersweep/messaging';
 import { createLogger } from '@fersweep/observability';
 import { openStore } from '@fersweep/storage';
-import { startNats, startPrometheus, type RunningPrometheus, type RunningServer } from '@fersweep/testkit';
+import {
+  promtoolCheckMetrics,
+  startNats,
+  startPrometheus,
+  type RunningPrometheus,
+  type RunningServer,
+} from '@fersweep/testkit';
 import { FAKE_TRAINER_MODELS } from '../../services/coordinator/src/testing/fake-trainer-models.js';
 import { handBuiltSweep, sweepSpec } from '../../services/evaluator/src/testing/fixtures.js';
 import { ROOT } from './render.js';
@@ -137,18 +142,6 @@ afterAll(async () => {
   await nats?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
-
-function promtoolCheckMetrics(input: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-    child.stdin.end(input);
-  });
-}
 
 describe('/metrics of both services', () => {
   it.each(['coordinator', 'evaluator'])('the %s’s exposition passes promtool check metrics', async (service) => {

@@ -1,2 +1,3 @@
 export * from './servers.js';
 export * from './keras-fixture.js';
+export * from './promtool.js';

@@ -4,10 +4,15 @@
  * numbers of the hand-built sweep.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { spawn } from 'node:child_process';
 import { keys } from '@fersweep/contracts';
 import { connectNatsBus, type NatsBus } from '@fersweep/messaging';
-import { startNats, startPrometheus, type RunningPrometheus, type RunningServer } from '@fersweep/testkit';
+import {
+  promtoolCheckMetrics,
+  startNats,
+  startPrometheus,
+  type RunningPrometheus,
+  type RunningServer,
+} from '@fersweep/testkit';
 import { loadConfig, startEvaluatorService, type EvaluatorService } from '../main.js';
 import { handBuiltSweep, sweepSpec } from '../testing/fixtures.js';
 import { eventually, memoryLogger, tempStore } from '../testing/harness.js';
@@ -47,18 +52,6 @@ afterAll(async () => {
   await cleanup?.();
 });
 
-function promtool(input: string): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-    child.stdin.end(input);
-  });
-}
-
 describe('evaluator metrics', () => {
   it('expose a Prometheus exposition that promtool accepts without a lint problem', async () => {
     const res = await fetch(`http://127.0.0.1:${service.port}/metrics`);
@@ -66,7 +59,7 @@ describe('evaluator metrics', () => {
     const body = await res.text();
     expect(body).toContain('fersweep_trial_confusion_images{');
     expect(body).toContain('fersweep_evaluator_process_cpu_seconds_total');
-    const { code, output } = await promtool(body);
+    const { code, output } = await promtoolCheckMetrics(body);
     expect(output).toBe('');
     expect(code).toBe(0);
   });
