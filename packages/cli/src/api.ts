@@ -20,6 +20,8 @@ export interface TrialView {
   /** Set once the trial completed: the epoch its model comes from and whether early stopping ended it. */
   bestEpoch?: number;
   stoppedEarly?: boolean;
+  /** Set when the sweep's scheduler (ASHA, median rule) stopped it: where, and against what. */
+  stopped?: { epoch: number; rung?: number; threshold?: number; reason: string };
   message?: string;
   startedAt?: string;
   finishedAt?: string;

@@ -1,9 +1,9 @@
 import cliProgress from 'cli-progress';
 import type { SweepView, TrialView } from './api.js';
 import { table } from './format.js';
-import { earlyStop, EpochClock, trialStatus } from './trial-status.js';
+import { earlyStop, EpochClock, trialPhase, trialStatus } from './trial-status.js';
 
-const TERMINAL = ['Succeeded', 'Failed', 'Cancelled'];
+const TERMINAL = ['Succeeded', 'Failed', 'Cancelled', 'Stopped'];
 
 export const isTerminal = (phase: string): boolean => TERMINAL.includes(phase);
 
@@ -13,7 +13,7 @@ export function sweepTable(s: SweepView): string {
   const rows = (s.trials ?? []).map((t: TrialView) => [
     t.trial,
     t.model,
-    t.phase,
+    trialPhase(t),
     t.lastEpoch ? `${t.lastEpoch.epoch}${epochs ? `/${epochs}` : ''}${earlyStop(t)}` : '-',
     t.lastEpoch ? t.lastEpoch.loss.toFixed(3) : '-',
     t.lastEpoch ? t.lastEpoch.valAccuracy.toFixed(3) : '-',

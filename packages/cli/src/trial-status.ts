@@ -1,6 +1,6 @@
 import type { TrialView } from './api.js';
 
-const TERMINAL = ['Succeeded', 'Failed', 'Cancelled'];
+const TERMINAL = ['Succeeded', 'Failed', 'Cancelled', 'Stopped'];
 
 /** Seconds as a person reads them: "45s", "3m12s", "1h05m". */
 export function formatDuration(seconds: number): string {
@@ -21,9 +21,16 @@ export function earlyStop(t: TrialView): string {
  * comes from: "Succeeded: stopped early at 29/30 (best 19)" rather than a bare "29/30 | Succeeded".
  */
 export function trialStatus(t: TrialView, epochs: number): string {
+  if (t.phase === 'Stopped') return trialPhase(t);
   if (!t.stoppedEarly) return t.phase;
   const at = t.lastEpoch ? ` at ${t.lastEpoch.epoch}/${epochs}` : '';
   return `${t.phase}: stopped early${at}${t.bestEpoch !== undefined ? ` (best ${t.bestEpoch})` : ''}`;
+}
+
+/** The phase, with the rung for a trial the sweep's scheduler stopped: "Stopped at rung 3". */
+export function trialPhase(t: TrialView): string {
+  if (t.phase !== 'Stopped' || !t.stopped) return t.phase;
+  return `Stopped at ${t.stopped.rung !== undefined ? `rung ${t.stopped.rung}` : `epoch ${t.stopped.epoch}`}`;
 }
 
 interface Seen {

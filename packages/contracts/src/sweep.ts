@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AshaPolicy, MedianConfig } from '@fersweep/search';
 import { AugmentationConfig } from './augmentation.js';
 import { NAME_PATTERN } from './keys.js';
 import { sampleIndices, searchPointAt, searchSpaceSize, type SearchPoint } from './search.js';
@@ -50,6 +51,20 @@ export const SearchSpec = z
     path: ['samples'],
   });
 export type SearchSpec = z.infer<typeof SearchSpec>;
+
+/** The epoch-event metrics a scheduler can judge trials by (validation ones select; training ones are allowed). */
+export const SchedulerMetric = z.enum(['valAccuracy', 'valLoss', 'accuracy', 'loss']);
+
+/**
+ * `spec.scheduler`: cross-trial early stopping (packages/search's rules, with `metric` narrowed to
+ * the epoch events' metrics). ASHA's budget is the sweep's `epochs`; trials are judged only against
+ * trials of their own variant.
+ */
+export const SchedulerSpec = z.discriminatedUnion('policy', [
+  AshaPolicy.extend({ metric: SchedulerMetric }),
+  MedianConfig.extend({ metric: SchedulerMetric }),
+]);
+export type SchedulerSpec = z.infer<typeof SchedulerSpec>;
 
 const Quantity = z.union([
   z.string().regex(/^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/, 'a Kubernetes quantity such as 4, 500m or 16Gi'),
@@ -107,6 +122,8 @@ export const SweepSpec = z
         evaluate: z.array(z.enum(['val', 'test', 'test2'])).default(['test']),
         variants: z.array(VariantSpec).min(1, 'a sweep needs at least one variant'),
         search: SearchSpec.optional(),
+        /** Cross-trial early stopping (ASHA or the median rule): weak trials end as `Stopped`. */
+        scheduler: SchedulerSpec.optional(),
         parallelism: z.number().int().min(1).max(1000).default(4),
         /** Failed attempts allowed per trial; preemptions do not count. */
         retries: z.number().int().min(0).max(20).default(3),
@@ -133,6 +150,19 @@ export const SweepSpec = z
             });
           seen.add(v.name);
         });
+        const sch = s.scheduler;
+        if (sch?.policy === 'asha' && sch.minEpochs >= s.epochs)
+          ctx.addIssue({
+            code: 'custom',
+            message: `minEpochs (${sch.minEpochs}) must be below the sweep's epochs (${s.epochs}): ASHA's first rung sits inside the budget`,
+            path: ['scheduler', 'minEpochs'],
+          });
+        if (sch && s.search && 'epochs' in s.search.parameters)
+          ctx.addIssue({
+            code: 'custom',
+            message: 'epochs cannot be a search parameter with a scheduler: the scheduler compares trials over one epoch budget',
+            path: ['search', 'parameters', 'epochs'],
+          });
       }),
   })
   .strict();

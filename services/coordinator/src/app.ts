@@ -83,6 +83,7 @@ export function trialView(t: TrialRecord) {
     ...(t.modelUri ? { modelUri: t.modelUri } : {}),
     ...(t.bestEpoch !== undefined ? { bestEpoch: t.bestEpoch } : {}),
     ...(t.stoppedEarly !== undefined ? { stoppedEarly: t.stoppedEarly } : {}),
+    ...(t.stopped ? { stopped: t.stopped } : {}),
     ...(t.message ? { message: t.message } : {}),
     ...(t.error ? { error: t.error } : {}),
     ...(t.startedAt ? { startedAt: t.startedAt } : {}),

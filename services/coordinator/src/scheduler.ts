@@ -9,6 +9,7 @@ import { planTrialRecords } from './plan.js';
 import type { SweepState } from './state.js';
 import { TERMINAL_TRIAL, type SweepRecord, type TrialRecord } from './state.js';
 import { validateSweep } from './validate.js';
+import { SweepStopping, toStopRecord, type StopRecord } from './stopping.js';
 
 export { SweepError };
 
@@ -59,8 +60,13 @@ export class Scheduler {
   private unwatch?: () => void;
   private events?: Subscription;
   private queue: Promise<void> = Promise.resolve();
+  private readonly stopping: SweepStopping;
+  /** Sweep specs by id (immutable once submitted): epoch events need the sweep's scheduler. */
+  private readonly specs = new Map<string, SweepSpec>();
 
-  constructor(private readonly deps: SchedulerDeps) {}
+  constructor(private readonly deps: SchedulerDeps) {
+    this.stopping = new SweepStopping(deps.state);
+  }
 
   /** Serialises state changes: launcher callbacks, API calls and event handling never interleave. */
   private serial<T>(task: () => Promise<T>): Promise<T> {
@@ -255,8 +261,9 @@ export class Scheduler {
   private async derivePhase(sweep: SweepRecord, trials: TrialRecord[]): Promise<void> {
     const id = sweep.id;
     const allDone = trials.every((t) => TERMINAL_TRIAL.includes(t.phase));
+    // A trial the scheduler stopped did what it was asked: the sweep still succeeds.
     const phase = allDone
-      ? trials.every((t) => t.phase === 'Succeeded')
+      ? trials.every((t) => t.phase === 'Succeeded' || t.phase === 'Stopped')
         ? 'Succeeded'
         : 'Failed'
       : trials.some((t) => t.phase !== 'Pending')
@@ -312,7 +319,7 @@ export class Scheduler {
 
   private async onEvent(e: TrialEvent): Promise<void> {
     if (e.type === 'trial.epoch') {
-      await this.deps.state.updateTrial(e.sweep, e.trial, (t) =>
+      const record = await this.deps.state.updateTrial(e.sweep, e.trial, (t) =>
         t.lastEpoch && t.lastEpoch.epoch >= e.epoch
           ? undefined
           : {
@@ -327,6 +334,12 @@ export class Scheduler {
               },
             },
       );
+      const spec = record && (await this.specOf(e.sweep));
+      const policy = spec?.spec.scheduler;
+      if (record && spec && policy) {
+        const decision = await this.stopping.onEpoch(e.sweep, policy, spec.spec.epochs, record, e.epoch, e);
+        if (decision.action === 'stop') await this.stopTrial(e.sweep, e.trial, toStopRecord(e.epoch, decision));
+      }
     } else if (e.type === 'trial.failed') {
       const error = { code: e.code, reason: e.reason.slice(0, 2000), exitCode: e.exitCode, retryable: e.retryable };
       await this.deps.state.updateTrial(e.sweep, e.trial, (t) => ({ ...t, error }));
@@ -337,7 +350,44 @@ export class Scheduler {
         bestEpoch: e.bestEpoch,
         stoppedEarly: e.stoppedEarly,
       }));
+      const record = await this.deps.state.getTrial(e.sweep, e.trial);
+      const spec = record && (await this.specOf(e.sweep));
+      if (record && spec?.spec.scheduler) await this.stopping.onCompleted(e.sweep, spec.spec.scheduler, record);
     }
+  }
+
+  /** The spec of a sweep (cached: a submitted spec never changes). */
+  private async specOf(id: string): Promise<SweepSpec | undefined> {
+    const cached = this.specs.get(id);
+    if (cached) return cached;
+    const sweep = await this.deps.state.getSweep(id);
+    if (sweep) this.specs.set(id, sweep.spec);
+    return sweep?.spec;
+  }
+
+  /**
+   * The scheduler stopped a trial: phase Stopped (terminal: late launcher statuses change nothing),
+   * its run cancelled (Kubernetes: Job deleted; local: SIGTERM, the trainer checkpoints and exits),
+   * its metrics so far kept, and the sweep's next trial launched in its place.
+   */
+  private async stopTrial(sweep: string, trial: string, stopped: StopRecord): Promise<void> {
+    let was: TrialRecord['phase'] | undefined;
+    await this.deps.state.updateTrial(sweep, trial, (t) => {
+      was = undefined;
+      if (TERMINAL_TRIAL.includes(t.phase)) return undefined;
+      was = t.phase;
+      return { ...t, phase: 'Stopped', stopped, message: stopped.reason, finishedAt: new Date().toISOString() };
+    });
+    if (was === undefined) return;
+    this.deps.logger.info('trial stopped by the sweep scheduler', { sweep, trial, ...stopped });
+    if (was !== 'Pending') {
+      try {
+        await this.deps.launcher.cancel(sweep, trial);
+      } catch (err) {
+        this.deps.logger.warn('could not cancel a stopped trial', { sweep, trial, error: String(err) });
+      }
+    }
+    await this.schedule(sweep);
   }
 
   /** After a (re)start: adopt what the launcher runs, relaunch Queued/Running trials it does not know. */
@@ -346,6 +396,12 @@ export class Scheduler {
     for (const sweep of await this.deps.state.listSweeps()) {
       if (['Succeeded', 'Failed', 'Cancelled'].includes(sweep.phase)) continue;
       await this.restoreTrials(sweep);
+      const policy = sweep.spec.spec.scheduler;
+      if (policy) {
+        // A stop recorded but not applied (the coordinator died between the two writes).
+        const stops = await this.stopping.recordedStops(sweep.id, policy, sweep.spec.spec.epochs);
+        for (const [trial, stopped] of stops) await this.stopTrial(sweep.id, trial, stopped);
+      }
       for (const t of await this.deps.state.trials(sweep)) {
         const s = known.get(`${sweep.id}/${t.trial}`);
         if (s) await this.onStatus(s);

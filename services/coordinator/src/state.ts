@@ -4,11 +4,12 @@ import { MessagingError, type KeyValueStore } from '@fersweep/messaging';
 import type { Logger } from '@fersweep/observability';
 import { openFileBackedKv } from './file-kv.js';
 
-export const TrialPhase = z.enum(['Pending', 'Queued', 'Running', 'Succeeded', 'Failed', 'Cancelled']);
+/** `Stopped`: ended by the sweep's scheduler (ASHA or median rule) — terminal, and a success for the sweep. */
+export const TrialPhase = z.enum(['Pending', 'Queued', 'Running', 'Succeeded', 'Failed', 'Cancelled', 'Stopped']);
 export type TrialPhase = z.infer<typeof TrialPhase>;
 export const SweepPhase = z.enum(['Pending', 'Running', 'Succeeded', 'Failed', 'Cancelled']);
 export type SweepPhase = z.infer<typeof SweepPhase>;
-export const TERMINAL_TRIAL: readonly TrialPhase[] = ['Succeeded', 'Failed', 'Cancelled'];
+export const TERMINAL_TRIAL: readonly TrialPhase[] = ['Succeeded', 'Failed', 'Cancelled', 'Stopped'];
 
 export const TrialRecord = z.object({
   sweep: z.string(),
@@ -42,6 +43,15 @@ export const TrialRecord = z.object({
   bestEpoch: z.number().int().optional(),
   stoppedEarly: z.boolean().optional(),
   modelUri: z.string().optional(),
+  /** Why the sweep's scheduler stopped it: the epoch it was judged at, the rung, the threshold missed. */
+  stopped: z
+    .object({
+      epoch: z.number().int(),
+      rung: z.number().int().optional(),
+      threshold: z.number().optional(),
+      reason: z.string(),
+    })
+    .optional(),
   startedAt: z.string().optional(),
   finishedAt: z.string().optional(),
   updatedAt: z.string(),
@@ -133,6 +143,24 @@ export class SweepState {
       if (t) out.push(t);
     }
     return out;
+  }
+
+  /**
+   * The sweep scheduler's decisions so far (`stopping.<sweep>`: packages/search's StoppingState as
+   * JSON) with its revision, for a compare-and-set update.
+   */
+  async getStopping(sweep: string): Promise<{ state: unknown; revision: number } | undefined> {
+    const e = await this.kv.get(`stopping.${sweep}`);
+    return e && { state: JSON.parse(Buffer.from(e.value).toString('utf8')) as unknown, revision: e.revision };
+  }
+
+  /**
+   * Writes the scheduler's state: created when `revision` is undefined, else compare-and-set on it.
+   * MessagingError 'Exists' / 'WrongRevision' when another writer came first.
+   */
+  async putStopping(sweep: string, state: unknown, revision: number | undefined): Promise<void> {
+    if (revision === undefined) await this.kv.create(`stopping.${sweep}`, enc(state));
+    else await this.kv.update(`stopping.${sweep}`, enc(state), revision);
   }
 
   updateSweep(id: string, change: (s: SweepRecord) => SweepRecord | undefined): Promise<SweepRecord | undefined> {

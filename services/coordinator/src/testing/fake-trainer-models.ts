@@ -7,6 +7,10 @@ export const FakeTrainerParams = z
     stateDir: z.string().min(1),
     sleepMs: z.number().int().min(0).optional(),
     exitCodes: z.array(z.number().int()).optional(),
+    /** Run until the test writes <stateDir>/<sweep>-<trial>.go. */
+    waitFile: z.boolean().optional(),
+    /** Ignored by the trainer: a searchable param (e.g. to expand one variant into several trials). */
+    tag: z.number().optional(),
     /** Ignored by the trainer: makes params as large as a test needs. */
     blob: z.string().optional(),
   })

@@ -1,0 +1,115 @@
+import type { SchedulerSpec } from '@fersweep/contracts';
+import { MessagingError } from '@fersweep/messaging';
+import {
+  completeTrial,
+  decideStop,
+  emptyStoppingState,
+  stoppingConfig,
+  type StopDecision,
+  type StoppingState,
+} from '@fersweep/search';
+import type { SweepState, TrialRecord } from './state.js';
+
+/** What a trial record keeps of a stop decision (TrialRecord.stopped). */
+export type StopRecord = NonNullable<TrialRecord['stopped']>;
+
+/** The epoch metrics a scheduler can read (SchedulerSpec's metric). */
+export type EpochMetrics = Record<SchedulerSpec['metric'], number>;
+
+/**
+ * The sweep scheduler's early-stopping decisions, persisted: packages/search's pure rules
+ * ({@link decideStop}, {@link completeTrial}) over the state in the KV key `stopping.<sweep>`,
+ * written with compare-and-set. The rules are idempotent (an event already judged gets the recorded
+ * verdict), so events re-delivered after a coordinator restart, or replayed, decide the same.
+ */
+export class SweepStopping {
+  constructor(private readonly state: SweepState) {}
+
+  /** Judges one epoch of a trial against the trials of its variant; the decision, persisted first. */
+  async onEpoch(
+    sweep: string,
+    policy: SchedulerSpec,
+    epochs: number,
+    trial: { trial: string; variant: string },
+    epoch: number,
+    metrics: EpochMetrics,
+  ): Promise<StopDecision> {
+    const config = stoppingConfig(policy, epochs);
+    let decision: StopDecision = { action: 'continue' };
+    await this.update(sweep, policy, (s) => {
+      const r = decideStop(config, s, { trial: trial.trial, group: trial.variant, epoch, value: metrics[policy.metric] });
+      decision = r.decision;
+      return r.state;
+    });
+    return decision;
+  }
+
+  /** A trial ran all its epochs: the median rule counts its curve from now on. */
+  async onCompleted(sweep: string, policy: SchedulerSpec, trial: { trial: string; variant: string }): Promise<void> {
+    await this.update(sweep, policy, (s) => completeTrial(s, trial.variant, trial.trial));
+  }
+
+  /**
+   * Every stop recorded in the sweep's state, as trial records keep it: what `reconcile` applies to
+   * trials not yet Stopped (a coordinator that died between recording a decision and the trial's phase).
+   */
+  async recordedStops(sweep: string, policy: SchedulerSpec, epochs: number): Promise<Map<string, StopRecord>> {
+    const out = new Map<string, StopRecord>();
+    const stored = await this.state.getStopping(sweep);
+    if (!stored) return out;
+    const state = stored.state as StoppingState;
+    const config = stoppingConfig(policy, epochs);
+    for (const { trial, group, epoch } of stopsIn(state)) {
+      // The rules answer an event at or after the stop with the recorded verdict (the value is ignored).
+      const { decision } = decideStop(config, state, { trial, group, epoch, value: Number.NaN });
+      if (decision.action === 'stop') out.set(trial, toStopRecord(epoch, decision));
+    }
+    return out;
+  }
+
+  /** Read, change, compare-and-set; retried when another replica wrote in between. */
+  private async update(
+    sweep: string,
+    policy: SchedulerSpec,
+    change: (s: StoppingState) => StoppingState,
+  ): Promise<void> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const stored = await this.state.getStopping(sweep);
+      const current = (stored?.state as StoppingState | undefined) ?? emptyStoppingState(policy);
+      const next = change(current);
+      if (next === current) return;
+      try {
+        await this.state.putStopping(sweep, next, stored?.revision);
+        return;
+      } catch (err) {
+        if (!(err instanceof MessagingError && (err.code === 'WrongRevision' || err.code === 'Exists'))) throw err;
+      }
+    }
+    throw new Error(`could not update stopping.${sweep}: too many concurrent writers`);
+  }
+}
+
+/** The trial record's account of a stop decision made at `epoch`. */
+export function toStopRecord(epoch: number, d: StopDecision): StopRecord {
+  return {
+    epoch,
+    ...(d.rung !== undefined ? { rung: d.rung } : {}),
+    ...(d.threshold !== undefined && Number.isFinite(d.threshold) ? { threshold: d.threshold } : {}),
+    reason: (d.reason ?? 'stopped by the sweep scheduler').slice(0, 500),
+  };
+}
+
+/** The (trial, variant, epoch) of every stop a state records. */
+function stopsIn(state: StoppingState): { trial: string; group: string; epoch: number }[] {
+  const out: { trial: string; group: string; epoch: number }[] = [];
+  if (state.policy === 'asha') {
+    for (const [group, rungs] of Object.entries(state.asha.groups))
+      for (const [rung, trials] of Object.entries(rungs))
+        for (const [trial, rec] of Object.entries(trials)) if (rec.stop) out.push({ trial, group, epoch: Number(rung) });
+  } else {
+    for (const [group, trials] of Object.entries(state.median.groups))
+      for (const [trial, rec] of Object.entries(trials))
+        if (rec.stoppedAt !== undefined) out.push({ trial, group, epoch: rec.stoppedAt });
+  }
+  return out;
+}
