@@ -1,0 +1,104 @@
+/**
+ * The sweep scheduler (spec.scheduler: ASHA) with the Kubernetes launcher against the fake
+ * kube-apiserver and a real nats-server: a scripted trainer (test/support/curve-trainer.mjs)
+ * publishes learning curves set by each trial's learning rate; the coordinator stops the weak
+ * trials at their rung, deletes their Jobs, and the sweep still succeeds. Needs the build.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { join } from 'node:path';
+import { KubernetesLauncher, startCoordinator, type Coordinator } from '@fersweep/coordinator';
+import { startFakeKube, type FakeKube } from '@fersweep/kube-fake';
+import { createLogger } from '@fersweep/observability';
+import { startNats, startS3, type RunningS3, type RunningServer } from '@fersweep/testkit';
+import { createTrainerConfig } from '../support/kube.js';
+
+const CURVES = join(process.cwd(), 'test', 'support', 'curve-trainer.mjs');
+const logger = createLogger({ service: 'coordinator', silent: true });
+let nats: RunningServer;
+let s3: RunningS3;
+let kube: FakeKube;
+let coordinator: Coordinator | undefined;
+const headers = { authorization: 'Bearer tok', 'content-type': 'application/json' };
+
+beforeAll(async () => {
+  [nats, s3] = await Promise.all([startNats(), startS3()]);
+  kube = await startFakeKube({ commands: { fersweep: [process.execPath, CURVES] }, terminationGracePeriodSeconds: 5 });
+  await s3.createBucket('fersweep');
+  Object.assign(process.env, s3.env);
+  await createTrainerConfig(kube, nats, s3);
+  const launcher = new KubernetesLauncher({
+    kubeConfig: kube.kubeConfig,
+    namespace: 'default',
+    image: 'fersweep:test',
+    logger,
+    configMapName: 'fersweep-trainer',
+    secretName: 'fersweep-s3',
+    terminationGracePeriodSeconds: 5,
+  });
+  const env = {
+    PATH: process.env.PATH ?? '',
+    NATS_URL: nats.url,
+    FERSWEEP_STORE: 's3://fersweep',
+    FERSWEEP_API_TOKENS: 'tok',
+    FERSWEEP_LAUNCHER: 'kubernetes',
+    ...s3.env,
+  };
+  coordinator = await startCoordinator({ env, port: 0, host: '127.0.0.1', logger, launcher });
+}, 120_000);
+
+afterAll(async () => {
+  await coordinator?.stop();
+  await kube?.stop();
+  await Promise.all([nats?.stop(), s3?.stop()]);
+});
+
+type View = { phase: string; trials: { trial: string; phase: string; stopped?: { epoch: number; rung?: number } }[] };
+
+async function until(id: string, ok: (v: View) => boolean, ms = 120_000): Promise<View> {
+  const end = Date.now() + ms;
+  let v: View = { phase: '', trials: [] };
+  while (Date.now() < end) {
+    v = (await (await fetch(`${coordinator!.url}/v1/sweeps/${id}`, { headers })).json()) as View;
+    if (ok(v)) return v;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`timed out: ${JSON.stringify(v)}`);
+}
+
+describe('sweep scheduler on Kubernetes', () => {
+  it('ASHA stops the weak trials at rung 1: phase Stopped, their Jobs deleted, the sweep Succeeded', async () => {
+    // One at a time, best first: s-0 sets rung 1's values; s-1 and s-2 fall below its cutoff there.
+    const body = {
+      apiVersion: 'fersweep/v1',
+      kind: 'Sweep',
+      metadata: { name: 'k8s-asha' },
+      spec: {
+        dataset: 's3://fersweep/datasets/none',
+        epochs: 6,
+        parallelism: 1,
+        variants: [{ name: 's', model: 'cnn', params: {} }],
+        search: { method: 'grid', parameters: { learningRate: [0.004, 0.001, 0.0005] } },
+        scheduler: { policy: 'asha', metric: 'valAccuracy', mode: 'max', minEpochs: 1, reductionFactor: 3 },
+        resources: { gpu: 0, cpu: '1', memory: '1Gi' },
+      },
+    };
+    const r = await fetch(`${coordinator!.url}/v1/sweeps`, { method: 'POST', headers, body: JSON.stringify(body) });
+    expect([r.status, r.status === 201 ? '' : await r.text()]).toEqual([201, '']);
+    const v = await until('k8s-asha', (x) => ['Succeeded', 'Failed'].includes(x.phase));
+    expect(v.phase).toBe('Succeeded');
+    expect(v.trials.map((t) => [t.trial, t.phase, t.stopped?.rung])).toEqual([
+      ['s-0', 'Succeeded', undefined],
+      ['s-1', 'Stopped', 1],
+      ['s-2', 'Stopped', 1],
+    ]);
+    // The stopped trials' Jobs are deleted, their processes gone; the finished one's Job stays.
+    await kube.waitFor(
+      () => (['fs-k8s-asha-s-1', 'fs-k8s-asha-s-2'].every((j) => !kube.getJob(j)) ? true : undefined),
+      { timeoutMs: 30_000 },
+    );
+    await kube.waitFor(() => kube.processes().every((p) => !p.pod.startsWith('fs-k8s-asha-')) || undefined, {
+      timeoutMs: 30_000,
+    });
+    expect(kube.getJob('fs-k8s-asha-s-0')).toBeDefined();
+  }, 180_000);
+});
