@@ -136,13 +136,29 @@ export const TrialFailed = z.object({
   epoch: z.number().int().min(0).optional(),
 });
 
-/** Every event a trainer publishes, discriminated by `type`. */
+/**
+ * The sweep's scheduler (spec.scheduler: ASHA, median rule) stopped the trial: published by the
+ * coordinator, not the trainer. The trial ends as `Stopped` with the epochs it trained.
+ */
+export const TrialStopped = z.object({
+  ...Base,
+  type: z.literal('trial.stopped'),
+  /** The epoch it was judged at, and the rung (ASHA's milestone, or the median rule's epoch). */
+  epoch: z.number().int().min(1),
+  rung: z.number().int().min(1).optional(),
+  /** The value it missed: the rung's cutoff, or the median of completed trials. */
+  threshold: z.number().optional(),
+  reason: z.string().max(500),
+});
+
+/** Every event of a trial, discriminated by `type` (all from its trainer but `trial.stopped`). */
 export const TrialEvent = z.discriminatedUnion('type', [
   TrialStarted,
   TrialEpoch,
   TrialEvaluated,
   TrialCompleted,
   TrialFailed,
+  TrialStopped,
 ]);
 export type TrialEvent = z.infer<typeof TrialEvent>;
 export type TrialEventType = TrialEvent['type'];
@@ -151,6 +167,7 @@ export type TrialEpoch = z.infer<typeof TrialEpoch>;
 export type TrialEvaluated = z.infer<typeof TrialEvaluated>;
 export type TrialCompleted = z.infer<typeof TrialCompleted>;
 export type TrialFailed = z.infer<typeof TrialFailed>;
+export type TrialStopped = z.infer<typeof TrialStopped>;
 
 /**
  * The dedupe id of an event: `<sweep>.<trial>.<type>[.<epoch|split>]`, the same on every attempt,

@@ -13,7 +13,8 @@ const Time = z.string().datetime();
  * spent, `Pending` before its first event or while a retryable failure waits for the next attempt,
  * `Running` otherwise.
  */
-export const TrialPhase = z.enum(['Pending', 'Running', 'Succeeded', 'Failed']);
+/** `Stopped`: ended by the sweep's scheduler (trial.stopped) with the epochs it trained; not a failure. */
+export const TrialPhase = z.enum(['Pending', 'Running', 'Succeeded', 'Failed', 'Stopped']);
 export type TrialPhase = z.infer<typeof TrialPhase>;
 
 /**
@@ -154,6 +155,16 @@ export const TrialReport = z.object({
   /** Object-store URL of the model folder, from `trial.completed`. */
   modelUri: z.string().nullable(),
   failures: z.array(TrialFailureReport),
+  /** Why the sweep's scheduler stopped it (trial.stopped), or null. */
+  stopped: z
+    .object({
+      epoch: z.number().int().min(1),
+      rung: z.number().int().min(1).nullable(),
+      threshold: z.number().nullable(),
+      reason: z.string(),
+    })
+    .nullable()
+    .default(null),
   /** Time of its first and latest events. */
   startedAt: Time.nullable(),
   updatedAt: Time.nullable(),
@@ -267,7 +278,15 @@ export const SweepReport = z.object({
   classes: z.array(z.string()),
   /** Trials the sweep spec plans; null when the evaluator has not seen the spec. */
   expectedTrials: Count.nullable(),
-  trialCounts: z.object({ total: Count, pending: Count, running: Count, succeeded: Count, failed: Count }),
+  trialCounts: z.object({
+    total: Count,
+    pending: Count,
+    running: Count,
+    succeeded: Count,
+    failed: Count,
+    /** Ended by the sweep's scheduler (ASHA, median rule). */
+    stopped: Count.default(0),
+  }),
   /** Time of the latest event. */
   updatedAt: Time.nullable(),
   /** In trial id order. */

@@ -160,7 +160,8 @@ export const SweepSpec = z
         if (sch && s.search && 'epochs' in s.search.parameters)
           ctx.addIssue({
             code: 'custom',
-            message: 'epochs cannot be a search parameter with a scheduler: the scheduler compares trials over one epoch budget',
+            message:
+              'epochs cannot be a search parameter with a scheduler: the scheduler compares trials over one epoch budget',
             path: ['search', 'parameters', 'epochs'],
           });
       }),

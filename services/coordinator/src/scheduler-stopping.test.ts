@@ -120,6 +120,17 @@ describe('sweep scheduler (ASHA) in the coordinator', () => {
     await until(async () => Object.values(await phases()).every((p) => p === 'Running'));
     for (const e of RUNG1) await bus.publish(e);
     await until(async () => (await trial('b-1'))?.phase === 'Stopped');
+    // The evaluator learns of each stop from the event log: one trial.stopped per stopped trial.
+    const seen: TrialEvent[] = [];
+    const sub = await bus.consume({ durable: 'test', handler: (d) => void (d.event && seen.push(d.event)) });
+    await until(async () => seen.filter((e) => e.type === 'trial.stopped').length === 2);
+    await sub.stop();
+    expect(
+      seen.filter((e) => e.type === 'trial.stopped').map((e) => [e.trial, e.type === 'trial.stopped' && e.rung]),
+    ).toEqual([
+      ['a-1', 1],
+      ['b-1', 1],
+    ]);
     expect(await phases()).toEqual({
       'a-0': 'Running',
       'a-1': 'Stopped',

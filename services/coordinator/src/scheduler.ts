@@ -9,7 +9,7 @@ import { planTrialRecords } from './plan.js';
 import type { SweepState } from './state.js';
 import { TERMINAL_TRIAL, type SweepRecord, type TrialRecord } from './state.js';
 import { validateSweep } from './validate.js';
-import { SweepStopping, toStopRecord, type StopRecord } from './stopping.js';
+import { stopEvent, SweepStopping, toStopRecord, type StopRecord } from './stopping.js';
 
 export { SweepError };
 
@@ -372,12 +372,19 @@ export class Scheduler {
    */
   private async stopTrial(sweep: string, trial: string, stopped: StopRecord): Promise<void> {
     let was: TrialRecord['phase'] | undefined;
-    await this.deps.state.updateTrial(sweep, trial, (t) => {
+    const record = await this.deps.state.updateTrial(sweep, trial, (t) => {
       was = undefined;
       if (TERMINAL_TRIAL.includes(t.phase)) return undefined;
       was = t.phase;
       return { ...t, phase: 'Stopped', stopped, message: stopped.reason, finishedAt: new Date().toISOString() };
     });
+    // The evaluator learns of the stop from the event log (again after a restart: the id dedupes it).
+    if (record?.phase === 'Stopped' && record.stopped && this.deps.bus)
+      await this.deps.bus
+        .publish(stopEvent(record, record.stopped))
+        .catch((err: unknown) =>
+          this.deps.logger.warn('could not publish trial.stopped', { sweep, trial, error: String(err) }),
+        );
     if (was === undefined) return;
     this.deps.logger.info('trial stopped by the sweep scheduler', { sweep, trial, ...stopped });
     if (was !== 'Pending') {

@@ -1,4 +1,4 @@
-import type { SchedulerSpec } from '@fersweep/contracts';
+import { eventId, type SchedulerSpec, type SweepId, type TrialId, type TrialStopped } from '@fersweep/contracts';
 import { MessagingError } from '@fersweep/messaging';
 import {
   completeTrial,
@@ -37,7 +37,12 @@ export class SweepStopping {
     const config = stoppingConfig(policy, epochs);
     let decision: StopDecision = { action: 'continue' };
     await this.update(sweep, policy, (s) => {
-      const r = decideStop(config, s, { trial: trial.trial, group: trial.variant, epoch, value: metrics[policy.metric] });
+      const r = decideStop(config, s, {
+        trial: trial.trial,
+        group: trial.variant,
+        epoch,
+        value: metrics[policy.metric],
+      });
       decision = r.decision;
       return r.state;
     });
@@ -99,13 +104,28 @@ export function toStopRecord(epoch: number, d: StopDecision): StopRecord {
   };
 }
 
+/** The `trial.stopped` event of a stopped trial (its id the same every time: the bus dedupes repeats). */
+export function stopEvent(t: TrialRecord, stopped: StopRecord): TrialStopped {
+  return {
+    id: eventId({ sweep: t.sweep, trial: t.trial, type: 'trial.stopped' }),
+    type: 'trial.stopped',
+    sweep: t.sweep as SweepId,
+    trial: t.trial as TrialId,
+    variant: t.variant,
+    attempt: Math.max(1, t.attempts),
+    time: new Date().toISOString(),
+    ...stopped,
+  };
+}
+
 /** The (trial, variant, epoch) of every stop a state records. */
 function stopsIn(state: StoppingState): { trial: string; group: string; epoch: number }[] {
   const out: { trial: string; group: string; epoch: number }[] = [];
   if (state.policy === 'asha') {
     for (const [group, rungs] of Object.entries(state.asha.groups))
       for (const [rung, trials] of Object.entries(rungs))
-        for (const [trial, rec] of Object.entries(trials)) if (rec.stop) out.push({ trial, group, epoch: Number(rung) });
+        for (const [trial, rec] of Object.entries(trials))
+          if (rec.stop) out.push({ trial, group, epoch: Number(rung) });
   } else {
     for (const [group, trials] of Object.entries(state.median.groups))
       for (const [trial, rec] of Object.entries(trials))

@@ -187,6 +187,35 @@ describe('SweepAggregator', () => {
       expect(aggregate(events.slice(0, -1), true).snapshot().phase).toBe('Running');
       expect(aggregate([], true).snapshot().phase).toBe('Pending');
     });
+    it('a trial the scheduler stopped is Stopped with its epochs, and ends the sweep without finalize()', () => {
+      // mobilenet stopped at rung 1 after its epoch 1; its interrupted attempt reported a retryable failure.
+      const events = handBuiltSweep(S).filter(
+        (e) => e.trial === 'cnn' || (e.type === 'trial.epoch' && e.epoch === 1) || e.type === 'trial.started',
+      );
+      const sigterm = event(S, 'mobilenet', 'trial.failed', {
+        reason: 'stopped by SIGTERM',
+        code: 'Interrupted',
+        retryable: true,
+        exitCode: 75,
+      });
+      const stop = event(S, 'mobilenet', 'trial.stopped', {
+        epoch: 1,
+        rung: 1,
+        threshold: 0.6,
+        reason: 'valAccuracy 0.3 is outside the top 1/3 (cutoff 0.6) at epoch 1',
+      });
+      const before = aggregate([...events, sigterm], true).snapshot();
+      expect(before.trials[1]!.phase).toBe('Pending');
+      expect(before.ended).toBe(false);
+      const s = aggregate([...events, sigterm, stop], true).snapshot();
+      const stopped = s.trials[1]!;
+      expect(stopped.phase).toBe('Stopped');
+      expect(stopped.stopped).toEqual({ epoch: 1, rung: 1, threshold: 0.6, reason: stop.reason });
+      expect(stopped.history.map((h) => h.epoch)).toEqual([1]);
+      expect(stopped.test).toBeNull();
+      expect(s).toMatchObject({ phase: 'Succeeded', ended: true, finalized: false });
+      expect(s.trials[0]!.stopped).toBeNull();
+    });
     it('is Failed when every trial failed', () => {
       const fail = (trial: string) =>
         event(S, trial, 'trial.failed', { reason: 'no data', code: 'DatasetMissing', retryable: false, exitCode: 43 });

@@ -21,6 +21,7 @@ import {
   type TrialPhase,
   type TrialReport,
   type TrialStarted,
+  type TrialStopped,
 } from '@fersweep/contracts';
 import { confusionMatrix, rowNormalize, summarize, wilsonInterval } from '@fersweep/evaluation';
 
@@ -153,7 +154,7 @@ export function splitReport(e: TrialEvaluated): SplitReport {
   };
 }
 
-const TERMINAL: ReadonlySet<TrialPhase> = new Set(['Succeeded', 'Failed']);
+const TERMINAL: ReadonlySet<TrialPhase> = new Set(['Succeeded', 'Failed', 'Stopped']);
 
 /**
  * One sweep's aggregate. `apply` every event (any order, any number of times); `snapshot()` is the
@@ -303,6 +304,7 @@ export class SweepAggregator {
     const events = [...(state?.slots.values() ?? [])];
     const started = state?.slots.get('started') as TrialStarted | undefined;
     const completed = state?.slots.get('completed') as TrialCompleted | undefined;
+    const stopped = state?.slots.get('stopped') as TrialStopped | undefined;
     const history: EpochRecord[] = events
       .filter((e): e is TrialEpoch => e.type === 'trial.epoch')
       .sort((a, b) => a.epoch - b.epoch)
@@ -339,7 +341,7 @@ export class SweepAggregator {
       variant,
       model: started?.model ?? plan?.model ?? null,
       params: started?.params ?? plan?.params ?? {},
-      phase: this.#phase(events, completed, failures),
+      phase: this.#phase(events, completed, failures, stopped),
       attempt: events.reduce((m, e) => Math.max(m, e.attempt), 0),
       epochs: started?.epochs ?? plan?.epochs ?? null,
       backend: started?.backend ?? null,
@@ -367,6 +369,14 @@ export class SweepAggregator {
         epoch: f.epoch ?? null,
         time: f.time,
       })),
+      stopped: stopped
+        ? {
+            epoch: stopped.epoch,
+            rung: stopped.rung ?? null,
+            threshold: stopped.threshold ?? null,
+            reason: stopped.reason,
+          }
+        : null,
       startedAt: times[0] ?? null,
       updatedAt: times[times.length - 1] ?? null,
     };
@@ -377,8 +387,15 @@ export class SweepAggregator {
    * an older attempt's failure arrived late); a permanent failure, or more retryable ones than the
    * spec allows, is Failed; a retryable failure of the latest attempt seen waits for the next one.
    */
-  #phase(events: readonly TrialEvent[], completed: TrialCompleted | undefined, failures: TrialFailed[]): TrialPhase {
+  #phase(
+    events: readonly TrialEvent[],
+    completed: TrialCompleted | undefined,
+    failures: TrialFailed[],
+    stopped: TrialStopped | undefined,
+  ): TrialPhase {
     if (completed) return 'Succeeded';
+    // The scheduler's stop ends the trial, whatever its interrupted attempt reported.
+    if (stopped) return 'Stopped';
     if (failures.some((f) => !f.retryable)) return 'Failed';
     if (this.#retries !== undefined && failures.length > this.#retries) return 'Failed';
     if (events.length === 0) return 'Pending';

@@ -302,6 +302,7 @@ export function buildReport(snapshot: SweepSnapshot, options: ReportOptions = {}
       running: count('Running'),
       succeeded: count('Succeeded'),
       failed: count('Failed'),
+      stopped: count('Stopped'),
     },
     updatedAt: snapshot.updatedAt,
     trials: snapshot.trials,
