@@ -81,6 +81,29 @@ describe('sweep progress bars', () => {
     expect(finishing.text()).toMatch(/29\/30 \| Running: stopped early at 29\/30 \(best 19\) \| .* \| finishing/);
   });
 
+  it('shows a trial the sweep scheduler stopped as Stopped with its rung, as done (no ETA)', () => {
+    const stopped = trial({
+      trial: 'cnn-1',
+      phase: 'Stopped',
+      lastEpoch: epoch(4, 5),
+      stopped: {
+        epoch: 4,
+        rung: 4,
+        threshold: 0.5,
+        reason: 'valAccuracy 0.45 is outside the top 1/3 (cutoff 0.5) at epoch 4',
+      },
+      message: 'valAccuracy 0.45 is outside the top 1/3 (cutoff 0.5) at epoch 4',
+      startedAt: '2026-01-01T00:00:00Z',
+      finishedAt: '2026-01-01T00:00:20Z',
+    });
+    expect(sweepTable(sweep([stopped]))).toMatch(/cnn-1 +cnn +Stopped at rung 4 +4\/30 /);
+    const term = fakeTerminal();
+    const view = sweepProgress(term.stream);
+    view.update(sweep([stopped]));
+    view.stop();
+    expect(term.text()).toMatch(/4\/30 \| Stopped at rung 4 \| .* \| took 20s/);
+  });
+
   it('writes one line per change on a pipe, with the ETA', () => {
     const stream = new PassThrough() as unknown as NodeJS.WriteStream;
     let text = '';

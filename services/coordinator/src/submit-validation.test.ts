@@ -118,6 +118,28 @@ describe('POST /v1/sweeps against the model registry', () => {
       'spec.variants[1].params.freezeBase',
       'freezing a randomly initialised base trains only the head: set params.pretrained or freezeBase: false',
     ],
+    [
+      'whose ASHA first rung is not below the epoch budget',
+      sweep('bad-rung', { epochs: 3, scheduler: { policy: 'asha', metric: 'valAccuracy', mode: 'max', minEpochs: 3 } }),
+      'spec.scheduler.minEpochs',
+      "minEpochs (3) must be below the sweep's epochs (3): ASHA's first rung sits inside the budget",
+    ],
+    [
+      'whose scheduler metric is not an epoch metric',
+      sweep('bad-metric', { epochs: 9, scheduler: { policy: 'median', metric: 'testAccuracy', mode: 'max' } }),
+      'spec.scheduler.metric',
+      'Invalid option: expected one of "valAccuracy"|"valLoss"|"accuracy"|"loss"',
+    ],
+    [
+      'searching epochs with a scheduler',
+      sweep('bad-sched-epochs', {
+        epochs: 9,
+        search: { parameters: { epochs: [4, 9] } },
+        scheduler: { policy: 'asha', metric: 'valLoss', mode: 'min' },
+      }),
+      'spec.search.parameters.epochs',
+      'epochs cannot be a search parameter with a scheduler: the scheduler compares trials over one epoch budget',
+    ],
   ])('refuses a sweep %s with 422 naming the field, and creates no trial', async (_what, body, field, message) => {
     const res = await fetch(`${base}/v1/sweeps`, {
       method: 'POST',
