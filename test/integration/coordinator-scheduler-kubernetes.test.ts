@@ -1,6 +1,6 @@
 /**
  * The sweep scheduler (spec.scheduler: ASHA) with the Kubernetes launcher against the fake
- * kube-apiserver and a real nats-server: a scripted trainer (test/support/curve-trainer.mjs)
+ * kube-apiserver and a real nats-server: a scripted trainer (coordinator fixtures/curve-trainer.mjs)
  * publishes learning curves set by each trial's learning rate; the coordinator stops the weak
  * trials at their rung, deletes their Jobs, and the sweep still succeeds. Needs the build.
  */
@@ -12,7 +12,7 @@ import { createLogger } from '@fersweep/observability';
 import { startNats, startS3, type RunningS3, type RunningServer } from '@fersweep/testkit';
 import { createTrainerConfig } from '../support/kube.js';
 
-const CURVES = join(process.cwd(), 'test', 'support', 'curve-trainer.mjs');
+const CURVES = join(process.cwd(), 'services', 'coordinator', 'src', 'fixtures', 'curve-trainer.mjs');
 const logger = createLogger({ service: 'coordinator', silent: true });
 let nats: RunningServer;
 let s3: RunningS3;

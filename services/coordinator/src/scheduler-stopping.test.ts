@@ -13,6 +13,7 @@ import { FAKE_TRAINER_MODELS } from './testing/fake-trainer-models.js';
 import { SweepState } from './state.js';
 
 const FAKE = fileURLToPath(new URL('./fixtures/fake-trainer.mjs', import.meta.url));
+const CURVES = fileURLToPath(new URL('./fixtures/curve-trainer.mjs', import.meta.url));
 const logger = createLogger({ service: 'coordinator', silent: true });
 let dir: string;
 let kv: KeyValueStore;
@@ -20,9 +21,16 @@ let bus: Bus;
 let scheduler: Scheduler | undefined;
 let launcher: LocalLauncher | undefined;
 
-async function start() {
-  launcher = new LocalLauncher({ command: [process.execPath, FAKE], maxConcurrent: 8, logger, killGraceMs: 2000 });
+/** The scheduler on the local launcher; `curves`: trainers publish scripted learning curves over IPC. */
+async function start(curves = false) {
   bus = createMemoryBus();
+  launcher = new LocalLauncher({
+    command: [process.execPath, curves ? CURVES : FAKE],
+    maxConcurrent: 8,
+    logger,
+    killGraceMs: 2000,
+    ...(curves ? { bus } : {}),
+  });
   scheduler = new Scheduler({
     state: new SweepState(kv),
     launcher,
@@ -30,7 +38,8 @@ async function start() {
     store: openStore(`file://${dir}/store`),
     logger,
     maxTrials: 20,
-    models: FAKE_TRAINER_MODELS,
+    // The curve trainer takes the real cnn params (learningRate sets its curve).
+    ...(curves ? {} : { models: FAKE_TRAINER_MODELS }),
   });
   await scheduler.start();
   return scheduler;
@@ -213,5 +222,37 @@ describe('sweep scheduler (ASHA) in the coordinator', () => {
     await until(async () => (await trial('a-2'))?.phase === 'Stopped');
     expect((await trial('a-2'))!.stopped).toMatchObject({ epoch: 2, rung: 2, threshold: 0.25 });
     expect((await phases())['b-0']).toBe('Running');
+  });
+
+  it('end to end on the local launcher: trainers publish their curves over IPC, the weak ones are SIGTERMed at rung 1', async () => {
+    const s = await start(true);
+    // One at a time, best first: s-0 sets rung 1; s-1 and s-2 fall below its cutoff there.
+    await s.submit({
+      apiVersion: 'fersweep/v1',
+      kind: 'Sweep',
+      metadata: { name: 'asha' },
+      spec: {
+        dataset: 'file:///nowhere',
+        epochs: 6,
+        parallelism: 1,
+        variants: [{ name: 's', model: 'cnn', params: {} }],
+        search: { method: 'grid', parameters: { learningRate: [0.004, 0.001, 0.0005] } },
+        scheduler: { policy: 'asha', metric: 'valAccuracy', mode: 'max', minEpochs: 1, reductionFactor: 3 },
+      },
+    });
+    await until(async () => ['Succeeded', 'Failed'].includes((await state().getSweep('asha'))!.phase));
+    expect((await state().getSweep('asha'))!.phase).toBe('Succeeded');
+    const trials = await state().trials((await state().getSweep('asha'))!);
+    expect(trials.map((t) => [t.trial, t.phase, t.stopped?.epoch, t.stopped?.rung])).toEqual([
+      ['s-0', 'Succeeded', undefined, undefined],
+      ['s-1', 'Stopped', 1, 1],
+      ['s-2', 'Stopped', 1, 1],
+    ]);
+    expect(trials[0]!.lastEpoch?.epoch).toBe(6);
+    expect(trials[1]!.lastEpoch).toBeDefined(); // its metrics so far are kept
+    expect(trials[1]!.stopped!.threshold).toBeCloseTo(0.4, 12); // s-0's valAccuracy at epoch 1
+    // Their processes were ended by the launcher (SIGTERM) before their last epoch.
+    const runs = await launcher!.list();
+    for (const t of ['s-1', 's-2']) expect(runs.find((r) => r.trial === t)).toMatchObject({ phase: 'Failed' });
   });
 });
