@@ -11,6 +11,7 @@ import {
   sweepSpec,
 } from '../testing/fixtures.js';
 import { buildReport, formatP } from './build.js';
+import { renderReportHtml } from './html.js';
 
 const S = 'cmp' as SweepId;
 
@@ -129,6 +130,42 @@ describe('buildReport', () => {
     ]);
     expect(report.comparison.pairs.map((p) => [p.a, p.b])).toEqual([['cnn', 'mobilenet']]);
     expect(report.verdict.text).toContain('other and cnn were not evaluated on the same images');
+  });
+
+  it('shows a trial the sweep scheduler stopped: its curve, Stopped at its rung, not ranked', () => {
+    const curve = [1, 2].map((n) =>
+      event(S, 'weak', 'trial.epoch', {
+        epoch: n,
+        loss: 1.8,
+        accuracy: 0.2,
+        valLoss: 1.9,
+        valAccuracy: 0.18,
+        learningRate: 0.001,
+        imagesPerSecond: 10,
+        seconds: 1,
+      }),
+    );
+    const stop = event(S, 'weak', 'trial.stopped', {
+      epoch: 2,
+      rung: 2,
+      threshold: 0.5,
+      reason: 'valAccuracy 0.18 is outside the top 1/3 (cutoff 0.5) at epoch 2',
+    });
+    const report = buildReport(snapshotOf([...handBuiltSweep(S), ...curve, stop], false));
+    expect(SweepReport.parse(report)).toEqual(report);
+    expect(report.trialCounts).toMatchObject({ total: 3, succeeded: 2, stopped: 1, failed: 0, running: 0 });
+    const weak = report.trials.find((t) => t.trial === 'weak')!;
+    expect(weak).toMatchObject({ phase: 'Stopped', stopped: { epoch: 2, rung: 2, threshold: 0.5 } });
+    expect(weak.history).toHaveLength(2);
+    // Never evaluated on test: neither ranked nor paired (selection stays on the trials that finished).
+    expect(report.comparison.ranking).toEqual(['cnn', 'mobilenet']);
+    expect(report.comparison.excluded).toEqual([]);
+    expect(report.comparison.pairs.map((p) => [p.a, p.b])).toEqual([['cnn', 'mobilenet']]);
+    const html = renderReportHtml(report, { src: 'echarts.js' });
+    expect(html).toContain(
+      '<span class="phase Stopped" title="valAccuracy 0.18 is outside the top 1/3 (cutoff 0.5) at epoch 2">Stopped at rung 2</span>',
+    );
+    expect(html).toContain('2 succeeded, 1 stopped by the scheduler, 0 failed');
   });
 
   it('adjusts p-values over every pair (Holm) and keeps ranking order with integer-like trial ids', () => {

@@ -52,7 +52,7 @@ body { margin: 0 auto; max-width: 1200px; padding: 24px; background: #fafafa; }
 h1 { font-size: 1.6rem; margin: 0 0 4px; } h2 { font-size: 1.2rem; margin: 32px 0 8px; }
 .meta { color: #555; margin: 0 0 16px; }
 .phase { display: inline-block; padding: 2px 8px; border-radius: 10px; background: #e8eef6; font-size: .85rem; }
-.phase.Succeeded { background: #dff0d8; } .phase.Failed { background: #f8d7da; } .phase.Running { background: #fff3cd; }
+.phase.Succeeded { background: #dff0d8; } .phase.Stopped { background: #e2e3e5; } .phase.Failed { background: #f8d7da; } .phase.Running { background: #fff3cd; }
 .verdict { background: #fff; border-left: 4px solid #4e79a7; padding: 12px 16px; line-height: 1.5; }
 .verdict.provisional { border-left-color: #edc948; }
 table { border-collapse: collapse; background: #fff; font-size: .9rem; }
@@ -87,6 +87,13 @@ const SCRIPT = `
 })();
 `;
 
+/** The phase badge; a trial the sweep's scheduler stopped says at which rung, and why on hover. */
+function phaseCell(t: TrialReport): string {
+  if (t.phase !== 'Stopped' || !t.stopped) return `<span class="phase ${t.phase}">${t.phase}</span>`;
+  const at = t.stopped.rung !== null ? `rung ${t.stopped.rung}` : `epoch ${t.stopped.epoch}`;
+  return `<span class="phase Stopped" title="${escapeHtml(t.stopped.reason)}">Stopped at ${at}</span>`;
+}
+
 function rankingTable(report: SweepReport, trials: TrialReport[]): string {
   const split = report.comparison.split;
   const rank = new Map(report.comparison.ranking.map((t, i) => [t as string, i + 1]));
@@ -97,7 +104,7 @@ function rankingTable(report: SweepReport, trials: TrialReport[]): string {
   <td>${rank.get(t.trial) ?? '—'}</td>
   <td class="text"><span class="swatch" style="background:${PALETTE[i % PALETTE.length]}"></span>${escapeHtml(t.trial)}</td>
   <td class="text">${escapeHtml(t.variant)}</td><td class="text">${escapeHtml(t.model ?? '—')}</td>
-  <td class="text"><span class="phase ${t.phase}">${t.phase}</span></td>
+  <td class="text">${phaseCell(t)}</td>
   <td>${value === undefined ? '—' : value.toFixed(3)}</td>
   <td>${s ? `${pct(s.accuracy)} <small>(${pct(s.accuracyInterval.lower)}–${pct(s.accuracyInterval.upper)})</small>` : '—'}</td>
   <td>${num(s?.macroF1)}</td><td>${num(s?.weightedF1)}</td>
@@ -193,7 +200,7 @@ export function renderReportHtml(report: SweepReport, echarts: EchartsSource): s
 </head>
 <body>
 <h1>Sweep ${escapeHtml(report.sweep)} <span class="phase ${report.phase}">${report.phase}</span></h1>
-<p class="meta">${c.total} trials${report.expectedTrials === null ? '' : ` of ${report.expectedTrials} planned`}: ${c.succeeded} succeeded, ${c.failed} failed, ${c.running} running, ${c.pending} pending${
+<p class="meta">${c.total} trials${report.expectedTrials === null ? '' : ` of ${report.expectedTrials} planned`}: ${c.succeeded} succeeded, ${c.stopped ? `${c.stopped} stopped by the scheduler, ` : ''}${c.failed} failed, ${c.running} running, ${c.pending} pending${
     report.updatedAt ? ` · last event ${escapeHtml(report.updatedAt)}` : ''
   } · ranked by ${escapeHtml(report.comparison.metric)}</p>
 <h2>Verdict</h2>
