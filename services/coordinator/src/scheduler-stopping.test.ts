@@ -10,7 +10,7 @@ import { openStore } from '@fersweep/storage';
 import { LocalLauncher } from './launchers/local.js';
 import { Scheduler } from './scheduler.js';
 import { FAKE_TRAINER_MODELS } from './testing/fake-trainer-models.js';
-import { SweepState } from './state.js';
+import { openFileKv, SweepState } from './state.js';
 
 const FAKE = fileURLToPath(new URL('./fixtures/fake-trainer.mjs', import.meta.url));
 const CURVES = fileURLToPath(new URL('./fixtures/curve-trainer.mjs', import.meta.url));
@@ -161,6 +161,8 @@ describe('sweep scheduler (ASHA) in the coordinator', () => {
   });
 
   it('makes the same decisions after a restart: replayed events change nothing, and a recorded stop not yet applied is applied', async () => {
+    // Embedded mode's state store: decisions survive in stopping.<sweep> on disk.
+    kv = await openFileKv(join(dir, 'state'));
     let s = await start();
     await s.submit(spec({ policy: 'asha', metric: 'valAccuracy', mode: 'max', minEpochs: 1, reductionFactor: 2 }));
     await until(async () => Object.values(await phases()).every((p) => p === 'Running'));
@@ -171,6 +173,8 @@ describe('sweep scheduler (ASHA) in the coordinator', () => {
 
     // A coordinator that died between recording the stop of a-1 and writing its phase.
     await state().updateTrial('asha', 'a-1', (t) => ({ ...t, phase: 'Running', stopped: undefined }));
+    await scheduler!.stop();
+    kv = await openFileKv(join(dir, 'state')); // a new process reads the state folder again
     s = await restart();
     await until(async () => (await trial('a-1'))?.phase === 'Stopped');
     expect((await trial('a-1'))!.stopped).toMatchObject({ epoch: 1, rung: 1 });
@@ -179,11 +183,14 @@ describe('sweep scheduler (ASHA) in the coordinator', () => {
     // the recorded verdicts stand.
     for (const e of [...RUNG1].reverse()) await bus.publish({ ...e, valAccuracy: 1 - e.valAccuracy });
     await bus.publish(epoch('a-0', 2, 0.91)); // a new event is still judged
-    await until(async () => (await trial('a-0'))?.lastEpoch?.epoch === 2);
+    const stored = async () =>
+      JSON.parse(Buffer.from((await kv.get('stopping.asha'))!.value).toString()) as {
+        asha: { groups: Record<string, Record<string, unknown>> };
+      };
+    // Events are handled one at a time, in order: once a-0's rung 2 is recorded, the replays were judged.
+    await until(async () => (await stored()).asha.groups.a!['2'] !== undefined);
     expect(await phases()).toEqual(before);
-    const after = JSON.parse(Buffer.from((await kv.get('stopping.asha'))!.value).toString()) as {
-      asha: { groups: Record<string, Record<string, unknown>> };
-    };
+    const after = await stored();
     expect(after.asha.groups.a!['1']).toEqual(JSON.parse(decided).asha.groups.a['1']);
     expect(after.asha.groups.b).toEqual(JSON.parse(decided).asha.groups.b);
     expect(Object.keys(after.asha.groups.a!['2']!)).toEqual(['a-0']);
