@@ -107,6 +107,7 @@ describe('evaluator metrics', () => {
       Running: 0,
       Succeeded: 2,
       Failed: 0,
+      Stopped: 0,
     });
     expect(value(await prometheus.query('sum by (type) (fersweep_evaluator_events_total)'), 'type')).toEqual({
       'trial.started': 2,
