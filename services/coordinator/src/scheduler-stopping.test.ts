@@ -161,14 +161,20 @@ describe('sweep scheduler (ASHA) in the coordinator', () => {
   });
 
   it('makes the same decisions after a restart: replayed events change nothing, and a recorded stop not yet applied is applied', async () => {
-    // Embedded mode's state store: decisions survive in stopping.<sweep> on disk.
+    // Embedded mode's state store: decisions survive in stopping.<sweep>.<variant> on disk.
     kv = await openFileKv(join(dir, 'state'));
     let s = await start();
     await s.submit(spec({ policy: 'asha', metric: 'valAccuracy', mode: 'max', minEpochs: 1, reductionFactor: 2 }));
     await until(async () => Object.values(await phases()).every((p) => p === 'Running'));
     for (const e of RUNG1) await bus.publish(e);
     await until(async () => (await trial('b-1'))?.phase === 'Stopped');
-    const decided = Buffer.from((await kv.get('stopping.asha'))!.value).toString();
+    // One state per variant: stopping.<sweep>.<variant>.
+    const read = async (variant: string) =>
+      JSON.parse(Buffer.from((await kv.get(`stopping.asha.${variant}`))!.value).toString()) as {
+        asha: { groups: Record<string, Record<string, unknown>> };
+      };
+    const decided = { a: await read('a'), b: await read('b') };
+    expect(Object.keys(decided.a.asha.groups)).toEqual(['a']);
     const before = await phases();
 
     // A coordinator that died between recording the stop of a-1 and writing its phase.
@@ -183,16 +189,12 @@ describe('sweep scheduler (ASHA) in the coordinator', () => {
     // the recorded verdicts stand.
     for (const e of [...RUNG1].reverse()) await bus.publish({ ...e, valAccuracy: 1 - e.valAccuracy });
     await bus.publish(epoch('a-0', 2, 0.91)); // a new event is still judged
-    const stored = async () =>
-      JSON.parse(Buffer.from((await kv.get('stopping.asha'))!.value).toString()) as {
-        asha: { groups: Record<string, Record<string, unknown>> };
-      };
     // Events are handled one at a time, in order: once a-0's rung 2 is recorded, the replays were judged.
-    await until(async () => (await stored()).asha.groups.a!['2'] !== undefined);
+    await until(async () => (await read('a')).asha.groups.a!['2'] !== undefined);
     expect(await phases()).toEqual(before);
-    const after = await stored();
-    expect(after.asha.groups.a!['1']).toEqual(JSON.parse(decided).asha.groups.a['1']);
-    expect(after.asha.groups.b).toEqual(JSON.parse(decided).asha.groups.b);
+    const after = await read('a');
+    expect(after.asha.groups.a!['1']).toEqual(decided.a.asha.groups.a!['1']);
+    expect(await read('b')).toEqual(decided.b);
     expect(Object.keys(after.asha.groups.a!['2']!)).toEqual(['a-0']);
     void s;
   });

@@ -406,7 +406,8 @@ export class Scheduler {
       const policy = sweep.spec.spec.scheduler;
       if (policy) {
         // A stop recorded but not applied (the coordinator died between the two writes).
-        const stops = await this.stopping.recordedStops(sweep.id, policy, sweep.spec.spec.epochs);
+        const variants = sweep.spec.spec.variants.map((v) => v.name);
+        const stops = await this.stopping.recordedStops(sweep.id, variants, policy, sweep.spec.spec.epochs);
         for (const [trial, stopped] of stops) await this.stopTrial(sweep.id, trial, stopped);
       }
       for (const t of await this.deps.state.trials(sweep)) {

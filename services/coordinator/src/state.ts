@@ -146,11 +146,12 @@ export class SweepState {
   }
 
   /**
-   * The sweep scheduler's decisions so far (`stopping.<sweep>`: packages/search's StoppingState as
-   * JSON) with its revision, for a compare-and-set update.
+   * The sweep scheduler's decisions so far for one variant (`stopping.<sweep>.<variant>`: packages/
+   * search's StoppingState as JSON — one key per variant, as trials are only judged within theirs)
+   * with its revision, for a compare-and-set update.
    */
-  async getStopping(sweep: string): Promise<{ state: unknown; revision: number } | undefined> {
-    const e = await this.kv.get(`stopping.${sweep}`);
+  async getStopping(sweep: string, variant: string): Promise<{ state: unknown; revision: number } | undefined> {
+    const e = await this.kv.get(`stopping.${sweep}.${variant}`);
     return e && { state: JSON.parse(Buffer.from(e.value).toString('utf8')) as unknown, revision: e.revision };
   }
 
@@ -158,9 +159,10 @@ export class SweepState {
    * Writes the scheduler's state: created when `revision` is undefined, else compare-and-set on it.
    * MessagingError 'Exists' / 'WrongRevision' when another writer came first.
    */
-  async putStopping(sweep: string, state: unknown, revision: number | undefined): Promise<void> {
-    if (revision === undefined) await this.kv.create(`stopping.${sweep}`, enc(state));
-    else await this.kv.update(`stopping.${sweep}`, enc(state), revision);
+  async putStopping(sweep: string, variant: string, state: unknown, revision: number | undefined): Promise<void> {
+    const key = `stopping.${sweep}.${variant}`;
+    if (revision === undefined) await this.kv.create(key, enc(state));
+    else await this.kv.update(key, enc(state), revision);
   }
 
   updateSweep(id: string, change: (s: SweepRecord) => SweepRecord | undefined): Promise<SweepRecord | undefined> {

@@ -18,8 +18,9 @@ export type EpochMetrics = Record<SchedulerSpec['metric'], number>;
 
 /**
  * The sweep scheduler's early-stopping decisions, persisted: packages/search's pure rules
- * ({@link decideStop}, {@link completeTrial}) over the state in the KV key `stopping.<sweep>`,
- * written with compare-and-set. The rules are idempotent (an event already judged gets the recorded
+ * ({@link decideStop}, {@link completeTrial}) over the state in the KV key
+ * `stopping.<sweep>.<variant>` (trials are judged only within their variant, so each variant's state
+ * is its own value: smaller writes, no contention between variants), written with compare-and-set. The rules are idempotent (an event already judged gets the recorded
  * verdict), so events re-delivered after a coordinator restart, or replayed, decide the same.
  */
 export class SweepStopping {
@@ -36,7 +37,7 @@ export class SweepStopping {
   ): Promise<StopDecision> {
     const config = stoppingConfig(policy, epochs);
     let decision: StopDecision = { action: 'continue' };
-    await this.update(sweep, policy, (s) => {
+    await this.update(sweep, trial.variant, policy, (s) => {
       const r = decideStop(config, s, {
         trial: trial.trial,
         group: trial.variant,
@@ -51,23 +52,30 @@ export class SweepStopping {
 
   /** A trial ran all its epochs: the median rule counts its curve from now on. */
   async onCompleted(sweep: string, policy: SchedulerSpec, trial: { trial: string; variant: string }): Promise<void> {
-    await this.update(sweep, policy, (s) => completeTrial(s, trial.variant, trial.trial));
+    await this.update(sweep, trial.variant, policy, (s) => completeTrial(s, trial.variant, trial.trial));
   }
 
   /**
    * Every stop recorded in the sweep's state, as trial records keep it: what `reconcile` applies to
    * trials not yet Stopped (a coordinator that died between recording a decision and the trial's phase).
    */
-  async recordedStops(sweep: string, policy: SchedulerSpec, epochs: number): Promise<Map<string, StopRecord>> {
+  async recordedStops(
+    sweep: string,
+    variants: readonly string[],
+    policy: SchedulerSpec,
+    epochs: number,
+  ): Promise<Map<string, StopRecord>> {
     const out = new Map<string, StopRecord>();
-    const stored = await this.state.getStopping(sweep);
-    if (!stored) return out;
-    const state = stored.state as StoppingState;
     const config = stoppingConfig(policy, epochs);
-    for (const { trial, group, epoch } of stopsIn(state)) {
-      // The rules answer an event at or after the stop with the recorded verdict (the value is ignored).
-      const { decision } = decideStop(config, state, { trial, group, epoch, value: Number.NaN });
-      if (decision.action === 'stop') out.set(trial, toStopRecord(epoch, decision));
+    for (const variant of variants) {
+      const stored = await this.state.getStopping(sweep, variant);
+      if (!stored) continue;
+      const state = stored.state as StoppingState;
+      for (const { trial, group, epoch } of stopsIn(state)) {
+        // The rules answer an event at or after the stop with the recorded verdict (the value is ignored).
+        const { decision } = decideStop(config, state, { trial, group, epoch, value: Number.NaN });
+        if (decision.action === 'stop') out.set(trial, toStopRecord(epoch, decision));
+      }
     }
     return out;
   }
@@ -75,22 +83,23 @@ export class SweepStopping {
   /** Read, change, compare-and-set; retried when another replica wrote in between. */
   private async update(
     sweep: string,
+    variant: string,
     policy: SchedulerSpec,
     change: (s: StoppingState) => StoppingState,
   ): Promise<void> {
     for (let attempt = 0; attempt < 20; attempt++) {
-      const stored = await this.state.getStopping(sweep);
+      const stored = await this.state.getStopping(sweep, variant);
       const current = (stored?.state as StoppingState | undefined) ?? emptyStoppingState(policy);
       const next = change(current);
       if (next === current) return;
       try {
-        await this.state.putStopping(sweep, next, stored?.revision);
+        await this.state.putStopping(sweep, variant, next, stored?.revision);
         return;
       } catch (err) {
         if (!(err instanceof MessagingError && (err.code === 'WrongRevision' || err.code === 'Exists'))) throw err;
       }
     }
-    throw new Error(`could not update stopping.${sweep}: too many concurrent writers`);
+    throw new Error(`could not update stopping.${sweep}.${variant}: too many concurrent writers`);
   }
 }
 
