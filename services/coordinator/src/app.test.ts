@@ -1,59 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { createMemoryKv } from '@fersweep/messaging';
-import { createLogger, createRegistry } from '@fersweep/observability';
-import { openStore } from '@fersweep/storage';
-import { createApp } from './app.js';
-import { LocalLauncher } from './launchers/local.js';
-import { Scheduler } from './scheduler.js';
-import { SweepState } from './state.js';
 import { FAKE_TRAINER_MODELS } from './testing/fake-trainer-models.js';
+import { startTestApi, type TestApi } from './testing/harness.js';
 
-const FAKE = fileURLToPath(new URL('./fixtures/fake-trainer.mjs', import.meta.url));
 const TOKEN = 's3cr3t-token';
+let api: TestApi;
 let dir: string;
-let server: Server;
 let base: string;
-let scheduler: Scheduler;
-let launcher: LocalLauncher;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'fersweep-api-'));
-  const logger = createLogger({ service: 'coordinator', silent: true });
-  launcher = new LocalLauncher({ command: [process.execPath, FAKE], maxConcurrent: 4, logger, killGraceMs: 2000 });
-  scheduler = new Scheduler({
-    state: new SweepState(createMemoryKv()),
-    launcher,
-    store: openStore(`file://${dir}/store`),
-    logger,
+  api = await startTestApi({
+    prefix: 'api',
+    maxConcurrent: 4,
+    killGraceMs: 2000,
     maxTrials: 10,
     models: FAKE_TRAINER_MODELS,
-  });
-  await scheduler.start();
-  const app = createApp({
-    scheduler,
-    logger,
-    registry: createRegistry({ service: 'coordinator', defaultMetrics: false }),
     tokens: [TOKEN, 'other'],
-    ready: () => true,
     bodyLimit: '64kb',
   });
-  server = app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const addr = server.address();
-  base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  ({ dir, base } = api);
 });
-afterAll(async () => {
-  await new Promise((r) => server.close(r));
-  await scheduler.stop();
-  await launcher.close();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => api.close());
 
 const auth = { authorization: `Bearer ${TOKEN}` };
 const spec = (name: string, extra: Record<string, unknown> = {}) => ({

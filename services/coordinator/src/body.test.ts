@@ -1,57 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { request as httpRequest, type Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { request as httpRequest } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { z } from 'zod';
-import { createMemoryKv } from '@fersweep/messaging';
-import { createLogger, createRegistry } from '@fersweep/observability';
-import { openStore } from '@fersweep/storage';
-import { createApp } from './app.js';
-import { LocalLauncher } from './launchers/local.js';
-import { Scheduler } from './scheduler.js';
-import { SweepState } from './state.js';
+import { startTestApi, type TestApi } from './testing/harness.js';
 
-let dir: string;
-let server: Server;
+let api: TestApi;
 let port: number;
-let scheduler: Scheduler;
-let launcher: LocalLauncher;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'fersweep-body-'));
-  const logger = createLogger({ service: 'coordinator', silent: true });
-  launcher = new LocalLauncher({ command: [process.execPath, '-e', 'process.exit(0)'], maxConcurrent: 1, logger });
-  scheduler = new Scheduler({
-    state: new SweepState(createMemoryKv()),
-    launcher,
-    store: openStore(`file://${dir}/store`),
-    logger,
+  api = await startTestApi({
+    prefix: 'body',
+    command: [process.execPath, '-e', 'process.exit(0)'],
     maxTrials: 10,
     // Body limits are under test, not params: any params object is a valid `cnn` here.
     models: { cnn: z.record(z.string(), z.unknown()) },
-  });
-  await scheduler.start();
-  const app = createApp({
-    scheduler,
-    logger,
-    registry: createRegistry({ service: 'coordinator', defaultMetrics: false }),
     tokens: ['tok'],
-    ready: () => true,
     bodyLimit: '4mb',
   });
-  server = app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const addr = server.address();
-  port = typeof addr === 'object' && addr ? addr.port : 0;
+  port = Number(new URL(api.base).port);
 });
-afterAll(async () => {
-  await new Promise((r) => server.close(r));
-  await scheduler.stop();
-  await launcher.close();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => api.close());
 
 /** POST with raw headers and body (fetch would refuse or rewrite some of them). */
 function post(headers: Record<string, string>, body: Buffer | string) {
@@ -97,7 +65,7 @@ describe('request bodies', () => {
     const r = await post({ 'content-type': 'application/json', ...headers }, sweep({}));
     expect([r.status, r.body.code]).toEqual([status, code]);
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
-    expect((await scheduler.state.listSweeps()).length).toBe(0);
+    expect((await api.scheduler.state.listSweeps()).length).toBe(0);
   });
 
   it('decodes a gzip body, then validates it (422 for a non-sweep)', async () => {
@@ -131,7 +99,7 @@ describe('request bodies', () => {
   ])('nesting of %s is refused with 400 TooDeep', async (_w, type, body) => {
     const r = await post({ 'content-type': type }, body);
     expect([r.status, r.body.code]).toEqual([400, 'TooDeep']);
-    expect((await scheduler.state.listSweeps()).length).toBe(0);
+    expect((await api.scheduler.state.listSweeps()).length).toBe(0);
   });
 
   it('accepts params nested within the limit, as JSON and as YAML', async () => {

@@ -3,42 +3,24 @@
  * launcher for good (a spec over the 128 KiB argv limit) and what must happen to the sweeps after it.
  */
 import { afterEach, beforeEach, describe, it } from '@jest/globals';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createMemoryKv } from '@fersweep/messaging';
-import { createLogger } from '@fersweep/observability';
-import { openStore } from '@fersweep/storage';
-import { LocalLauncher } from './launchers/local.js';
-import { Scheduler } from './scheduler.js';
-import { SweepState } from './state.js';
+import type { Scheduler } from './scheduler.js';
 import { FAKE_TRAINER_MODELS } from './testing/fake-trainer-models.js';
+import { startTestScheduler, type TestScheduler } from './testing/harness.js';
 
-const FAKE = fileURLToPath(new URL('./fixtures/fake-trainer.mjs', import.meta.url));
-const logger = createLogger({ service: 'coordinator', silent: true });
+let running: TestScheduler;
 let dir: string;
 let scheduler: Scheduler;
-let launcher: LocalLauncher;
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'fersweep-launch-'));
-  launcher = new LocalLauncher({ command: [process.execPath, FAKE], maxConcurrent: 1, logger, killGraceMs: 2000 });
-  scheduler = new Scheduler({
-    state: new SweepState(createMemoryKv()),
-    launcher,
-    store: openStore(`file://${dir}/store`),
-    logger,
+  running = await startTestScheduler({
+    prefix: 'launch',
+    killGraceMs: 2000,
     maxTrials: 20,
     models: FAKE_TRAINER_MODELS,
   });
-  await scheduler.start();
+  ({ dir, scheduler } = running);
 });
-afterEach(async () => {
-  await scheduler.stop();
-  await launcher.close();
-  await rm(dir, { recursive: true, force: true });
-});
+afterEach(() => running.close());
 
 const sweep = (name: string, params: Record<string, unknown>) => ({
   apiVersion: 'fersweep/v1',

@@ -4,63 +4,27 @@
  * value answered 500.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createMemoryKv } from '@fersweep/messaging';
-import { createLogger, createRegistry } from '@fersweep/observability';
-import { openStore } from '@fersweep/storage';
-import { createApp, openApiDocument } from './app.js';
-import { LocalLauncher } from './launchers/local.js';
-import { Scheduler } from './scheduler.js';
-import { SweepState } from './state.js';
+import { openApiDocument } from './app.js';
+import { startTestApi, type TestApi } from './testing/harness.js';
 
-const FAKE = fileURLToPath(new URL('./fixtures/fake-trainer.mjs', import.meta.url));
+let api: TestApi;
 let dir: string;
-let server: Server;
 let base: string;
-let scheduler: Scheduler;
-let launcher: LocalLauncher;
 const launched: string[] = [];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'fersweep-submit-check-'));
-  const logger = createLogger({ service: 'coordinator', silent: true });
-  launcher = new LocalLauncher({ command: [process.execPath, FAKE], maxConcurrent: 2, logger });
-  const launch = launcher.launch.bind(launcher);
-  launcher.launch = (spec, options) => {
+  // No `models`: the scheduler checks against the model registry's own schemas.
+  api = await startTestApi({ prefix: 'submit-check', maxConcurrent: 2, maxTrials: 100, tokens: [] });
+  ({ dir, base } = api);
+  const launch = api.launcher.launch.bind(api.launcher);
+  api.launcher.launch = (spec, options) => {
     launched.push(`${spec.sweep}/${spec.trial}`);
     return launch(spec, options);
   };
-  // No `models`: the scheduler checks against the model registry's own schemas.
-  scheduler = new Scheduler({
-    state: new SweepState(createMemoryKv()),
-    launcher,
-    store: openStore(`file://${dir}/store`),
-    logger,
-    maxTrials: 100,
-  });
-  await scheduler.start();
-  const app = createApp({
-    scheduler,
-    logger,
-    registry: createRegistry({ service: 'coordinator', defaultMetrics: false }),
-    tokens: [],
-    ready: () => true,
-  });
-  server = app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const addr = server.address();
-  base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
 });
-afterAll(async () => {
-  await new Promise((r) => server.close(r));
-  await scheduler.stop();
-  await launcher.close();
-  await rm(dir, { recursive: true, force: true });
-});
+afterAll(() => api.close());
 
 const sweep = (name: string, spec: Record<string, unknown>) => ({
   apiVersion: 'fersweep/v1',
