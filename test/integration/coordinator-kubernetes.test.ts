@@ -11,7 +11,7 @@ import { startFakeKube, type FakeKube } from '@fersweep/kube-fake';
 import { createLogger } from '@fersweep/observability';
 import { openStore } from '@fersweep/storage';
 import { startNats, startS3, type RunningS3, type RunningServer } from '@fersweep/testkit';
-import { createTrainerConfig } from '../support/kube.js';
+import { createTrainerConfig, pollSweep } from '../support/kube.js';
 
 const BIN = join(process.cwd(), 'bin', 'fersweep.js');
 const logger = createLogger({ service: 'coordinator', silent: true });
@@ -103,16 +103,8 @@ type View = {
     error?: { code: string; reason: string; exitCode: number; retryable: boolean };
   }[];
 };
-async function until(id: string, ok: (v: View) => boolean, ms = 120_000): Promise<View> {
-  const end = Date.now() + ms;
-  let v: View = { phase: '', trials: [] };
-  while (Date.now() < end) {
-    v = (await (await fetch(`${coordinator!.url}/v1/sweeps/${id}`, { headers })).json()) as View;
-    if (ok(v)) return v;
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`timed out: ${JSON.stringify(v)}`);
-}
+const until = (id: string, ok: (v: View) => boolean, ms?: number) =>
+  pollSweep<View>(coordinator!.url, id, headers, ok, ms);
 
 describe('coordinator with the Kubernetes launcher', () => {
   it('runs a two-variant sweep as Jobs to Succeeded; the models are in S3', async () => {

@@ -10,7 +10,7 @@ import { KubernetesLauncher, startCoordinator, type Coordinator } from '@ferswee
 import { startFakeKube, type FakeKube } from '@fersweep/kube-fake';
 import { createLogger } from '@fersweep/observability';
 import { startNats, startS3, type RunningS3, type RunningServer } from '@fersweep/testkit';
-import { createTrainerConfig } from '../support/kube.js';
+import { createTrainerConfig, pollSweep } from '../support/kube.js';
 
 const CURVES = join(process.cwd(), 'services', 'coordinator', 'src', 'fixtures', 'curve-trainer.mjs');
 const logger = createLogger({ service: 'coordinator', silent: true });
@@ -54,16 +54,8 @@ afterAll(async () => {
 
 type View = { phase: string; trials: { trial: string; phase: string; stopped?: { epoch: number; rung?: number } }[] };
 
-async function until(id: string, ok: (v: View) => boolean, ms = 120_000): Promise<View> {
-  const end = Date.now() + ms;
-  let v: View = { phase: '', trials: [] };
-  while (Date.now() < end) {
-    v = (await (await fetch(`${coordinator!.url}/v1/sweeps/${id}`, { headers })).json()) as View;
-    if (ok(v)) return v;
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`timed out: ${JSON.stringify(v)}`);
-}
+const until = (id: string, ok: (v: View) => boolean, ms?: number) =>
+  pollSweep<View>(coordinator!.url, id, headers, ok, ms);
 
 describe('sweep scheduler on Kubernetes', () => {
   it('ASHA stops the weak trials at rung 1: phase Stopped, their Jobs deleted, the sweep Succeeded', async () => {

@@ -24,3 +24,21 @@ export async function createTrainerConfig(kube: FakeKube, nats: RunningServer, s
     },
   });
 }
+
+/** Polls `GET /v1/sweeps/{id}` until `ok` holds for its view; throws with the last view after `ms`. */
+export async function pollSweep<V extends { phase: string }>(
+  api: string,
+  id: string,
+  headers: Record<string, string>,
+  ok: (v: V) => boolean,
+  ms = 120_000,
+): Promise<V> {
+  const end = Date.now() + ms;
+  let v: V | undefined;
+  while (Date.now() < end) {
+    v = (await (await fetch(`${api}/v1/sweeps/${id}`, { headers })).json()) as V;
+    if (ok(v)) return v;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`timed out: ${JSON.stringify(v)}`);
+}

@@ -12,7 +12,7 @@ import { FAKE_TRAINER_MODELS } from '../../../services/coordinator/src/testing/f
 import { event } from '../../../services/evaluator/src/testing/fixtures.js';
 import { ApiCallError, type ApiClient } from './api.js';
 import { reportOf } from './commands/cluster.js';
-import { run } from './main.js';
+import { cli } from './testing/cli.js';
 
 // The coordinator's test stand-in for `fersweep train`: exits as the trial params say.
 const FAKE = fileURLToPath(new URL('../../../services/coordinator/src/fixtures/fake-trainer.mjs', import.meta.url));
@@ -37,13 +37,6 @@ afterAll(async () => {
   await coordinator.stop();
   await rm(dir, { recursive: true, force: true });
 });
-
-async function cli(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const code = await run(argv, { out: (s) => void (out += s), err: (s) => void (err += s) });
-  return { code, out, err };
-}
 
 const spec = (name: string, sleepMs: number) => ({
   apiVersion: 'fersweep/v1',

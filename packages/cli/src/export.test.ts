@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { buildModel, disposeModel, initTf, saveModel } from '@fersweep/models';
 import { openStore } from '@fersweep/storage';
-import { run } from './main.js';
+import { cli } from './testing/cli.js';
 
 let dir: string;
 const PREPROCESSING = { grayscale: 'ITU-R BT.601 luma', resize: '48x48, centre crop, Lanczos', rescale: 1 / 255 };
@@ -37,13 +37,6 @@ beforeAll(async () => {
   }
 }, 120_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));
-
-async function cli(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const code = await run(argv, { out: (s) => void (out += s), err: (s) => void (err += s) });
-  return { code, out, err };
-}
 
 function python(code: string, ...args: string[]): string {
   const r = spawnSync('/usr/bin/python3', ['-c', code, ...args], { encoding: 'utf8' });

@@ -7,7 +7,7 @@ import { keys } from '@fersweep/contracts';
 import { buildModel, disposeModel, initTf, kerasMobileNetV2FileName, ModelError } from '@fersweep/models';
 import { openStore } from '@fersweep/storage';
 import { writeKerasMobileNetV2Fixture } from '@fersweep/testkit';
-import { run } from './main.js';
+import { cli } from './testing/cli.js';
 
 let dir: string;
 let fixture: string;
@@ -18,13 +18,6 @@ beforeAll(async () => {
   await writeKerasMobileNetV2Fixture(fixture, 0.35, 4);
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
-
-async function cli(...argv: string[]) {
-  let out = '';
-  let err = '';
-  const code = await run(argv, { out: (s) => void (out += s), err: (s) => void (err += s) });
-  return { code, out, err };
-}
 
 const FER = { height: 48, width: 48, channels: 1, numClasses: 7 };
 const name = kerasMobileNetV2FileName(0.35, 96);
