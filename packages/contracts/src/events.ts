@@ -32,6 +32,10 @@ export const TrialStarted = z.object({
   resumedFromEpoch: z.number().int().min(0),
   /** Dataset root URL (the TrialSpec's `dataset`): where the evaluator reads sample images. */
   dataset: z.string().optional(),
+  /** The TrialSpec's `seed` (weights init, shuffling, augmentation). */
+  seed: z.number().int().optional(),
+  /** The TrialSpec's `replicate`: which seed replicate of its configuration this trial is. */
+  replicate: z.number().int().min(0).optional(),
 });
 
 export const TrialEpoch = z.object({

@@ -84,6 +84,11 @@ export const TrialSpec = z
     epochs: z.number().int().min(1).max(10_000),
     batchSize: z.number().int().min(1).max(4096).default(64),
     seed: z.number().int().default(42),
+    /**
+     * Seed replicates (sweep `replicates: k`): which of the k runs of one configuration this trial is
+     * (0-based). The runs of a configuration differ only in `seed`; absent when the sweep has no replicates.
+     */
+    replicate: z.number().int().min(0).max(99).optional(),
     augmentation: AugmentationConfig.optional(),
     earlyStopping: EarlyStopping.optional(),
     reduceLrOnPlateau: ReduceLrOnPlateau.optional(),

@@ -228,6 +228,8 @@ async function train(
       parameterCount: model.countParams(),
       resumedFromEpoch: state.completedEpochs,
       dataset: spec.dataset,
+      seed: spec.seed,
+      ...(spec.replicate === undefined ? {} : { replicate: spec.replicate }),
     });
 
     const bestCheckpoint = () =>
