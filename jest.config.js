@@ -16,8 +16,11 @@ export default {
   },
   moduleNameMapper: {
     '^@fersweep/([a-z-]+)$': ['<rootDir>/packages/$1/src/index.ts', '<rootDir>/services/$1/src/index.ts'],
-    // The one subpath entry: the model registry's params without TensorFlow.js (package.json "exports").
+    // Subpath entries (package.json "exports"): the model registry's params without TensorFlow.js, the kernel
+    // strategies the benchmark compares, and the runtime's jest helpers (test-only: not built).
     '^@fersweep/models/params$': '<rootDir>/packages/models/src/params.ts',
+    '^@fersweep/tfjs-train-wasm/strategies$': '<rootDir>/packages/tfjs-train-wasm/src/strategies.ts',
+    '^@fersweep/tfjs-train-wasm/testing$': '<rootDir>/packages/tfjs-train-wasm/src/testing/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   modulePathIgnorePatterns: ['<rootDir>/.*/dist/'],

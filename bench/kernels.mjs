@@ -1,16 +1,17 @@
-// Micro-benchmark of the wasm training kernels supplied by @fersweep/models, stock vs supplied, on the layer
-// shapes of the real models (batch 64). Run from the repo root:
-//   npx tsc -b packages/models && node bench/kernels.mjs [substring-filter]
+// Micro-benchmark of the wasm training kernels supplied by @fersweep/tfjs-train-wasm, stock vs supplied (and
+// the alternative strategies of its `./strategies` entry), on the layer shapes of the real models (batch 64).
+// Run from the repo root:
+//   npx tsc -b packages/tfjs-train-wasm && node bench/kernels.mjs [substring-filter]
 // Prints GFLOP/s (median of repeated runs; the machine is shared, so compare within one run).
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '../packages/models/dist/index.js';
+import { registerWasmTrainingKernels, unregisterWasmTrainingKernels } from '@fersweep/tfjs-train-wasm';
 import {
   conv2DFilterStrategies,
   depthwiseFilterStrategies,
   depthwiseInputStrategies,
-} from '../packages/models/dist/runtime/wasm-kernels/strategies.js';
+} from '@fersweep/tfjs-train-wasm/strategies';
 
 const filter = process.argv[2] ?? '';
 const N = Number(process.env.BENCH_BATCH ?? 64);

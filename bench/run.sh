@@ -16,5 +16,6 @@ fi
 names=("$@"); [ ${#names[@]} -gt 0 ] || names=(dataset models evaluator coordinator expansion faces search)
 for n in "${names[@]}"; do
   echo "== bench $n"
-  node bench/dist/$n.js
+  # kernels: the wasm kernel micro-benchmark (bench/kernels.mjs; BENCH_FILTER narrows it to matching kernels).
+  if [ -f "bench/$n.mjs" ]; then node "bench/$n.mjs" ${BENCH_FILTER:+"$BENCH_FILTER"}; else node "bench/dist/$n.js"; fi
 done

@@ -1,4 +1,7 @@
-/** @fersweep/models — FER model variants and the TensorFlow.js runtime they train on. */
+/**
+ * @fersweep/models — FER model variants, their registry, pretrained weights, artifacts and exports. The
+ * TensorFlow.js runtime they train on is @fersweep/tfjs-train-wasm; its API is re-exported here unchanged.
+ */
 export {
   BACKEND_CHOICES,
   BACKEND_ENV_VAR,
@@ -10,7 +13,7 @@ export {
   type SelectDeps,
   type TfLogger,
   type TfRuntime,
-} from './runtime/backend.js';
+} from '@fersweep/tfjs-train-wasm';
 export {
   describeGpuEnvironment,
   GPU_REQUIREMENTS,
@@ -19,15 +22,16 @@ export {
   NOT_FOUND,
   type DiagnosticsDeps,
   type GpuEnvironment,
-} from './runtime/gpu-diagnostics.js';
+} from '@fersweep/tfjs-train-wasm';
 export {
   registerWasmTrainingKernels,
   SUPPLIED_GRADIENTS,
   SUPPLIED_WASM_KERNELS,
   unregisterWasmTrainingKernels,
-} from './runtime/wasm-kernels/index.js';
+} from '@fersweep/tfjs-train-wasm';
 export { ModelError, type ModelErrorCode } from './variants/errors.js';
-export { explainOutOfMemory, isWasmHeapExhausted, WASM_HEAP_LIMIT_BYTES, wasmHeapBytes } from './runtime/memory.js';
+export { isWasmHeapExhausted, WASM_HEAP_LIMIT_BYTES, wasmHeapBytes } from '@fersweep/tfjs-train-wasm';
+export { explainOutOfMemory } from './variants/out-of-memory.js';
 export {
   checkInputBasics,
   type BuildOptions,

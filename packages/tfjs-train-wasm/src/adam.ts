@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ADAM_UPDATE } from './wasm-kernels/adam-update.js';
+import { ADAM_UPDATE } from './kernels/adam/adam-update.js';
 
 /** tfjs-core AdamOptimizer internals the fused step uses (protected in its typings; tfjs 4.22). */
 interface AdamInternals {

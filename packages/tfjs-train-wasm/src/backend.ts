@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import { registerWasmTrainingKernels } from './wasm-kernels/index.js';
+import { registerWasmTrainingKernels } from './kernels/register.js';
 
 /** The backend choices a user can force, in the order {@link initTf} tries them by default. */
 export const BACKEND_CHOICES = ['gpu', 'node', 'wasm', 'cpu'] as const;

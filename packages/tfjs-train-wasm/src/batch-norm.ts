@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { BATCH_NORM_BACKPROP, BATCH_NORM_MOVING, BATCH_NORM_STATS } from './wasm-kernels/batch-norm-train.js';
+import { BATCH_NORM_BACKPROP, BATCH_NORM_MOVING, BATCH_NORM_STATS } from './kernels/batch-norm/train.js';
 
 /** Batch-normalised output and the batch statistics it used (for the moving averages). */
 export interface BatchNormTrainingResult {

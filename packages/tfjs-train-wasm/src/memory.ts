@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import { ModelError } from '../variants/errors.js';
 
 /** The wasm backend's heap limit: wasm32 addresses 4 GiB (tfjs-backend-wasm grows its memory up to that). */
 export const WASM_HEAP_LIMIT_BYTES = 4 * 1024 ** 3;
@@ -22,22 +21,45 @@ export function isWasmHeapExhausted(err: unknown, heapBytes: number | null = was
   return (api?.RuntimeError !== undefined && err instanceof api.RuntimeError) || err instanceof RangeError;
 }
 
+/** What was being trained when memory ran out: named in the explanation. */
+export interface TrainingContext {
+  model: string;
+  batchSize: number;
+}
+
+/** A training step needed more than the wasm heap can address; `context` says what to shrink. */
+export class WasmHeapExhaustedError extends Error {
+  override readonly name = 'WasmHeapExhaustedError';
+  constructor(
+    message: string,
+    readonly context: TrainingContext,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The message for an exhausted heap: what ran out, and what to change. */
+export function wasmHeapExhaustedMessage(context: TrainingContext): string {
+  return (
+    `training ${context.model} at batch size ${context.batchSize} needs more than the wasm backend's 4 GiB heap ` +
+    `(wasm32 cannot address more): lower batchSize (e.g. ${Math.max(1, Math.floor(context.batchSize / 2))}), ` +
+    `or the model's input size/width, or run on tfjs-node / tfjs-node-gpu`
+  );
+}
+
 /**
- * The error to report for a failure of training or evaluation: a ModelError 'OutOfMemory' that says what to
- * change when the wasm heap ran out (see {@link isWasmHeapExhausted}), else `err` itself.
+ * The error to report for a failure of training or evaluation: when the wasm heap ran out (see
+ * {@link isWasmHeapExhausted}), `wrap(message, cause)` — by default a {@link WasmHeapExhaustedError} — with a
+ * message that says what to change; else `err` itself. Applications pass `wrap` to get their own error type.
  */
 export function explainOutOfMemory(
   err: unknown,
-  context: { model: string; batchSize: number },
+  context: TrainingContext,
   heapBytes: number | null = wasmHeapBytes(),
+  wrap: (message: string, cause: unknown) => unknown = (message, cause) =>
+    new WasmHeapExhaustedError(message, context, { cause }),
 ): unknown {
   if (!isWasmHeapExhausted(err, heapBytes)) return err;
-  return new ModelError(
-    'OutOfMemory',
-    `training ${context.model} at batch size ${context.batchSize} needs more than the wasm backend's 4 GiB heap ` +
-      `(wasm32 cannot address more): lower batchSize (e.g. ${Math.max(1, Math.floor(context.batchSize / 2))}), ` +
-      `or the model's input size/width, or run on tfjs-node / tfjs-node-gpu`,
-    { field: 'batchSize', model: context.model },
-    { cause: err },
-  );
+  return wrap(wasmHeapExhaustedMessage(context), err);
 }

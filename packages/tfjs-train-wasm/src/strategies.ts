@@ -1,25 +1,29 @@
 import type { KernelFunc } from '@tensorflow/tfjs-core';
-import { c1FilterApplies, conv2DBackpropFilterC1 } from './conv2d-filter-c1.js';
+import { c1FilterApplies, conv2DBackpropFilterC1 } from './kernels/conv2d/filter-c1.js';
 import {
   conv2DBackpropFilterAuto,
   conv2DBackpropFilterConv,
   conv2DBackpropFilterGemm,
   conv2DBackpropFilterGemmBlocked,
   makeConv2DBackpropFilterWasm,
-} from './conv2d-backprop.js';
+} from './kernels/conv2d/filter.js';
 import {
   depthwiseBackpropFilterLoop,
+  depthwiseBackpropFilterStrategy,
+  depthwiseBackpropFilterXnn,
+  makeDepthwiseBackpropFilterWasm,
+} from './kernels/depthwise/filter.js';
+import {
   depthwiseBackpropInputLoop,
   depthwiseBackpropInputXnn,
-  makeDepthwiseBackpropFilterWasm,
   makeDepthwiseBackpropInputWasm,
-} from './depthwise-backprop.js';
-import { depthwiseBackpropFilterStrategy, depthwiseBackpropFilterXnn } from './depthwise-filter.js';
-import { depthwiseBackpropInputStride2, stride2InputApplies } from './depthwise-input-simd.js';
+} from './kernels/depthwise/input.js';
+import { depthwiseBackpropInputStride2, stride2InputApplies } from './kernels/depthwise/input-stride2.js';
 
 /**
- * The alternative implementations measured by bench/kernels.mjs, as ready-to-register kernel functions.
- * Not part of the package's public API; kept so the choice in index.ts can be re-measured.
+ * `@fersweep/tfjs-train-wasm/strategies`: the alternative implementations of the gradient kernels, as
+ * ready-to-register kernel functions, so that the choice registerWasmTrainingKernels makes can be re-measured
+ * (bench/kernels.mjs) and each one checked against the cpu backend (the kernel tests). Not needed to train.
  */
 export const depthwiseFilterStrategies: Record<string, KernelFunc> = {
   loop: makeDepthwiseBackpropFilterWasm(depthwiseBackpropFilterLoop) as unknown as KernelFunc,

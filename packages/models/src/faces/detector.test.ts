@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { access } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
 import sharp, { type Sharp } from 'sharp';
-import { initTf } from '../runtime/backend.js';
+import { initTf } from '@fersweep/tfjs-train-wasm';
 import { loadFaceDetector, type FaceDetector, type RgbImage } from './detector.js';
 
 /** A real photograph (Eileen Collins, public domain) that Debian's python3-skimage ships; scripts/test.sh installs it. */

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { randomArray, relativeError } from '../runtime/testing/compare.js';
-import { registerWasmTrainingKernels } from '../runtime/wasm-kernels/index.js';
+import { randomArray, relativeError } from '@fersweep/tfjs-train-wasm/testing';
+import { registerWasmTrainingKernels } from '@fersweep/tfjs-train-wasm';
 import { saveModel } from '../io/store.js';
 import { estimateBatchNormStatistics } from './batch-norm-statistics.js';
 import { adaptLayers, disposeModel } from './common.js';

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmTrainingKernels } from '../runtime/wasm-kernels/index.js';
-import { randomArray, relativeError } from '../runtime/testing/compare.js';
+import { registerWasmTrainingKernels } from '@fersweep/tfjs-train-wasm';
+import { randomArray, relativeError } from '@fersweep/tfjs-train-wasm/testing';
 import { adaptLayers } from './common.js';
 
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { FusedAdamOptimizer } from '../runtime/adam.js';
-import { batchNormBatchStatistics, batchNormTraining, updateMovingAverages } from '../runtime/batch-norm.js';
+import { FusedAdamOptimizer } from '@fersweep/tfjs-train-wasm';
+import { batchNormBatchStatistics, batchNormTraining, updateMovingAverages } from '@fersweep/tfjs-train-wasm';
 import { STATISTICS_KWARG, type StatisticsSink } from './batch-norm-statistics.js';
 import { isResizeKernel } from './resize.js';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { synthesize } from '@fersweep/dataset';
 import { openStore, type ObjectStore } from '@fersweep/storage';
-import { initTf } from '../runtime/backend.js';
+import { initTf } from '@fersweep/tfjs-train-wasm';
 import { labelTensor } from './common.js';
 import type { ModelInput } from './types.js';
 

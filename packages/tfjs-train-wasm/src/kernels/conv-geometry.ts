@@ -45,3 +45,8 @@ export function backpropInputPadding(
   if (top < 0 || left < 0 || bottom < 0 || right < 0) return null;
   return { top, bottom, left, right };
 }
+
+/** The supplied convolution gradients take NHWC only (what tfjs-layers emits). */
+export function assertNHWC(kernel: string, dataFormat: string): void {
+  if (dataFormat !== 'NHWC') throw new Error(`${kernel} on wasm supports dataFormat 'NHWC' only, got '${dataFormat}'`);
+}

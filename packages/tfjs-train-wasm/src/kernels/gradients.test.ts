@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { expectSameOnBothBackends as expectSameWithin, randomArray } from '../testing/compare.js';
-import { registerWasmTrainingKernels } from './index.js';
+import { registerWasmTrainingKernels } from './register.js';
 
 const TOL = 1e-4;
 

@@ -1,6 +1,6 @@
 import type { backend_util } from '@tensorflow/tfjs-core';
 import { getKernel, type DataType, type KernelConfig, type NamedAttrMap, type TensorInfo } from '@tensorflow/tfjs-core';
-import { cachedKernel } from './wasm-asm.js';
+import { cachedKernel } from '../wasm/index.js';
 
 /**
  * The slice of tfjs-backend-wasm's `BackendWasm` the supplied kernels use. Declared structurally because

@@ -30,9 +30,9 @@ import {
   type KernelConfig,
   type KernelFunc,
 } from '@tensorflow/tfjs-core';
-import { makeBatchMatMulWasm } from './batch-mat-mul.js';
-import { ADAM_UPDATE, adamUpdateWasm } from './adam-update.js';
-import { batchNormGradConfig } from './batch-norm-grad.js';
+import { makeBatchMatMulWasm } from './gemm/batch-mat-mul.js';
+import { ADAM_UPDATE, adamUpdateWasm } from './adam/adam-update.js';
+import { batchNormGradConfig } from './batch-norm/grad.js';
 import {
   BATCH_NORM_BACKPROP,
   BATCH_NORM_MOVING,
@@ -40,16 +40,17 @@ import {
   batchNormBackpropWasm,
   batchNormMovingWasm,
   batchNormStatsWasm,
-} from './batch-norm-train.js';
-import { makeChannelBinaryWasm, makeFusedBatchNormWasm } from './channel-ops.js';
-import { conv2DBackpropFilterWasm, makeConv2DBackpropInputWasm } from './conv2d-backprop.js';
-import { depthwiseBackpropFilterStrategy } from './depthwise-filter.js';
-import { depthwiseBackpropInputWasm, makeDepthwiseBackpropFilterWasm } from './depthwise-backprop.js';
-import { MASKED_GRAD, maskedGradConfigs, maskedGradWasm } from './masked-grad.js';
-import { maxPoolGradWasm } from './max-pool-grad.js';
-import { makeMeanWasm, makeSumWasm } from './reductions.js';
-import { makeCastWasm, makeConcatWasm, makeIdentityWasm } from './share.js';
-import { makeConv2DWasm, makeFusedConv2DWasm } from './winograd.js';
+} from './batch-norm/train.js';
+import { makeChannelBinaryWasm, makeFusedBatchNormWasm } from './channel-ops/channel-ops.js';
+import { conv2DBackpropFilterWasm } from './conv2d/filter.js';
+import { makeConv2DBackpropInputWasm } from './conv2d/input.js';
+import { depthwiseBackpropFilterStrategy, makeDepthwiseBackpropFilterWasm } from './depthwise/filter.js';
+import { depthwiseBackpropInputWasm } from './depthwise/input.js';
+import { MASKED_GRAD, maskedGradConfigs, maskedGradWasm } from './activations/masked-grad.js';
+import { maxPoolGradWasm } from './pooling/max-pool-grad.js';
+import { makeMeanWasm, makeSumWasm } from './reductions/reductions.js';
+import { makeCastWasm, makeConcatWasm, makeIdentityWasm } from './share/share.js';
+import { makeConv2DWasm, makeFusedConv2DWasm } from './conv2d/winograd.js';
 
 /** Names of the kernels (and the one gradient) {@link registerWasmTrainingKernels} supplies. */
 export const SUPPLIED_WASM_KERNELS = [

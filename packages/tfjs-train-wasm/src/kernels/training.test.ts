@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { randomArray, relativeError } from '../testing/compare.js';
-import { registerWasmTrainingKernels } from './index.js';
+import { registerWasmTrainingKernels } from './register.js';
 
 beforeAll(async () => {
   await tf.setBackend('wasm');

@@ -9,12 +9,15 @@ import {
   type Tensor,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { f32, input, type WasmKernelArgs } from './kernel-utils.js';
-import { cachedKernel, encodeModule, I32, op, V128 } from './wasm-asm.js';
+import { f32, input, type WasmKernelArgs } from '../kernel-utils.js';
+import { cachedKernel, encodeModule, Locals, op } from '../../wasm/index.js';
 
 /** SIMD loop: out = dy & (x ≷ lo) & (x ≷ hi), four lanes at a time, over `bytes` bytes (a multiple of 16). */
 function maskedModule(lo: number, hi: number, loInclusive: boolean, hiInclusive: boolean): Uint8Array {
-  const [X, DY, OUT, END, p, v] = [0, 1, 2, 3, 4, 5];
+  const l = new Locals(4);
+  const [X, DY, OUT, END] = l.paramIndices();
+  const p = l.i32();
+  const v = l.v128();
   const body = op.loop(
     op.get(OUT),
     op.get(p),
@@ -46,14 +49,7 @@ function maskedModule(lo: number, hi: number, loInclusive: boolean, hiInclusive:
     op.ltS,
     op.brIf(0),
   );
-  return encodeModule(
-    4,
-    [
-      [1, I32],
-      [1, V128],
-    ],
-    body,
-  );
+  return encodeModule(l, body);
 }
 
 /** Kernel name of the fused "pass dy where x is in a range" gradient (wasm only). */

@@ -1,6 +1,6 @@
 import { util, type TensorInfo } from '@tensorflow/tfjs-core';
-import { f32, input, KernelScope, type WasmKernelArgs, heapOffset } from './kernel-utils.js';
-import { addTo, cachedKernel, encodeModule, I32, op, V128 } from './wasm-asm.js';
+import { f32, input, KernelScope, type WasmKernelArgs, heapOffset } from '../kernel-utils.js';
+import { addTo, cachedKernel, encodeModule, Locals, op } from '../../wasm/index.js';
 
 /** Kernel name of the fused Adam step (wasm only; see runtime/adam.ts). */
 export const ADAM_UPDATE = 'FersweepAdamUpdate';
@@ -15,17 +15,16 @@ export interface AdamUpdateAttrs {
   c2: number;
 }
 
-const f32x4Div = [0xfd, 0xe7, 0x01];
-const f32x4Sqrt = [0xfd, 0xe3, 0x01];
-
 /**
  * SIMD Adam step over `count` groups of four, as tfjs-core's AdamOptimizer computes it op by op:
  *   m' = β1·m + (1−β1)·g;  v' = β2·v + (1−β2)·g²;  x' = x + (−lr)·((m'/c1) / (√(v'/c2) + ε)).
  * Params: X, M, V, G, OX, OM, OV, K (8 floats: β1, 1−β1, β2, 1−β2, c1, c2, ε, −lr), COUNT.
  */
 function adamModule(): Uint8Array {
-  const [X, M, V, G, OX, OM, OV, K, COUNT, off] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  const [b1, nb1, b2, nb2, c1, c2, eps, nlr, g, m, v] = [10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20];
+  const l = new Locals(9);
+  const [X, M, V, G, OX, OM, OV, K, COUNT] = l.paramIndices();
+  const off = l.i32();
+  const [b1, nb1, b2, nb2, c1, c2, eps, nlr, g, m, v] = l.v128s(11);
   const at = (base: number): number[] => [...op.get(base), ...op.get(off), ...op.add];
   const step = [
     ...at(G),
@@ -63,14 +62,14 @@ function adamModule(): Uint8Array {
     ...at(OX),
     ...op.get(m),
     ...op.get(c1),
-    ...f32x4Div,
+    ...op.f32x4Div,
     ...op.get(v),
     ...op.get(c2),
-    ...f32x4Div,
-    ...f32x4Sqrt,
+    ...op.f32x4Div,
+    ...op.f32x4Sqrt,
     ...op.get(eps),
     ...op.f32x4Add,
-    ...f32x4Div,
+    ...op.f32x4Div,
     ...op.get(nlr),
     ...op.f32x4Mul,
     ...at(X),
@@ -85,14 +84,15 @@ function adamModule(): Uint8Array {
     ...op.set(local),
   ]);
   const loop = op.loop(step, op.get(COUNT), op.i32(1), op.sub, op.tee(COUNT), op.brIf(0));
-  return encodeModule(
-    9,
-    [
-      [1, I32],
-      [11, V128],
-    ],
-    [...prologue, ...op.i32(0), ...op.set(off), ...op.get(COUNT), ...op.i32(0), ...op.ne, ...op.if_(loop)],
-  );
+  return encodeModule(l, [
+    ...prologue,
+    ...op.i32(0),
+    ...op.set(off),
+    ...op.get(COUNT),
+    ...op.i32(0),
+    ...op.ne,
+    ...op.if_(loop),
+  ]);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { util, type TensorInfo } from '@tensorflow/tfjs-core';
-import { f32, input, KernelScope, type WasmBackend, type WasmKernelArgs, heapOffset } from './kernel-utils.js';
-import { cachedKernel, encodeModule, I32, op, rowsByChannels, V128 } from './wasm-asm.js';
+import { f32, input, KernelScope, type WasmBackend, type WasmKernelArgs, heapOffset } from '../kernel-utils.js';
+import { cachedKernel, encodeModule, Locals, op, rowsByChannels } from '../../wasm/index.js';
 
 /** Kernel names of the two passes of BatchNorm training (wasm only; see runtime/batch-norm.ts). */
 export const BATCH_NORM_STATS = 'FersweepBatchNormStats';
@@ -15,7 +15,10 @@ export const BATCH_NORM_MOVING = 'FersweepBatchNormMovingAverages';
  * Params: A, B, M, OUT, ROWS, COLS (bytes).
  */
 function momentsModule(kind: 'cross' | 'shifted'): Uint8Array {
-  const [A, B, M, OUT, ROWS, COLS, c, ap, bp, d] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const l = new Locals(6);
+  const [A, B, M, OUT, ROWS, COLS] = l.paramIndices();
+  const [c, ap, bp] = l.i32s(3);
+  const d = l.v128();
   const at = (base: number, extra: number[] = []): number[] => [...op.get(base), ...op.get(c), ...op.add, ...extra];
   const body = rowsByChannels(
     ROWS,
@@ -74,14 +77,7 @@ function momentsModule(kind: 'cross' | 'shifted'): Uint8Array {
           op.v128Store(0),
         ],
   );
-  return encodeModule(
-    6,
-    [
-      [3, I32],
-      [1, V128],
-    ],
-    body,
-  );
+  return encodeModule(l, body);
 }
 
 /**
@@ -89,7 +85,9 @@ function momentsModule(kind: 'cross' | 'shifted'): Uint8Array {
  * Params: A, B, VEC, OUT, ROWS, COLS (bytes).
  */
 function affine2Module(): Uint8Array {
-  const [A, B, VEC, OUT, ROWS, COLS, c, ap, bp, outp] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const l = new Locals(6);
+  const [A, B, VEC, OUT, ROWS, COLS] = l.paramIndices();
+  const [c, ap, bp, outp] = l.i32s(4);
   const vec = (k: number): number[] => [
     ...op.get(VEC),
     ...op.get(c),
@@ -122,7 +120,7 @@ function affine2Module(): Uint8Array {
       op.v128Store(0),
     ],
   );
-  return encodeModule(6, [[4, I32]], body);
+  return encodeModule(l, body);
 }
 
 /** Rows per float32 block of the moment sums; blocks are added up in float64. */

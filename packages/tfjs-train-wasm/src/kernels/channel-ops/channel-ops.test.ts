@@ -1,8 +1,8 @@
 import { beforeAll, describe, it } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { expectSameOnBothBackends as expectSameWithin, randomArray } from '../testing/compare.js';
-import { registerWasmTrainingKernels } from './index.js';
+import { expectSameOnBothBackends as expectSameWithin, randomArray } from '../../testing/compare.js';
+import { registerWasmTrainingKernels } from '../register.js';
 
 beforeAll(async () => {
   await tf.setBackend('wasm');

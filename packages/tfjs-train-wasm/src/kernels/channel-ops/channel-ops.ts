@@ -6,21 +6,20 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { f32, input, withScope, type WasmBackend, type WasmKernelArgs } from './kernel-utils.js';
-import { cachedKernel, encodeModule, I32, op, rowsByChannels } from './wasm-asm.js';
+import { f32, input, withScope, type WasmBackend, type WasmKernelArgs } from '../kernel-utils.js';
+import { cachedKernel, encodeModule, Locals, op, rowsByChannels } from '../../wasm/index.js';
 
 /** What a channel loop computes per element, with v = a[r, c] and p, q = the per-channel vectors at c. */
 export type ChannelOp = 'mul' | 'add' | 'sub' | 'rsub' | 'div' | 'affine';
-
-const f32x4Sub = [0xfd, 0xe5, 0x01];
-const f32x4Div = [0xfd, 0xe7, 0x01];
 
 /**
  * SIMD loop over `rows` rows of `cols` floats (a multiple of 4): out[r,c] = a[r,c] ∘ p[c] (or p[c] ∘ a[r,c] for
  * rsub; a[r,c]·p[c] + q[c] for affine). The per-channel vectors stay in cache while rows stream through.
  */
 function channelModule(kind: ChannelOp): Uint8Array {
-  const [A, P, Q, OUT, ROWS, COLS, c, ap, op_] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const l = new Locals(6);
+  const [A, P, Q, OUT, ROWS, COLS] = l.paramIndices();
+  const [c, ap, op_] = l.i32s(3);
   const combine: number[][] = (() => {
     const a = [...op.get(ap), ...op.v128Load(0)];
     const p = [...op.get(P), ...op.get(c), ...op.add, ...op.v128Load(0)];
@@ -30,11 +29,11 @@ function channelModule(kind: ChannelOp): Uint8Array {
       case 'add':
         return [a, p, op.f32x4Add];
       case 'sub':
-        return [a, p, f32x4Sub];
+        return [a, p, op.f32x4Sub];
       case 'rsub':
-        return [p, a, f32x4Sub];
+        return [p, a, op.f32x4Sub];
       case 'div':
-        return [a, p, f32x4Div];
+        return [a, p, op.f32x4Div];
       case 'affine':
         return [a, p, op.f32x4Mul, op.get(Q), op.get(c), op.add, op.v128Load(0), op.f32x4Add];
     }
@@ -49,7 +48,7 @@ function channelModule(kind: ChannelOp): Uint8Array {
     ],
     [op.get(op_), ...combine, op.v128Store(0)],
   );
-  return encodeModule(6, [[3, I32]], body);
+  return encodeModule(l, body);
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
-import { runGenerated, withScope, type WasmBackend, heapOffset } from './kernel-utils.js';
-import { addTo, copy, encodeModule, I32, op, repeat, V128 } from './wasm-asm.js';
+import { runGenerated, withScope, type WasmBackend, heapOffset } from '../kernel-utils.js';
+import { addTo, copy, encodeModule, Locals, op, repeat } from '../../wasm/index.js';
 
 /** Geometry of a few-input-channel filter gradient on the padded input (dilation 1). */
 interface C1Shape {
@@ -29,11 +29,14 @@ export const FEW_CHANNELS_MAX = 4;
  */
 function encodeC1(s: C1Shape): Uint8Array {
   const taps = s.kh * s.kw;
-  const [X, DY, OUT] = [0, 1, 2];
-  const [cG, cN, cI, cJ, gOff, xrow, xp, dyp] = [3, 4, 5, 6, 7, 8, 9, 10];
-  const acc = (t: number, q: number): number => 11 + t * 4 + q;
-  const d = (q: number): number => 11 + taps * 4 + q;
-  const splat = 11 + taps * 4 + 4;
+  const l = new Locals(3);
+  const [X, DY, OUT] = l.paramIndices();
+  const [cG, cN, cI, cJ, gOff, xrow, xp, dyp] = l.i32s(8);
+  const accs = l.v128s(taps * 4);
+  const acc = (t: number, q: number): number => accs[t * 4 + q] as number;
+  const dys = l.v128s(4);
+  const d = (q: number): number => dys[q] as number;
+  const splat = l.v128();
   const range = (k: number): number[] => Array.from({ length: k }, (_, i) => i);
   const px = s.ci * 4; // bytes per input pixel
   const tapOffset = (t: number): number => (Math.floor(t / s.kw) * s.wp + (t % s.kw)) * px;
@@ -80,14 +83,7 @@ function encodeC1(s: C1Shape): Uint8Array {
     ...addTo(gOff, 64),
   ];
   const body = [...op.i32(0), ...op.set(gOff), ...repeat(cG, s.co / 16, group)];
-  return encodeModule(
-    3,
-    [
-      [8, I32],
-      [taps * 4 + 5, V128],
-    ],
-    body,
-  );
+  return encodeModule(l, body);
 }
 
 /** True when {@link conv2DBackpropFilterC1} takes the layer: ≤ 4 input channels, 16·k filters, dilation 1. */

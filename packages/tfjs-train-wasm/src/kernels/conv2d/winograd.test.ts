@@ -1,9 +1,10 @@
 import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { expectSameOnBothBackends as expectSameWithin, randomArray } from '../testing/compare.js';
-import { registerWasmTrainingKernels } from './index.js';
-import { winogradApplies, winogradTuning } from './winograd.js';
+import { expectSameOnBothBackends as expectSameWithin, randomArray } from '../../testing/compare.js';
+import { registerWasmTrainingKernels } from '../register.js';
+import { winogradTuning } from './winograd.js';
+import { winogradApplies } from './winograd-variants.js';
 
 // F(4,3)'s transforms carry constants up to 8 and 1/24: its rounding error is a few times F(2,3)'s.
 const TOL = 2e-4;

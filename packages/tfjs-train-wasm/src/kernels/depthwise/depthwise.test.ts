@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { randomArray, relativeError, runOn, withKernel } from '../testing/compare.js';
-import { registerWasmTrainingKernels } from './index.js';
-import { depthwiseFilterStrategies, depthwiseInputStrategies } from './strategies.js';
+import { randomArray, relativeError, runOn, withKernel } from '../../testing/compare.js';
+import { registerWasmTrainingKernels } from '../register.js';
+import { depthwiseFilterStrategies, depthwiseInputStrategies } from '../../strategies.js';
 
 beforeAll(async () => {
   await tf.setBackend('wasm');

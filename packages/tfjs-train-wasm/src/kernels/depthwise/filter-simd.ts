@@ -1,6 +1,6 @@
 import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
-import { f32, withScope, type WasmBackend } from './kernel-utils.js';
-import { cachedKernel, encodeModule, I32, op, V128 } from './wasm-asm.js';
+import { f32, withScope, type WasmBackend } from '../kernel-utils.js';
+import { cachedKernel, encodeModule, Locals, op } from '../../wasm/index.js';
 
 /** Geometry a compiled depthwise-filter loop is specialised for (all in elements of the padded input). */
 interface FilterLoopShape {
@@ -25,8 +25,12 @@ interface FilterLoopShape {
 function encode(s: FilterLoopShape): Uint8Array {
   const taps = s.kh * s.kw;
   const cBytes = s.c * 4;
-  const [X, DY, OUT, N, n, cb, oh, ow, xn, dyn, xrow, xp, dyp, d] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
-  const acc = (t: number): number => 14 + t;
+  const l = new Locals(4);
+  const [X, DY, OUT, N] = l.paramIndices();
+  const [n, cb, oh, ow, xn, dyn, xrow, xp, dyp] = l.i32s(9);
+  const d = l.v128();
+  const accs = l.v128s(taps);
+  const acc = (t: number): number => accs[t] as number;
   const tapOffset = (t: number): number => (Math.floor(t / s.kw) * s.wp + (t % s.kw)) * s.c * 4;
   const range = (k: number): number[] => Array.from({ length: k }, (_, i) => i);
 
@@ -135,14 +139,7 @@ function encode(s: FilterLoopShape): Uint8Array {
     op.brIf(0),
   );
   const body = [...op.get(X), ...op.set(xn), ...op.get(DY), ...op.set(dyn), ...images];
-  return encodeModule(
-    4,
-    [
-      [9, I32],
-      [1 + taps, V128],
-    ],
-    body,
-  );
+  return encodeModule(l, body);
 }
 
 /** True when the SIMD loop applies: whole v128 channel blocks. */

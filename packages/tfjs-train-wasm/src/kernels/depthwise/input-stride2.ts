@@ -1,6 +1,6 @@
 import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
-import { runGenerated, withScope, type WasmBackend } from './kernel-utils.js';
-import { addTo, copy, encodeModule, I32, op, repeat, V128 } from './wasm-asm.js';
+import { runGenerated, withScope, type WasmBackend } from '../kernel-utils.js';
+import { addTo, copy, encodeModule, Locals, op, repeat } from '../../wasm/index.js';
 
 /** Geometry of a 3×3 stride-2 depthwise layer whose input is exactly twice its output (TF 'same', even size). */
 interface Stride2Shape {
@@ -25,9 +25,10 @@ function encodeStride2(s: Stride2Shape): Uint8Array {
   const cb = s.c * 4;
   const dyRow = (s.ow + 1) * cb;
   const dxRow = 2 * s.ow * cb;
-  const [DYP, W, DX] = [0, 1, 2];
-  const [cN, cA, cB, cC, dyr, dxr, dyq, dxq, wq] = [3, 4, 5, 6, 7, 8, 9, 10, 11];
-  const [d00, d01, d10, d11] = [12, 13, 14, 15]; // dy[a−1,b−1], dy[a−1,b], dy[a,b−1], dy[a,b]
+  const l = new Locals(3);
+  const [DYP, W, DX] = l.paramIndices();
+  const [cN, cA, cB, cC, dyr, dxr, dyq, dxq, wq] = l.i32s(9);
+  const [d00, d01, d10, d11] = l.v128s(4); // dy[a−1,b−1], dy[a−1,b], dy[a,b−1], dy[a,b]
   const w = (t: number): number[] => [...op.get(wq), ...op.v128Load(t * cb)];
   const mul = (d: number, t: number): number[] => [...op.get(d), ...w(t), ...op.f32x4Mul];
   const sum = (...terms: number[][]): number[] => [
@@ -67,14 +68,7 @@ function encodeStride2(s: Stride2Shape): Uint8Array {
       addTo(dyr, dyRow),
     ),
   ];
-  return encodeModule(
-    3,
-    [
-      [9, I32],
-      [4, V128],
-    ],
-    body,
-  );
+  return encodeModule(l, body);
 }
 
 /** True when {@link depthwiseBackpropInputStride2} takes the layer (see {@link encodeStride2}). */

@@ -1,5 +1,5 @@
 import type { BatchMatMulAttrs, KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
-import { input, withScope, type WasmKernelArgs } from './kernel-utils.js';
+import { input, withScope, type WasmKernelArgs } from '../kernel-utils.js';
 
 /**
  * BatchMatMul whose transposed operands are transposed explicitly first: the stock wasm kernel's

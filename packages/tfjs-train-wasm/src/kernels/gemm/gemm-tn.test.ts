@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { randomArray, relativeError } from '../testing/compare.js';
+import { randomArray, relativeError } from '../../testing/compare.js';
 import { encodeGemmTN } from './gemm-tn.js';
-import type { WasmBackend } from './kernel-utils.js';
-import { instantiate } from './wasm-asm.js';
+import type { WasmBackend } from '../kernel-utils.js';
+import { instantiate } from '../../wasm/index.js';
 
 beforeAll(async () => {
   await tf.setBackend('wasm');

@@ -1,6 +1,6 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { runGenerated, type WasmBackend } from './kernel-utils.js';
-import { addTo, copy, encodeModule, I32, op, repeat, V128 } from './wasm-asm.js';
+import { runGenerated, type WasmBackend } from '../kernel-utils.js';
+import { addTo, copy, encodeModule, Locals, op, repeat } from '../../wasm/index.js';
 
 /** Rows of A and B per block: both blocks stay in L1 while every output block is updated. */
 const ROW_BLOCK = 64;
@@ -16,11 +16,12 @@ const range = (k: number): number[] => Array.from({ length: k }, (_, i) => i);
  */
 export function encodeGemmTN(k: number, m: number, n: number): Uint8Array {
   if (m % 4 !== 0 || n % 4 !== 0) throw new Error(`gemm-tn: M and N must be multiples of 4, got ${m}×${n}`);
-  const [A, B, OUT] = [0, 1, 2];
-  // i32 locals 3–13, v128 locals 14–24.
-  const [cRow, cM, cN, cBlk, aBlock, bBlock, ap, bp, op_, aCol, outRow] = [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
-  const acc = (r: number, j: number): number => 14 + r * 2 + j;
-  const [s, b0, b1] = [22, 23, 24];
+  const l = new Locals(3);
+  const [A, B, OUT] = l.paramIndices();
+  const [cRow, cM, cN, cBlk, aBlock, bBlock, ap, bp, op_, aCol, outRow] = l.i32s(11);
+  const accs = l.v128s(8);
+  const acc = (r: number, j: number): number => accs[r * 2 + j] as number;
+  const [s, b0, b1] = l.v128s(3);
   const pairs = Math.floor(n / 8);
   const single = (n / 4) % 2 === 1;
 
@@ -95,14 +96,7 @@ export function encodeGemmTN(k: number, m: number, n: number): Uint8Array {
       : []),
     ...(tail > 0 ? rowBlock(tail) : []),
   ];
-  return encodeModule(
-    3,
-    [
-      [11, I32],
-      [11, V128],
-    ],
-    body,
-  );
+  return encodeModule(l, body);
 }
 
 /** OUT [m, n] += Aᵀ·B for A [k, m] and B [k, n] on the heap (tensors or byte offsets), compiled once per shape. */

@@ -1,6 +1,6 @@
 import { backend_util, type MaxPoolGradAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
-import { dims4, f32, input, runGenerated, type WasmKernelArgs } from './kernel-utils.js';
-import { addTo, copy, encodeModule, I32, op, repeat, V128 } from './wasm-asm.js';
+import { dims4, f32, input, runGenerated, type WasmKernelArgs } from '../kernel-utils.js';
+import { addTo, copy, encodeModule, Locals, op, repeat } from '../../wasm/index.js';
 
 /** Geometry of a pooling whose windows tile the input exactly (window = stride, no padding). */
 interface TiledPool {
@@ -21,10 +21,12 @@ function encodeTiledPoolGrad(s: TiledPool): Uint8Array {
   const taps = s.fh * s.fw;
   const w = s.ow * s.fw;
   const cb = s.c * 4;
-  const [X, DY, OUT] = [0, 1, 2];
-  const [cRow, cCol, cCb, xrow, xp, dyp, xcol] = [3, 4, 5, 6, 7, 8, 9];
-  const v = (t: number): number => 10 + t;
-  const [mx, claimed, g, hit] = [10 + taps, 11 + taps, 12 + taps, 13 + taps];
+  const l = new Locals(3);
+  const [X, DY, OUT] = l.paramIndices();
+  const [cRow, cCol, cCb, xrow, xp, dyp, xcol] = l.i32s(7);
+  const tapValues = l.v128s(taps);
+  const v = (t: number): number => tapValues[t] as number;
+  const [mx, claimed, g, hit] = l.v128s(4);
   const offset = (t: number): number => (Math.floor(t / s.fw) * w + (t % s.fw)) * cb;
   const window = [
     ...Array.from({ length: taps }, (_, t) => [...op.get(xp), ...op.v128Load(offset(t)), ...op.set(v(t))]).flat(),
@@ -80,14 +82,7 @@ function encodeTiledPoolGrad(s: TiledPool): Uint8Array {
       addTo(xrow, s.fh * w * cb),
     ),
   ];
-  return encodeModule(
-    3,
-    [
-      [7, I32],
-      [taps + 4, V128],
-    ],
-    body,
-  );
+  return encodeModule(l, body);
 }
 
 /**

@@ -1,12 +1,14 @@
 import { backend_util, util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
-import { f32, input, type WasmKernelArgs } from './kernel-utils.js';
-import { cachedKernel, encodeModule, I32, op } from './wasm-asm.js';
+import { f32, input, type WasmKernelArgs } from '../kernel-utils.js';
+import { cachedKernel, encodeModule, Locals, op } from '../../wasm/index.js';
 
 const BLOCK = 512;
 
 /** SIMD loop: out[c] += Σ_r x[r, c] for `rows` rows of `cols` floats (cols a multiple of 4). */
 function columnSumModule(cols: number): Uint8Array {
-  const [X, OUT, ROWS, xp, o, end] = [0, 1, 2, 3, 4, 5];
+  const l = new Locals(3);
+  const [X, OUT, ROWS] = l.paramIndices();
+  const [xp, o, end] = l.i32s(3);
   const row = op.loop(
     op.get(o),
     op.get(o),
@@ -36,7 +38,7 @@ function columnSumModule(cols: number): Uint8Array {
     ...op.set(end),
     ...op.loop(op.get(OUT), op.set(o), row, op.get(ROWS), op.i32(1), op.sub, op.tee(ROWS), op.brIf(0)),
   ];
-  return encodeModule(3, [[3, I32]], body);
+  return encodeModule(l, body);
 }
 
 interface ReduceAttrs {

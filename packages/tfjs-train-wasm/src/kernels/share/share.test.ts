@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { randomArray, runOn, wasmDataIds } from '../testing/compare.js';
-import { registerWasmTrainingKernels } from './index.js';
+import { randomArray, runOn, wasmDataIds } from '../../testing/compare.js';
+import { registerWasmTrainingKernels } from '../register.js';
 
 beforeAll(async () => {
   await tf.setBackend('wasm');

@@ -7,7 +7,7 @@ import {
   type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { input, type WasmKernelArgs } from './kernel-utils.js';
+import { input, type WasmKernelArgs } from '../kernel-utils.js';
 
 /**
  * Identity that shares its input's buffer (refcounted, like wasm's own Reshape and the cpu backend's Identity).

@@ -1,22 +1,21 @@
 import {
   backend_util,
   Conv2DBackpropFilter,
-  Conv2DBackpropInput,
   type Conv2DBackpropFilterAttrs,
-  type Conv2DBackpropInputAttrs,
-  type KernelConfig,
-  type KernelFunc,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { backpropInputPadding, dilateNHWC } from './conv-geometry.js';
-import { c1FilterApplies, conv2DBackpropFilterC1 } from './conv2d-filter-c1.js';
-import { runGemmTN } from './gemm-tn.js';
-import { conv2DBackpropFilterWinograd, winogradApplies } from './winograd.js';
-import { dims4, explicitPad, f32, input, withScope, type WasmBackend, type WasmKernelArgs } from './kernel-utils.js';
+import { assertNHWC } from '../conv-geometry.js';
+import { runGemmTN } from '../gemm/gemm-tn.js';
+import { dims4, explicitPad, f32, input, withScope, type WasmBackend, type WasmKernelArgs } from '../kernel-utils.js';
+import { c1FilterApplies, conv2DBackpropFilterC1 } from './filter-c1.js';
+import { conv2DBackpropFilterWinograd } from './filter-winograd.js';
+import { winogradApplies } from './winograd-variants.js';
 
-function assertNHWC(kernel: string, dataFormat: string): void {
-  if (dataFormat !== 'NHWC') throw new Error(`${kernel} on wasm supports dataFormat 'NHWC' only, got '${dataFormat}'`);
-}
+/**
+ * Conv2DBackpropFilter: every formulation of the filter gradient and the choice between them
+ * ({@link conv2DBackpropFilterAuto}); the Winograd and few-channel ones live in filter-winograd.ts and
+ * filter-c1.ts beside this file.
+ */
 
 /**
  * dW[kh,kw,ci,co] = Σ_{n,oh,ow} x[n, oh·s+kh−pt, ow·s+kw−pl, ci] · dy[n,oh,ow,co]. Read with ci as the batch,
@@ -212,68 +211,3 @@ export const conv2DBackpropFilterAuto: Conv2DFilterStrategy = (backend, x, dy, i
   if (c1FilterApplies(info)) return conv2DBackpropFilterC1(backend, x, dy, info);
   return gemm ? conv2DBackpropFilterGemm(backend, x, dy, info) : conv2DBackpropFilterConv(backend, x, dy, info);
 };
-
-/** Pointwise input gradients over at most this many pixels (N·H·W) run as a GEMM, larger ones as a conv. */
-const POINTWISE_GEMM_MAX_ROWS = 4096;
-
-/**
- * dx = stride-1 correlation of the (stride-dilated) dy with the spatially flipped filter whose in/out
- * channels are swapped, run as XNNPACK's forward conv2d.
- */
-export function makeConv2DBackpropInputWasm(stock: KernelConfig | undefined) {
-  return (args: WasmKernelArgs<Conv2DBackpropInputAttrs>): TensorInfo => {
-    const { backend, attrs } = args;
-    const dy = input(args, 'dy');
-    const filter = input(args, 'filter');
-    assertNHWC(Conv2DBackpropInput, attrs.dataFormat);
-    const info = backend_util.computeConv2DInfo(
-      attrs.inputShape,
-      dims4(filter.shape),
-      attrs.strides,
-      1,
-      attrs.pad,
-      attrs.dimRoundingMode,
-      false,
-      'channelsLast',
-    );
-    const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
-    const pointwise =
-      info.filterHeight === 1 &&
-      info.filterWidth === 1 &&
-      info.strideHeight === 1 &&
-      info.strideWidth === 1 &&
-      info.padInfo.top === 0 &&
-      info.padInfo.left === 0;
-    if (pointwise && n * h * w <= POINTWISE_GEMM_MAX_ROWS) {
-      // dx = dy · Wᵀ as a GEMM: on small images (MobileNetV2's 2–6 px layers) 2–3× faster than the conv.
-      return withScope(backend, (s) => {
-        const wt = s.reshape(s.transpose(s.reshape(filter, [ci, co]), [1, 0]), [1, co, ci]);
-        const prod = s.run(
-          'BatchMatMul',
-          { a: s.reshape(dy, [1, n * h * w, co]), b: wt },
-          { transposeA: false, transposeB: false },
-        );
-        return s.reshape(prod, [n, h, w, ci]);
-      });
-    }
-    const pad = backpropInputPadding(info);
-    if (pad === null) {
-      if (stock === undefined) throw new Error('Conv2DBackpropInput: padding larger than the filter is not supported');
-      return stock.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
-    }
-    return withScope(backend, (s) => {
-      const flipped = s.transpose(s.run('Reverse', { x: filter }, { dims: [0, 1] }), [0, 1, 3, 2]);
-      const spread = dilateNHWC(s, dy, info.strideHeight, info.strideWidth);
-      return s.run(
-        'Conv2D',
-        { x: spread, filter: flipped },
-        {
-          strides: [1, 1],
-          pad: explicitPad(pad.top, pad.bottom, pad.left, pad.right),
-          dataFormat: 'NHWC',
-          dilations: [1, 1],
-        },
-      );
-    });
-  };
-}

@@ -1,30 +1,15 @@
 import {
-  backend_util,
-  type DepthwiseConv2dNativeBackpropFilterAttrs,
+  type backend_util,
   type DepthwiseConv2dNativeBackpropInputAttrs,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { backpropInputPadding, dilateNHWC } from './conv-geometry.js';
-import { depthwiseBackpropInputStride2, stride2InputApplies } from './depthwise-input-simd.js';
-import { dims4, explicitPad, f32, input, withScope, type WasmBackend, type WasmKernelArgs } from './kernel-utils.js';
-
-function depthwiseInfo(
-  kernel: string,
-  xShape: [number, number, number, number],
-  filterShape: [number, number, number, number],
-  attrs: DepthwiseConv2dNativeBackpropFilterAttrs | DepthwiseConv2dNativeBackpropInputAttrs,
-): backend_util.Conv2DInfo {
-  const d = attrs.dilations;
-  if (!(d === undefined || d === 1 || (Array.isArray(d) && d[0] === 1 && d[1] === 1))) {
-    throw new Error(`${kernel} on wasm supports dilation 1 only, got ${String(d)}`);
-  }
-  if (filterShape[3] !== 1)
-    throw new Error(`${kernel} on wasm supports channel multiplier 1 only, got ${filterShape[3]}`);
-  return backend_util.computeConv2DInfo(xShape, filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, true);
-}
+import { backpropInputPadding, dilateNHWC } from '../conv-geometry.js';
+import { dims4, explicitPad, f32, input, withScope, type WasmBackend, type WasmKernelArgs } from '../kernel-utils.js';
+import { depthwiseInfo } from './geometry.js';
+import { depthwiseBackpropInputStride2, stride2InputApplies } from './input-stride2.js';
 
 /**
- * 3×3 stride-2 layers: a SIMD kernel by output parity (depthwise-input-simd.ts). Others: dx = depthwise correlation
+ * 3×3 stride-2 layers: a SIMD kernel by output parity (input-stride2.ts). Others: dx = depthwise correlation
  * of the stride-dilated dy with the flipped filter (multiplier 1 keeps the filter's [KH,KW,C,1] layout) on XNNPACK.
  */
 export function depthwiseBackpropInputWasm(args: WasmKernelArgs<DepthwiseConv2dNativeBackpropInputAttrs>): TensorInfo {
@@ -116,65 +101,4 @@ export function depthwiseBackpropInputLoop(
     }
   }
   return out;
-}
-
-/**
- * dW[kh,kw,c] = Σ_{n,oh,ow} x[n, oh·s+kh−pt, ow·s+kw−pl, c] · dy[n,oh,ow,c], as a typed-array loop over the
- * heap with the channel innermost (contiguous in NHWC for both operands). Kept as the reference strategy.
- */
-export function depthwiseBackpropFilterLoop(
-  backend: WasmBackend,
-  xInfo: TensorInfo,
-  dyInfo: TensorInfo,
-  info: backend_util.Conv2DInfo,
-): TensorInfo {
-  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, padInfo: p } = info;
-  const acc = new Float64Array(kh * kw * c);
-  const x = f32(backend, xInfo);
-  const dy = f32(backend, dyInfo);
-  for (let b = 0; b < n; b++) {
-    for (let i = 0; i < oh; i++) {
-      for (let j = 0; j < ow; j++) {
-        const dyBase = ((b * oh + i) * ow + j) * c;
-        for (let u = 0; u < kh; u++) {
-          const y = i * sh - p.top + u;
-          if (y < 0 || y >= h) continue;
-          for (let v = 0; v < kw; v++) {
-            const xcol = j * sw - p.left + v;
-            if (xcol < 0 || xcol >= w) continue;
-            const xBase = ((b * h + y) * w + xcol) * c;
-            const aBase = (u * kw + v) * c;
-            for (let k = 0; k < c; k++)
-              acc[aBase + k] = (acc[aBase + k] as number) + (x[xBase + k] as number) * (dy[dyBase + k] as number);
-          }
-        }
-      }
-    }
-  }
-  const out = backend.makeOutput([kh, kw, c, 1], 'float32');
-  f32(backend, out).set(acc);
-  return out;
-}
-
-export type DepthwiseFilterStrategy = (
-  backend: WasmBackend,
-  x: TensorInfo,
-  dy: TensorInfo,
-  info: backend_util.Conv2DInfo,
-) => TensorInfo;
-
-/** Builds the DepthwiseConv2dNativeBackpropFilter kernel around one strategy (swappable for benchmarks). */
-export function makeDepthwiseBackpropFilterWasm(strategy: DepthwiseFilterStrategy) {
-  return (args: WasmKernelArgs<DepthwiseConv2dNativeBackpropFilterAttrs>): TensorInfo => {
-    const x = input(args, 'x');
-    const dy = input(args, 'dy');
-    const info = depthwiseInfo(
-      'DepthwiseConv2dNativeBackpropFilter',
-      dims4(x.shape),
-      args.attrs.filterShape,
-      args.attrs,
-    );
-    return strategy(args.backend, x, dy, info);
-  };
 }

@@ -1,0 +1,6 @@
+/** The wasm code generator the kernels share: opcode table and encoding, locals, loop idioms, modules. */
+export { addTo, copy, repeat, rowsByChannels } from './control.js';
+export { Locals } from './locals.js';
+export { cachedKernel, encodeModule, instantiate } from './module.js';
+export { core, F32, F64, I32, I64, op, simd, sleb, uleb, V128 } from './opcodes.js';
+export type { CoreOp, SimdOp } from './opcode-table.js';
