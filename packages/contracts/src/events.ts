@@ -38,9 +38,8 @@ export const TrialStarted = z.object({
   replicate: z.number().int().min(0).optional(),
 });
 
-export const TrialEpoch = z.object({
-  ...Base,
-  type: z.literal('trial.epoch'),
+/** One epoch's metrics, as `trial.epoch` reports them and a report's learning curve keeps them. */
+export const EpochRecord = z.object({
   epoch: z.number().int().min(1),
   loss: Metric,
   accuracy: Unit,
@@ -49,6 +48,22 @@ export const TrialEpoch = z.object({
   learningRate: z.number().min(0),
   imagesPerSecond: z.number().min(0),
   seconds: z.number().min(0),
+});
+export type EpochRecord = z.infer<typeof EpochRecord>;
+
+const EPOCH_FIELDS = EpochRecord.keyof().options;
+
+/** The {@link EpochRecord} of a `trial.epoch` event: its metrics, without the event's envelope. */
+export function epochRecordOf(e: EpochRecord): EpochRecord {
+  const out: Partial<Record<keyof EpochRecord, number>> = {};
+  for (const field of EPOCH_FIELDS) out[field] = e[field];
+  return out as EpochRecord;
+}
+
+export const TrialEpoch = z.object({
+  ...Base,
+  type: z.literal('trial.epoch'),
+  ...EpochRecord.shape,
 });
 
 export const PerClassMetrics = z.object({

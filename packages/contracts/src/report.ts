@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PerClassMetrics, SamplePrediction } from './events.js';
+import { EpochRecord, PerClassMetrics, SamplePrediction } from './events.js';
 import { SweepId, TrialId } from './ids.js';
 
 const Unit = z.number().min(0).max(1);
@@ -43,19 +43,6 @@ export const RankMetric = z.enum([
   'test2.weightedF1',
 ]);
 export type RankMetric = z.infer<typeof RankMetric>;
-
-/** One epoch of a learning curve, as `trial.epoch` reported it. */
-export const EpochRecord = z.object({
-  epoch: z.number().int().min(1),
-  loss: Metric,
-  accuracy: Unit,
-  valLoss: Metric,
-  valAccuracy: Unit,
-  learningRate: z.number().min(0),
-  imagesPerSecond: z.number().min(0),
-  seconds: z.number().min(0),
-});
-export type EpochRecord = z.infer<typeof EpochRecord>;
 
 /** The four numbers of one epoch (best or final). */
 export const EpochMetrics = EpochRecord.pick({

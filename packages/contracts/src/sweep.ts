@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { AshaPolicy, MedianConfig } from '@fersweep/search';
-import { AugmentationConfig } from './augmentation.js';
 import { NAME_PATTERN } from './keys.js';
 import { sampleIndices, searchPointAt, searchSpaceSize, type SearchPoint } from './search.js';
-import { EarlyStopping, PreciseBatchNorm, ReduceLrOnPlateau } from './trial.js';
+import { PreciseBatchNorm, TrainingSpec } from './trial.js';
 
 const Name = z
   .string()
@@ -96,6 +95,16 @@ export const ResourcesSpec = z
 export type ResourcesSpec = z.infer<typeof ResourcesSpec>;
 
 /**
+ * The training recipe of a sweep's trials ({@link TrainingSpec}): 100 epochs unless set, and
+ * `preciseBatchNorm` left unset when not given (the trials then take TrialSpec's default).
+ */
+const SweepTraining = TrainingSpec.extend({
+  epochs: TrainingSpec.shape.epochs.default(100),
+  /** BatchNorm statistics for evaluation (TrialSpec's field; absent: precise, 256 images). */
+  preciseBatchNorm: PreciseBatchNorm.optional(),
+});
+
+/**
  * A comparison sweep: variants (× a search) trained on one dataset with one recipe. The trial
  * list is a pure, deterministic function of this spec (`expandTrials`). Defaults make a minimal
  * spec (dataset + variants) valid.
@@ -110,16 +119,7 @@ export const SweepSpec = z
     spec: z
       .object({
         dataset: z.string().min(1),
-        epochs: z.number().int().min(1).max(10_000).default(100),
-        batchSize: z.number().int().min(1).max(4096).default(64),
-        seed: z.number().int().default(42),
-        augmentation: AugmentationConfig.optional(),
-        earlyStopping: EarlyStopping.optional(),
-        reduceLrOnPlateau: ReduceLrOnPlateau.optional(),
-        maxTrainImages: z.number().int().min(1).optional(),
-        /** BatchNorm statistics for evaluation (TrialSpec's field; absent: precise, 256 images). */
-        preciseBatchNorm: PreciseBatchNorm.optional(),
-        evaluate: z.array(z.enum(['val', 'test', 'test2'])).default(['test']),
+        ...SweepTraining.shape,
         variants: z.array(VariantSpec).min(1, 'a sweep needs at least one variant'),
         search: SearchSpec.optional(),
         /** Cross-trial early stopping (ASHA or the median rule): weak trials end as `Stopped`. */

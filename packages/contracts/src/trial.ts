@@ -63,6 +63,47 @@ export const BusSettings = z
 export type BusSettings = z.infer<typeof BusSettings>;
 
 /**
+ * How a trial trains: the recipe a sweep sets once for all its trials (`SweepSpec.spec`, where
+ * `epochs` defaults to 100 and `preciseBatchNorm` stays unset when not given) and every TrialSpec
+ * carries. One declaration for both, so the two cannot drift; `trainingOf` copies it across.
+ */
+export const TrainingSpec = z
+  .object({
+    epochs: z.number().int().min(1).max(10_000),
+    batchSize: z.number().int().min(1).max(4096).default(64),
+    seed: z.number().int().default(42),
+    augmentation: AugmentationConfig.optional(),
+    earlyStopping: EarlyStopping.optional(),
+    reduceLrOnPlateau: ReduceLrOnPlateau.optional(),
+    /** Train on at most this many images per epoch (quick presets); all when absent. */
+    maxTrainImages: z.number().int().min(1).optional(),
+    /** BatchNorm statistics for evaluation: re-estimated before each one (default) or Keras' moving averages. */
+    preciseBatchNorm: PreciseBatchNorm.default({ images: PRECISE_BATCH_NORM_IMAGES }),
+    /** Splits evaluated after training (per-sample predictions are published for each). */
+    evaluate: z.array(z.enum(['val', 'test', 'test2'])).default(['test']),
+  })
+  .strict();
+export type TrainingSpec = z.infer<typeof TrainingSpec>;
+export type TrainingSpecInput = z.input<typeof TrainingSpec>;
+
+/** The fields of {@link TrainingSpec}, in its order. */
+export const TRAINING_FIELDS = TrainingSpec.keyof().options;
+
+/**
+ * The training recipe of `source` (a sweep's `spec`, a trial): its {@link TrainingSpec} fields that
+ * are set, nothing else — what the coordinator copies from a sweep into each trial.
+ */
+export function trainingOf(source: Partial<Record<keyof TrainingSpec, unknown>>): Partial<TrainingSpecInput> {
+  const out: Record<string, unknown> = {};
+  for (const field of TRAINING_FIELDS) if (source[field] !== undefined) out[field] = source[field];
+  return out as Partial<TrainingSpecInput>;
+}
+
+// The trial's own fields sit around the recipe's in the order trial JSON has always had (the Job's
+// trial-spec-sha256 annotation hashes that JSON).
+const { epochs, batchSize, seed, ...recipe } = TrainingSpec.shape;
+
+/**
  * Everything one trainer process needs for one trial: the unit a Kubernetes Job (or a local
  * child process) runs. Produced by the coordinator from a SweepSpec; `fersweep train --trial`.
  */
@@ -81,23 +122,15 @@ export const TrialSpec = z
     dataset: z.string().min(1),
     /** Artifact root URL; the trial writes under sweeps/<sweep>/trials/<trial>/ there. */
     output: z.string().min(1),
-    epochs: z.number().int().min(1).max(10_000),
-    batchSize: z.number().int().min(1).max(4096).default(64),
-    seed: z.number().int().default(42),
+    epochs,
+    batchSize,
+    seed,
     /**
      * Seed replicates (sweep `replicates: k`): which of the k runs of one configuration this trial is
      * (0-based). The runs of a configuration differ only in `seed`; absent when the sweep has no replicates.
      */
     replicate: z.number().int().min(0).max(99).optional(),
-    augmentation: AugmentationConfig.optional(),
-    earlyStopping: EarlyStopping.optional(),
-    reduceLrOnPlateau: ReduceLrOnPlateau.optional(),
-    /** Train on at most this many images per epoch (quick presets); all when absent. */
-    maxTrainImages: z.number().int().min(1).optional(),
-    /** BatchNorm statistics for evaluation: re-estimated before each one (default) or Keras' moving averages. */
-    preciseBatchNorm: PreciseBatchNorm.default({ images: PRECISE_BATCH_NORM_IMAGES }),
-    /** Splits evaluated after training (per-sample predictions are published for each). */
-    evaluate: z.array(z.enum(['val', 'test', 'test2'])).default(['test']),
+    ...recipe,
     /** How many sample predictions (with probabilities) to publish per evaluated split. */
     samplePredictions: z.number().int().min(0).max(256).default(28),
     bus: BusSettings.default({ kind: 'none' }),

@@ -1,20 +1,12 @@
-import * as echarts from 'echarts';
 import sharp, { type OverlayOptions } from 'sharp';
 import { keys, type DatasetManifest, type SplitName } from '@fersweep/contracts';
+import { renderChartPng } from '@fersweep/report';
 import type { ObjectStore } from '@fersweep/storage';
 
-const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#b07aa1'];
+// ECharts → PNG is the report's (packages/report); re-exported for this package's existing users.
+export { renderChartPng };
 
-/** An ECharts option rendered server-side to SVG, then to PNG by sharp (librsvg). */
-export async function renderChartPng(option: echarts.EChartsOption, width: number, height: number): Promise<Buffer> {
-  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width, height });
-  try {
-    chart.setOption({ animation: false, backgroundColor: '#ffffff', ...option });
-    return await sharp(Buffer.from(chart.renderToSVGString())).png().toBuffer();
-  } finally {
-    chart.dispose();
-  }
-}
+const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#b07aa1'];
 
 /** Grouped bar chart: images per emotion in each split, with counts on the bars. */
 export function classDistributionPng(manifest: DatasetManifest): Promise<Buffer> {

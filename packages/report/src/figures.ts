@@ -3,7 +3,7 @@
  * interactive chart in the HTML page and the PNG figure rendered server-side (renderChartPng).
  */
 import type { SweepReport, TrialReport } from '@fersweep/contracts';
-import { renderChartPng } from '@fersweep/dataset';
+import { renderChartPng } from './chart-png.js';
 import type { EChartsOption } from 'echarts';
 
 /** Colour-blind-friendly (Tableau 10); trial i always gets colour i % 10. */

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { SweepReport, TrialReport } from '@fersweep/contracts';
-import { formatP, metricValue } from './build.js';
+import { formatP, metricValue } from './rank-metric.js';
 import { chartTrials, PALETTE, reportCharts } from './figures.js';
 
 /** Where the page gets ECharts from. */

@@ -385,7 +385,8 @@ export function createApp(deps: AppDeps): express.Express {
   };
   app.get('/v1/sweeps/:id/report', async (req, res) => void res.json(await reportOr404(req)));
   app.get('/sweeps/:id', requireToken, async (req, res) => {
-    const { renderReportHtml, echartsBundle } = await import('@fersweep/evaluator');
+    // Loaded on first use: ECharts and sharp stay out of the coordinator until someone opens a report page.
+    const { renderReportHtml, echartsBundle } = await import('@fersweep/report');
     res.type('html').send(renderReportHtml(await reportOr404(req), { inline: echartsBundle() }));
   });
 

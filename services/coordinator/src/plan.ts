@@ -1,4 +1,4 @@
-import { expandTrials, TrialSpec, type SweepSpec } from '@fersweep/contracts';
+import { expandTrials, trainingOf, TrialSpec, type SweepSpec } from '@fersweep/contracts';
 import type { TrialRecord } from './state.js';
 
 export interface PlanContext {
@@ -34,15 +34,11 @@ export function planTrialRecords(spec: SweepSpec, ctx: PlanContext): TrialRecord
       params: p.params,
       dataset: ctx.dataset,
       output: ctx.output,
+      // The sweep's recipe, with the trial's own epochs, batch size and seed (a search may set them).
+      ...trainingOf(s),
       epochs: p.epochs,
       batchSize: p.batchSize,
       seed: p.seed,
-      ...(s.augmentation ? { augmentation: s.augmentation } : {}),
-      ...(s.earlyStopping ? { earlyStopping: s.earlyStopping } : {}),
-      ...(s.reduceLrOnPlateau ? { reduceLrOnPlateau: s.reduceLrOnPlateau } : {}),
-      ...(s.maxTrainImages ? { maxTrainImages: s.maxTrainImages } : {}),
-      ...(s.preciseBatchNorm !== undefined ? { preciseBatchNorm: s.preciseBatchNorm } : {}),
-      evaluate: s.evaluate,
     }),
     updatedAt: ctx.now,
   }));

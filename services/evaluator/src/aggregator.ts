@@ -6,6 +6,7 @@
  */
 import {
   EMOTIONS,
+  epochRecordOf,
   type EpochMetrics,
   type EpochRecord,
   type EvaluatedSplit,
@@ -308,16 +309,7 @@ export class SweepAggregator {
     const history: EpochRecord[] = events
       .filter((e): e is TrialEpoch => e.type === 'trial.epoch')
       .sort((a, b) => a.epoch - b.epoch)
-      .map((e) => ({
-        epoch: e.epoch,
-        loss: e.loss,
-        accuracy: e.accuracy,
-        valLoss: e.valLoss,
-        valAccuracy: e.valAccuracy,
-        learningRate: e.learningRate,
-        imagesPerSecond: e.imagesPerSecond,
-        seconds: e.seconds,
-      }));
+      .map(epochRecordOf);
     const failures = events
       .filter((e): e is TrialFailed => e.type === 'trial.failed')
       .sort((a, b) => a.attempt - b.attempt);

@@ -4,11 +4,11 @@
  */
 import { RankMetric } from '@fersweep/contracts';
 import { BEARER_CHALLENGE, tokenChecker, type Logger } from '@fersweep/observability';
+import { echartsBundlePath } from '@fersweep/report';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Registry } from 'prom-client';
 import { EvaluatorError } from './errors.js';
 import type { Evaluator } from './evaluator.js';
-import { echartsBundlePath } from './report/html.js';
 
 /** What the app serves from. */
 export interface AppDeps {

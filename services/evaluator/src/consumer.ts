@@ -15,21 +15,17 @@ import type { Logger } from '@fersweep/observability';
 import type { EvaluatorMetrics } from './metrics.js';
 import { eachLimited, type SweepEntry } from './sweeps.js';
 
-/** Options of {@link EventConsumer}. */
-export interface EventConsumerOptions {
-  bus: Bus;
-  metrics: EvaluatorMetrics;
-  logger: Logger;
-  /** The sweep an event belongs to, loaded (or created) on first use. */
-  open: (sweep: SweepId) => Promise<SweepEntry>;
-  /**
-   * Makes the effect of the applied events of these sweeps durable; resolves to the ids of the
-   * sweeps it could not commit (their deliveries are nak'ed and come back).
-   */
-  commit: (entries: SweepEntry[]) => Promise<Set<string>>;
+/** The durable consumer's name unless one is given. */
+export const DEFAULT_DURABLE = 'fersweep-evaluator';
+
+/**
+ * How the consumer subscribes, batches and retries: options of {@link EventConsumer}, and of
+ * `createEvaluator`, which passes them through (`consumerSettings`).
+ */
+export interface ConsumerSettings {
   /** Durable consumer name. Default `fersweep-evaluator`. */
   durable?: string;
-  /** Subject filter. Default every trial event. */
+  /** Subject filter. Default every trial event (`fersweep.trials.>`). */
   filter?: string;
   /** Deliveries outstanding at most (max_ack_pending). Default 1024. */
   maxInFlight?: number;
@@ -49,6 +45,38 @@ export interface EventConsumerOptions {
    * event survives hours of store outage instead of being dropped after ten quick failures.
    */
   maxDeliver?: number;
+}
+
+const SETTINGS = [
+  'durable',
+  'filter',
+  'maxInFlight',
+  'batchSize',
+  'flushIntervalMs',
+  'ackWaitMs',
+  'retryDelayMs',
+  'maxDeliver',
+] as const satisfies readonly (keyof ConsumerSettings)[];
+
+/** The {@link ConsumerSettings} among `options` (those that are set). */
+export function consumerSettings(options: ConsumerSettings): ConsumerSettings {
+  const out: Record<string, unknown> = {};
+  for (const key of SETTINGS) if (options[key] !== undefined) out[key] = options[key];
+  return out as ConsumerSettings;
+}
+
+/** Options of {@link EventConsumer}. */
+export interface EventConsumerOptions extends ConsumerSettings {
+  bus: Bus;
+  metrics: EvaluatorMetrics;
+  logger: Logger;
+  /** The sweep an event belongs to, loaded (or created) on first use. */
+  open: (sweep: SweepId) => Promise<SweepEntry>;
+  /**
+   * Makes the effect of the applied events of these sweeps durable; resolves to the ids of the
+   * sweeps it could not commit (their deliveries are nak'ed and come back).
+   */
+  commit: (entries: SweepEntry[]) => Promise<Set<string>>;
 }
 
 interface Pending {
@@ -85,7 +113,7 @@ export class EventConsumer {
   async start(): Promise<void> {
     if (this.#subscription) return;
     const subscription = await this.#o.bus.consume({
-      durable: this.#o.durable ?? 'fersweep-evaluator',
+      durable: this.#o.durable ?? DEFAULT_DURABLE,
       filter: this.#o.filter ?? NATS.trialSubjects,
       maxInFlight: this.#o.maxInFlight ?? 1024,
       maxDeliver: this.#o.maxDeliver ?? 1000,

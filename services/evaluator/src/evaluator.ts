@@ -3,23 +3,23 @@
  * clients it is given. The service (main.ts) and embedded mode (an in-process bus and a file store)
  * run exactly this.
  */
-import { NATS, SweepId, type RankMetric, type SweepReport } from '@fersweep/contracts';
+import { SweepId, type RankMetric, type SweepReport } from '@fersweep/contracts';
 import type { Bus } from '@fersweep/messaging';
 import type { Logger } from '@fersweep/observability';
 import { openStore as defaultOpenStore, type ObjectStore } from '@fersweep/storage';
+import { renderReportHtml, type EchartsSource } from '@fersweep/report';
 import type { Registry } from 'prom-client';
 import type { SweepPhase } from '@fersweep/contracts';
-import { EventConsumer } from './consumer.js';
+import { consumerSettings, DEFAULT_DURABLE, EventConsumer, type ConsumerSettings } from './consumer.js';
 import { EvaluatorError } from './errors.js';
 import { createEvaluatorMetrics, type EvaluatorMetrics } from './metrics.js';
 import { buildReport } from './report/build.js';
-import { renderReportHtml, type EchartsSource } from './report/html.js';
 import { writeReportArtifacts } from './report/publish.js';
 import { attachSampleImages, createSampleImageSource, type SampleImageSource } from './report/samples.js';
 import { SweepStates, type SweepEntry } from './sweeps.js';
 
-/** What an evaluator is built from. */
-export interface EvaluatorOptions {
+/** What an evaluator is built from; the consumer's settings pass through to its {@link EventConsumer}. */
+export interface EvaluatorOptions extends ConsumerSettings {
   /** NATS JetStream (`connectNatsBus`) or the in-process bus (`createMemoryBus`). */
   bus: Bus;
   /** The store root (FERSWEEP_STORE): the evaluator's state and the reports go under sweeps/<id>/. */
@@ -34,16 +34,6 @@ export interface EvaluatorOptions {
   sampleImages?: SampleImageSource | false;
   /** Opens dataset URLs for sample images. Default storage's `openStore`. */
   openStore?: (url: string) => ObjectStore;
-  /** Durable consumer name. Default `fersweep-evaluator`. */
-  durable?: string;
-  /** Subject filter. Default every trial event (`fersweep.trials.>`). */
-  filter?: string;
-  maxInFlight?: number;
-  batchSize?: number;
-  flushIntervalMs?: number;
-  ackWaitMs?: number;
-  /** Delay before the events of a sweep whose commit failed come back. Default 2 s. */
-  retryDelayMs?: number;
 }
 
 /** A line of the sweep list. */
@@ -185,21 +175,15 @@ export function createEvaluator(options: EvaluatorOptions): Evaluator {
     async start() {
       if (consumer?.running) return;
       consumer = new EventConsumer({
+        ...consumerSettings(options),
         bus: options.bus,
         metrics,
         logger,
         open: async (sweep) => (await states.open(sweep, true))!,
         commit,
-        durable: options.durable ?? 'fersweep-evaluator',
-        filter: options.filter ?? NATS.trialSubjects,
-        ...(options.maxInFlight !== undefined ? { maxInFlight: options.maxInFlight } : {}),
-        ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
-        ...(options.flushIntervalMs !== undefined ? { flushIntervalMs: options.flushIntervalMs } : {}),
-        ...(options.ackWaitMs !== undefined ? { ackWaitMs: options.ackWaitMs } : {}),
-        ...(options.retryDelayMs !== undefined ? { retryDelayMs: options.retryDelayMs } : {}),
       });
       await consumer.start();
-      logger.info('consuming trial events', { durable: options.durable ?? 'fersweep-evaluator' });
+      logger.info('consuming trial events', { durable: options.durable ?? DEFAULT_DURABLE });
     },
 
     async stop() {

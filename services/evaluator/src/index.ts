@@ -8,7 +8,7 @@ export {
   type PlannedTrial,
   type SweepSnapshot,
 } from './aggregator.js';
-export { EventConsumer, type EventConsumerOptions } from './consumer.js';
+export { EventConsumer, type ConsumerSettings, type EventConsumerOptions } from './consumer.js';
 export {
   createEvaluatorMetrics,
   dropLintFailingMetrics,
@@ -16,25 +16,24 @@ export {
   type MetricsSource,
 } from './metrics.js';
 export { SweepStates, evaluatorKeys, type SweepEntry, type SweepStatesOptions } from './sweeps.js';
-export {
-  buildReport,
-  compareTrials,
-  formatP,
-  metricValue,
-  parseMetric,
-  sampleGrid,
-  verdictOf,
-  type ReportOptions,
-} from './report/build.js';
+export { buildReport, compareTrials, sampleGrid, verdictOf, type ReportOptions } from './report/build.js';
+// The page and its figures live in @fersweep/report; re-exported for the evaluator's existing users.
 export {
   confusionOption,
+  echartsBundle,
+  echartsBundlePath,
+  escapeHtml,
   f1BarsOption,
+  formatP,
   learningCurvesOption,
+  metricValue,
+  parseMetric,
   renderFigures,
+  renderReportHtml,
   reportCharts,
   type ChartSpec,
-} from './report/figures.js';
-export { echartsBundle, echartsBundlePath, escapeHtml, renderReportHtml, type EchartsSource } from './report/html.js';
+  type EchartsSource,
+} from '@fersweep/report';
 export { writeReportArtifacts } from './report/publish.js';
 export {
   attachSampleImages,

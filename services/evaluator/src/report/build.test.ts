@@ -10,8 +10,8 @@ import {
   MOBILENET_PREDICTIONS,
   sweepSpec,
 } from '../testing/fixtures.js';
-import { buildReport, formatP } from './build.js';
-import { renderReportHtml } from './html.js';
+import { renderReportHtml } from '@fersweep/report';
+import { buildReport } from './build.js';
 
 const S = 'cmp' as SweepId;
 
@@ -184,17 +184,5 @@ describe('buildReport', () => {
     // Raw p: 3 vs 10 → b=2,c=0 → 0.5; 3 vs 2 → b=6,c=0 → 2/64; 10 vs 2 → 0.125. Holm: sorted 1/32·3, 0.125·2, 0.5·1.
     expect(report.comparison.pairs.map((p) => p.mcnemarPAdjusted)).toEqual([0.5, 3 / 32, 0.25]);
     expect(report.verdict.text).toContain('0 of 3 pairs differ significantly');
-  });
-});
-
-describe('formatP', () => {
-  it('writes two significant digits, scientific below 0.001', () => {
-    expect([formatP(0.125), formatP(0.04), formatP(0.00012), formatP(1), formatP(0)]).toEqual([
-      '0.13',
-      '0.040',
-      '1.2e-4',
-      '1.0',
-      '0',
-    ]);
   });
 });

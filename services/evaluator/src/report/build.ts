@@ -16,6 +16,7 @@ import {
   type Verdict,
 } from '@fersweep/contracts';
 import { pairwiseComparisons } from '@fersweep/evaluation';
+import { formatP, metricValue, parseMetric, type MetricField } from '@fersweep/report';
 import type { PairedPredictions, SweepSnapshot } from '../aggregator.js';
 
 /** How a report ranks and tests. */
@@ -28,25 +29,11 @@ export interface ReportOptions {
   maxSamples?: number;
 }
 
-type MetricField = 'accuracy' | 'macroF1' | 'weightedF1';
-
-/** The split and field a ranking metric names. */
-export function parseMetric(metric: RankMetric): { split: EvaluatedSplit; field: MetricField } {
-  const [split, field] = metric.split('.') as [EvaluatedSplit, MetricField];
-  return { split, field };
-}
-
 const FIELD_LABEL: Record<MetricField, string> = {
   accuracy: 'accuracy',
   macroF1: 'macro F1',
   weightedF1: 'weighted F1',
 };
-
-/** The value of a ranking metric for a trial, undefined before that split was evaluated. */
-export function metricValue(trial: TrialReport, metric: RankMetric): number | undefined {
-  const { split, field } = parseMetric(metric);
-  return trial.splits[split]?.[field];
-}
 
 function sameSequence(a: readonly number[], b: readonly number[]): boolean {
   if (a.length !== b.length) return false;
@@ -196,13 +183,6 @@ export function sampleGrid(
 const fixed = (x: number) => x.toFixed(3);
 const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)}`;
 const percent = (x: number) => `${(x * 100).toFixed(1)}%`;
-
-/** A p-value for people: two significant digits, scientific below 0.001. */
-export function formatP(p: number): string {
-  if (p === 0) return '0';
-  if (p < 0.001) return p.toExponential(1);
-  return p.toPrecision(2);
-}
 
 function who(t: TrialReport): string {
   return t.variant === t.trial ? t.trial : `${t.trial} (${t.variant})`;

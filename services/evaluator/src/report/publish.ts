@@ -1,8 +1,7 @@
 /** Writes a sweep's report to the object store: figures and page first, report.json last. */
 import { keys, type SweepReport } from '@fersweep/contracts';
 import type { ObjectStore } from '@fersweep/storage';
-import { renderFigures } from './figures.js';
-import { echartsBundle, renderReportHtml } from './html.js';
+import { echartsBundle, renderFigures, renderReportHtml } from '@fersweep/report';
 
 /**
  * Writes `sweeps/<id>/report/{<chart>.png, index.html, report.json}`. The page inlines ECharts so it
