@@ -1,5 +1,5 @@
 export * from './errors.js';
-export * from './random.js';
+export { Random } from '@fersweep/random';
 export * from './pixels.js';
 export * from './crop.js';
 export * from './shards.js';

@@ -1,5 +1,5 @@
 import { NUM_CLASSES } from '@fersweep/contracts';
-import { Random } from './random.js';
+import { Random } from '@fersweep/random';
 
 /**
  * Streams FER2013's Training rows into train and val, stratified by class and seeded, without

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { Random } from '../random.js';
+import { Random } from '@fersweep/random';
 import {
   IDENTITY_TRANSFORM,
   applyTransform,

@@ -1,5 +1,5 @@
 import type { AugmentationConfig } from '@fersweep/contracts';
-import type { Random } from '../random.js';
+import type { Random } from '@fersweep/random';
 
 /*
  * Keras ImageDataGenerator's geometric augmentation, re-implemented for single-channel uint8 images.

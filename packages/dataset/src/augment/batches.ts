@@ -1,7 +1,7 @@
 import { AugmentationConfig, type AugmentationConfigInput } from '@fersweep/contracts';
 import { DatasetError } from '../errors.js';
 import { applyTransform, isAugmenting, rescaleImage, sampleTransform } from './affine.js';
-import { Random } from '../random.js';
+import { Random } from '@fersweep/random';
 
 /** Named sub-streams of one (seed, epoch): turning augmentation on does not change the shuffle order. */
 const Stream = { order: 1, augment: 2 } as const;

@@ -1,5 +1,5 @@
 import { NUM_CLASSES } from '@fersweep/contracts';
-import type { Random } from '../random.js';
+import type { Random } from '@fersweep/random';
 
 /**
  * The facial actions the renderer can draw, loosely after FACS action units. Distances are in face

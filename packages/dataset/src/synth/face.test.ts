@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { FER_PIXELS, NUM_CLASSES } from '@fersweep/contracts';
-import { Random } from '../random.js';
+import { Random } from '@fersweep/random';
 import { imageRandom, renderExpression, renderFace, sampleExpression } from './index.js';
 
 function stats(px: Uint8Array): { min: number; max: number; std: number } {

@@ -1,6 +1,6 @@
 import { FER2013_CLASS_COUNTS, FER_PIXELS, NUM_CLASSES } from '@fersweep/contracts';
 import { DatasetError } from '../errors.js';
-import { Random } from '../random.js';
+import { Random } from '@fersweep/random';
 import { renderFace } from './face.js';
 
 import { USAGES as FER_USAGES, type Usage as FerUsage } from '../sources/types.js';
