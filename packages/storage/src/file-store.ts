@@ -15,9 +15,11 @@ import type { BigIntStats, Dirent } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { conflictError, errnoOf, fsError, isMissing, notFoundError } from './file-errors.js';
+import { BodyStreamError, fileUrl, syncDir, writeBody } from './file-io.js';
+import { etagOf, META_DIR, readSidecar, SIDECAR_FORMAT, TMP_PREFIX, type Sidecar } from './file-sidecar.js';
 import {
-  chunkBytes,
   compareKeys,
   normalizeMetadata,
   RESERVED_SEGMENT_PREFIX,
@@ -28,61 +30,7 @@ import {
 } from './keys.js';
 import { StoreError, type ObjectInfo, type ObjectStore, type PutOptions } from './types.js';
 
-const META_DIR = `${RESERVED_SEGMENT_PREFIX}meta`;
-const TMP_PREFIX = `${RESERVED_SEGMENT_PREFIX}tmp-`;
-const SIDECAR_FORMAT = 'fersweep-object-meta/v1';
 const DELETE_CONCURRENCY = 16;
-
-/** What a sidecar holds; `etag` ties it to one version of the object (see etagOf). */
-interface Sidecar {
-  format: typeof SIDECAR_FORMAT;
-  etag: string;
-  contentType?: string;
-  metadata?: Record<string, string>;
-}
-
-function isSidecar(value: unknown): value is Sidecar {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Record<string, unknown>;
-  const metadataOk =
-    v.metadata === undefined ||
-    (typeof v.metadata === 'object' &&
-      v.metadata !== null &&
-      Object.values(v.metadata).every((x) => typeof x === 'string'));
-  return (
-    v.format === SIDECAR_FORMAT &&
-    typeof v.etag === 'string' &&
-    (v.contentType === undefined || typeof v.contentType === 'string') &&
-    metadataOk
-  );
-}
-
-/**
- * A version stamp from inode, size and nanosecond mtime. A rename keeps all three, so the stamp
- * taken on the temp file names the object that replaces the key; a later write gets a new inode.
- * A sidecar whose stamp differs from its object's is stale (a crash or a race between the two
- * renames) and is ignored: a reader may miss metadata for a moment, never get another version's.
- */
-function etagOf(st: BigIntStats): string {
-  return `${st.ino.toString(16)}-${st.size.toString(16)}-${st.mtimeNs.toString(16)}`;
-}
-
-function errnoOf(err: unknown): string | undefined {
-  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') return err.code;
-  return undefined;
-}
-
-const isMissing = (err: unknown) => ['ENOENT', 'ENOTDIR'].includes(errnoOf(err) ?? '');
-
-/** Marks an error thrown by the caller's body stream, which `put` passes on unchanged. */
-class BodyStreamError {
-  constructor(readonly error: unknown) {}
-}
-
-function fileUrl(path: string): string {
-  const href = pathToFileURL(path).href;
-  return href.endsWith('/') && href !== 'file:///' ? href.slice(0, -1) : href;
-}
 
 /** A store of plain files under one directory (`file:///abs/path`). */
 export class FileStore implements ObjectStore {
@@ -165,7 +113,7 @@ export class FileStore implements ObjectStore {
     } catch (err) {
       if (tmp) await rm(tmp, { force: true }).catch(() => undefined);
       if (err instanceof BodyStreamError) throw err.error;
-      throw this.#fsError(err, k, 'write');
+      throw fsError(this.url, err, k, 'write');
     }
   }
 
@@ -174,8 +122,8 @@ export class FileStore implements ObjectStore {
     try {
       return await readFile(this.#path(k));
     } catch (err) {
-      if (isMissing(err) || errnoOf(err) === 'EISDIR') throw this.#notFound(k, err);
-      throw this.#fsError(err, k, 'read');
+      if (isMissing(err) || errnoOf(err) === 'EISDIR') throw notFoundError(this.url, k, err);
+      throw fsError(this.url, err, k, 'read');
     }
   }
 
@@ -186,15 +134,15 @@ export class FileStore implements ObjectStore {
     try {
       fh = await open(this.#path(k), 'r');
       // Opening a directory succeeds on Linux; only reading it fails, too late to say NotFound.
-      if (!(await fh.stat()).isFile()) throw this.#notFound(k);
+      if (!(await fh.stat()).isFile()) throw notFoundError(this.url, k);
       const stream = fh.createReadStream(r ? { start: r.start, end: r.end } : {});
       fh = undefined; // the stream owns it now and closes it at the end
       return stream;
     } catch (err) {
       await fh?.close().catch(() => undefined);
       if (err instanceof StoreError) throw err;
-      if (isMissing(err)) throw this.#notFound(k, err);
-      throw this.#fsError(err, k, 'read');
+      if (isMissing(err)) throw notFoundError(this.url, k, err);
+      throw fsError(this.url, err, k, 'read');
     }
   }
 
@@ -206,7 +154,7 @@ export class FileStore implements ObjectStore {
       st = await stat(path, { bigint: true });
     } catch (err) {
       if (isMissing(err)) return undefined;
-      throw this.#fsError(err, k, 'read');
+      throw fsError(this.url, err, k, 'read');
     }
     if (!st.isFile()) return undefined;
     const etag = etagOf(st);
@@ -271,7 +219,7 @@ export class FileStore implements ObjectStore {
       // (unlink says EISDIR on Linux, EPERM on macOS).
       const code = errnoOf(err);
       if (!isMissing(err) && code !== 'EISDIR' && code !== 'EPERM') {
-        throw this.#fsError(err, key, 'delete');
+        throw fsError(this.url, err, key, 'delete');
       }
     }
     const dir = dirname(path);
@@ -300,7 +248,7 @@ export class FileStore implements ObjectStore {
         await mkdir(dir, { recursive: true });
       } catch (err) {
         const code = errnoOf(err);
-        if (code === 'ENOTDIR' || code === 'EEXIST') throw this.#conflict(key, err);
+        if (code === 'ENOTDIR' || code === 'EEXIST') throw conflictError(this.url, key, err);
         throw err;
       }
       const path = join(dir, `${TMP_PREFIX}${randomBytes(8).toString('hex')}`);
@@ -335,7 +283,7 @@ export class FileStore implements ObjectStore {
       entries = await readdir(rel === '' ? this.root : this.#path(rel), { withFileTypes: true });
     } catch (err) {
       if (isMissing(err)) return;
-      throw this.#fsError(err, rel, 'list');
+      throw fsError(this.url, err, rel, 'list');
     }
     // A directory's keys continue with '/', so it sorts as "name/": 'a-b' < 'a/x' < 'a0'.
     const items = entries
@@ -357,7 +305,7 @@ export class FileStore implements ObjectStore {
         st = await stat(this.#path(key), { bigint: true });
       } catch (err) {
         if (isMissing(err)) continue; // deleted since readdir
-        throw this.#fsError(err, key, 'list');
+        throw fsError(this.url, err, key, 'list');
       }
       // Symlinked directories are followed; their sort position is approximate ("name" not "name/").
       if (st.isDirectory()) {
@@ -366,106 +314,5 @@ export class FileStore implements ObjectStore {
         yield { key, bytes: Number(st.size), etag: etagOf(st), lastModified: new Date(Number(st.mtimeMs)) };
       }
     }
-  }
-
-  #notFound(key: string, cause?: unknown): StoreError {
-    return new StoreError('NotFound', `no object '${key}' in ${this.url}`, this.url, { cause });
-  }
-
-  #conflict(key: string, cause: unknown): StoreError {
-    return new StoreError(
-      'InvalidKey',
-      `key '${key}' clashes with an existing object in ${this.url}: a file store cannot hold both 'x' and 'x/…' keys`,
-      this.url,
-      { cause },
-    );
-  }
-
-  #fsError(err: unknown, key: string, action: 'read' | 'write' | 'delete' | 'list'): StoreError {
-    if (err instanceof StoreError) return err;
-    const code = errnoOf(err) ?? 'unknown error';
-    const where = `'${key}' in ${this.url}`;
-    switch (code) {
-      case 'EACCES':
-      case 'EPERM':
-        return new StoreError(
-          'AccessDenied',
-          `permission denied to ${action} ${where} (${code}): check the directory's owner and mode`,
-          this.url,
-          { cause: err },
-        );
-      case 'EISDIR':
-      case 'ENOTDIR':
-      case 'EEXIST':
-      case 'ENOTEMPTY':
-        return this.#conflict(key, err);
-      case 'ENOSPC':
-      case 'EDQUOT':
-      case 'EROFS':
-      case 'EIO':
-        return new StoreError(
-          'Unavailable',
-          `cannot ${action} ${where} (${code}): the filesystem is full, read-only or failing`,
-          this.url,
-          { cause: err },
-        );
-      default:
-        return new StoreError('Internal', `failed to ${action} ${where} (${code})`, this.url, { cause: err });
-    }
-  }
-}
-
-/** Writes the whole body at the file's current position and returns its length in bytes. */
-async function writeBody(fh: FileHandle, body: Uint8Array | string | Readable, url: string): Promise<number> {
-  if (typeof body === 'string' || body instanceof Uint8Array) {
-    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-    await fh.writeFile(bytes);
-    return bytes.byteLength;
-  }
-  const chunks: AsyncIterator<unknown> = body[Symbol.asyncIterator]();
-  let bytes = 0;
-  let finished = false;
-  try {
-    for (;;) {
-      let step: IteratorResult<unknown>;
-      try {
-        step = await chunks.next();
-      } catch (err) {
-        finished = true;
-        throw new BodyStreamError(err);
-      }
-      if (step.done) {
-        finished = true;
-        return bytes;
-      }
-      const chunk = chunkBytes(step.value, url);
-      bytes += chunk.byteLength;
-      await fh.writeFile(chunk);
-    }
-  } finally {
-    // Stops and destroys the caller's stream when we fail on our side (disk full, bad chunk).
-    if (!finished) await chunks.return?.();
-  }
-}
-
-async function readSidecar(path: string): Promise<Sidecar | undefined> {
-  try {
-    const parsed: unknown = JSON.parse(await readFile(path, 'utf8'));
-    return isSidecar(parsed) ? parsed : undefined;
-  } catch {
-    return undefined; // absent, or torn by a tool that is not us: the object just has no metadata
-  }
-}
-
-/** Makes a rename durable; some filesystems refuse to fsync a directory, which is no reason to fail a put. */
-async function syncDir(dir: string): Promise<void> {
-  let fh: FileHandle | undefined;
-  try {
-    fh = await open(dir, 'r');
-    await fh.sync();
-  } catch {
-    // best effort
-  } finally {
-    await fh?.close().catch(() => undefined);
   }
 }
