@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { FileStore } from './file-store.js';
-import { S3Store, type S3StoreOptions } from './s3-store.js';
+import type { S3StoreOptions } from './s3-config.js';
+import { S3Store } from './s3-store.js';
 import { StoreError, type ObjectStore } from './types.js';
 
 /** Options for `openStore`; each applies only to its kind of store. */

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CreateBucketCommand, ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { freePort, startS3 } from '@fersweep/testkit';
-import { resolveS3Config, S3Store } from './s3-store.js';
+import { resolveS3Config } from './s3-config.js';
+import { S3Store } from './s3-store.js';
 import { byteStream, collect, rejectsWith, s3Fixture, TEST_BUCKET } from './test-support.js';
 
 const MIB = 1024 * 1024;

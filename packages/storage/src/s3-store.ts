@@ -38,15 +38,6 @@ import {
 import { isS3InvalidRange, isS3NotFound, noSuchBucketError, toStoreError, type S3ErrorContext } from './s3-errors.js';
 import { StoreError, type ObjectInfo, type ObjectStore, type PutOptions } from './types.js';
 
-// The settings are s3-config.ts'; these names stay importable from here.
-export {
-  resolveS3Config,
-  type ResolvedS3Config,
-  type S3Credentials,
-  type S3Location,
-  type S3StoreOptions,
-} from './s3-config.js';
-
 const MIB = 1024 * 1024;
 const MIN_PART_SIZE = 5 * MIB;
 const MAX_DELETE_BATCH = 1000;

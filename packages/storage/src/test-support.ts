@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { startS3, type RunningS3 } from '@fersweep/testkit';
 import { FileStore } from './file-store.js';
-import { S3Store, type S3StoreOptions } from './s3-store.js';
+import type { S3StoreOptions } from './s3-config.js';
+import { S3Store } from './s3-store.js';
 import { StoreError, type ObjectStore, type StoreErrorCode } from './types.js';
 
 export interface StoreFixture {
