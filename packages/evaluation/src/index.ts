@@ -10,3 +10,12 @@ export {
 } from './mcnemar.js';
 export { wilsonInterval, type ProportionInterval } from './interval.js';
 export { erfc, chiSquareSurvivalDf1 } from './special.js';
+export {
+  pairedTTest,
+  signTest,
+  smallestRankTestP,
+  tInterval,
+  wilcoxonSignedRank,
+  type MeanInterval,
+  type PairedTTest,
+} from './seeds.js';
