@@ -8,4 +8,5 @@ export * from './events.js';
 export * from './sweep.js';
 export * from './search.js';
 export * from './report.js';
+export * from './report-variants.js';
 export * from './sweep-check.js';

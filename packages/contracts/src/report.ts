@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EpochRecord, PerClassMetrics, SamplePrediction } from './events.js';
 import { SweepId, TrialId } from './ids.js';
+import { BudgetStatement, ReportApiVersion, SeedComparison, Selection, VariantReport } from './report-variants.js';
 
 const Unit = z.number().min(0).max(1);
 const Count = z.number().int().min(0);
@@ -152,6 +153,10 @@ export const TrialReport = z.object({
     })
     .nullable()
     .default(null),
+  /** The seed it trained with (`trial.started`); null before that, and in fersweep/v1 reports. */
+  seed: z.number().int().nullable().default(null),
+  /** Which seed replicate of its configuration it is (0-based); null without replicates. */
+  replicate: Count.nullable().default(null),
   /** Time of its first and latest events. */
   startedAt: Time.nullable(),
   updatedAt: Time.nullable(),
@@ -248,6 +253,8 @@ export const Verdict = z.object({
   significant: z.boolean().nullable(),
   /** True while the sweep is still running: the answer may change. */
   provisional: z.boolean(),
+  /** Whether the variants' ranking holds in every paired seed (`seeds.holds`); null without replicates. */
+  acrossSeeds: z.boolean().nullable().default(null),
 });
 export type Verdict = z.infer<typeof Verdict>;
 
@@ -257,7 +264,8 @@ export type Verdict = z.infer<typeof Verdict>;
  * that consumed the same events serve equal reports.
  */
 export const SweepReport = z.object({
-  apiVersion: z.literal('fersweep/v1'),
+  /** `fersweep/v2` adds seed/replicate per trial and the variant sections; v1 reports parse with them empty. */
+  apiVersion: ReportApiVersion,
   kind: z.literal('SweepReport'),
   sweep: SweepId,
   phase: SweepPhase,
@@ -280,6 +288,13 @@ export const SweepReport = z.object({
   trials: z.array(TrialReport),
   comparison: Comparison,
   samples: SampleGrid.nullable(),
+  /** How each variant's configuration was selected (on validation); null in v1 reports and before any trial. */
+  selection: Selection.nullable().default(null),
+  /** Per variant: configurations × seeds, budget, the selected configuration on test. Empty in v1 reports. */
+  variants: z.array(VariantReport).default([]),
+  budget: BudgetStatement.nullable().default(null),
+  /** The variants' selected configurations compared across seeds; null with fewer than two such variants. */
+  seeds: SeedComparison.nullable().default(null),
   verdict: Verdict,
 });
 export type SweepReport = z.infer<typeof SweepReport>;

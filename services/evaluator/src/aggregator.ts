@@ -10,6 +10,7 @@ import {
   type EpochMetrics,
   type EpochRecord,
   type EvaluatedSplit,
+  type SelectionRule,
   type SplitReport,
   type SweepId,
   type SweepPhase,
@@ -47,6 +48,9 @@ export interface PlannedTrial {
   model: string;
   params: Record<string, unknown>;
   epochs: number;
+  seed?: number;
+  /** Seed replicate index (TrialSpec `replicate`), when the sweep has replicates. */
+  replicate?: number;
 }
 
 /** Labels and predictions of one evaluated split, in split order: McNemar's paired input. */
@@ -73,6 +77,8 @@ export interface SweepSnapshot {
   predictions: ReadonlyMap<string, Partial<Record<EvaluatedSplit, PairedPredictions>>>;
   /** Per trial, the dataset URL its `trial.started` named (where sample images live). */
   datasets: ReadonlyMap<string, string>;
+  /** From the spec (`setPlan`); null before the spec is known (the report uses its default). */
+  selection: SelectionRule | null;
 }
 
 interface TrialState {
@@ -169,6 +175,7 @@ export class SweepAggregator {
   #ids = new Map<string, string>();
   #plan: Map<string, PlannedTrial> | undefined;
   #retries: number | undefined;
+  #selection: SelectionRule | null = null;
   #finalized = false;
   #version = 0;
   #snapshot: SweepSnapshot | undefined;
@@ -228,13 +235,22 @@ export class SweepAggregator {
     return { changed: true, duplicate: kept !== undefined };
   }
 
-  /** Sets the sweep's trial list and retry budget (from its spec); true when that changed anything. */
-  setPlan(trials: readonly PlannedTrial[], retries: number): boolean {
+  /**
+   * Sets the sweep's trial list, retry budget and selection rule (from its spec); true when that
+   * changed anything.
+   */
+  setPlan(trials: readonly PlannedTrial[], retries: number, selection: SelectionRule | null = null): boolean {
     const next = new Map(trials.map((t) => [t.trial, t]));
-    if (this.#plan && this.#retries === retries && JSON.stringify([...this.#plan]) === JSON.stringify([...next]))
+    if (
+      this.#plan &&
+      this.#retries === retries &&
+      JSON.stringify(this.#selection) === JSON.stringify(selection) &&
+      JSON.stringify([...this.#plan]) === JSON.stringify([...next])
+    )
       return false;
     this.#plan = next;
     this.#retries = retries;
+    this.#selection = selection;
     this.#touch();
     return true;
   }
@@ -297,6 +313,7 @@ export class SweepAggregator {
       trials,
       predictions,
       datasets,
+      selection: this.#selection,
     };
   }
 
@@ -369,6 +386,8 @@ export class SweepAggregator {
             reason: stopped.reason,
           }
         : null,
+      seed: started?.seed ?? plan?.seed ?? null,
+      replicate: started?.replicate ?? plan?.replicate ?? null,
       startedAt: times[0] ?? null,
       updatedAt: times[times.length - 1] ?? null,
     };

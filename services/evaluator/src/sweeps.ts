@@ -8,7 +8,7 @@
  *   sweeps/<sweep>/evaluator/trials/<trial>.json   { format, sweep, trial, events: TrialEvent[] }
  *   sweeps/<sweep>/evaluator/sweep.json            { format, sweep, finalized }
  */
-import { expandTrials, keys, SweepSpec, TrialEvent, type SweepId } from '@fersweep/contracts';
+import { expandTrials, keys, selectionRuleOf, SweepSpec, TrialEvent, type SweepId } from '@fersweep/contracts';
 import type { Logger } from '@fersweep/observability';
 import { StoreError, type ObjectStore } from '@fersweep/storage';
 import { z } from 'zod';
@@ -205,8 +205,11 @@ export class SweepStates {
         model: t.model,
         params: t.params,
         epochs: t.epochs,
+        seed: t.seed,
+        ...replicateOf(t),
       })),
       spec.data.spec.retries,
+      selectionRuleOf(spec.data.spec),
     );
     return true;
   }
@@ -219,7 +222,10 @@ export class SweepStates {
     const a = entry.aggregator;
     if (a.planned || a.finalized) return;
     const trials = a.snapshot().trials;
-    if (trials.length > 0 && trials.every((t) => t.phase === 'Succeeded' || t.phase === 'Failed'))
+    if (
+      trials.length > 0 &&
+      trials.every((t) => t.phase === 'Succeeded' || t.phase === 'Failed' || t.phase === 'Stopped')
+    )
       await this.#readPlan(a);
   }
 
@@ -258,4 +264,10 @@ function safeJson(raw: Buffer): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** A planned trial's seed replicate, when its plan has one (sweeps with `replicates`). */
+function replicateOf(plan: object): { replicate?: number } {
+  const r = (plan as { replicate?: unknown }).replicate;
+  return typeof r === 'number' ? { replicate: r } : {};
 }

@@ -76,6 +76,7 @@ describe('buildReport', () => {
       runnerUp: 'mobilenet',
       significant: false,
       provisional: false,
+      acrossSeeds: null,
     });
   });
 

@@ -4,6 +4,8 @@
  * verdict. Pure: the same snapshot gives the same report.
  */
 import {
+  DEFAULT_SELECTION,
+  REPORT_API_VERSION,
   type ClassDelta,
   type Comparison,
   type EvaluatedSplit,
@@ -18,6 +20,8 @@ import {
 import { pairwiseComparisons } from '@fersweep/evaluation';
 import { formatP, metricValue, parseMetric, type MetricField } from '@fersweep/report';
 import type { PairedPredictions, SweepSnapshot } from '../aggregator.js';
+import { seedVerdict } from './seed-verdict.js';
+import { budgetOf, hasSelection, seedComparisonOf, selectionOf, variantReports } from './variants.js';
 
 /** How a report ranks and tests. */
 export interface ReportOptions {
@@ -196,7 +200,7 @@ export function verdictOf(snapshot: SweepSnapshot, comparison: Comparison): Verd
   const find = (id: TrialId) => snapshot.trials.find((t) => t.trial === id)!;
   const provisional = !snapshot.ended;
   const prefix = provisional ? 'Provisional (the sweep is still running): ' : '';
-  const base = { provisional };
+  const base = { provisional, acrossSeeds: null };
   if (ranking.length === 0)
     return {
       ...base,
@@ -267,10 +271,21 @@ export function verdictOf(snapshot: SweepSnapshot, comparison: Comparison): Verd
 /** The report of a snapshot, without sample images (see `attachSampleImages`). */
 export function buildReport(snapshot: SweepSnapshot, options: ReportOptions = {}): SweepReport {
   const metric = options.metric ?? 'test.accuracy';
-  const comparison = compareTrials(snapshot, metric, options.alpha ?? 0.05);
+  const alpha = options.alpha ?? 0.05;
+  const comparison = compareTrials(snapshot, metric, alpha);
+  const rule = snapshot.selection ?? DEFAULT_SELECTION;
+  const selection = selectionOf(rule);
+  const variants = variantReports(snapshot.trials, rule);
+  const budget = budgetOf(variants);
+  const seeds = seedComparisonOf(variants, parseMetric(metric).field === 'macroF1' ? 'macroF1' : 'accuracy', alpha);
+  // A search or replicates selected each variant's configuration on validation: the verdict compares
+  // those, never the trial that happens to be best on test.
+  const selected = hasSelection(variants)
+    ? seedVerdict({ selection, budget, variants, seeds, comparison, provisional: !snapshot.ended })
+    : undefined;
   const count = (phase: TrialReport['phase']) => snapshot.trials.filter((t) => t.phase === phase).length;
   return {
-    apiVersion: 'fersweep/v1',
+    apiVersion: REPORT_API_VERSION,
     kind: 'SweepReport',
     sweep: snapshot.sweep,
     phase: snapshot.phase,
@@ -288,6 +303,10 @@ export function buildReport(snapshot: SweepSnapshot, options: ReportOptions = {}
     trials: snapshot.trials,
     comparison,
     samples: sampleGrid(snapshot, comparison, snapshot.classes, options.maxSamples ?? 35),
-    verdict: verdictOf(snapshot, comparison),
+    selection,
+    variants,
+    budget,
+    seeds,
+    verdict: selected ?? verdictOf(snapshot, comparison),
   };
 }
