@@ -1,6 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { selectionRuleOf, SweepReport, type SweepId, type SweepReport as Report } from '@fersweep/contracts';
-import { SweepAggregator, type SelectionRule } from '../aggregator.js';
+import {
+  selectionRuleOf,
+  SweepReport,
+  type SelectionRule,
+  type SweepId,
+  type SweepReport as Report,
+} from '@fersweep/contracts';
+import { SweepAggregator } from '../aggregator.js';
 import { replicateSweep, type ReplicateSweepOptions } from '../testing/replicates.js';
 import { buildReport } from './build.js';
 import { configurationKey } from './variants.js';
