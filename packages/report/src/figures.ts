@@ -5,6 +5,7 @@
 import type { SweepReport, TrialReport } from '@fersweep/contracts';
 import { renderChartPng } from './chart-png.js';
 import type { EChartsOption } from 'echarts';
+import { variantCharts } from './variant-figures.js';
 
 /** Colour-blind-friendly (Tableau 10); trial i always gets colour i % 10. */
 export const PALETTE = [
@@ -193,6 +194,7 @@ export function reportCharts(report: SweepReport): ChartSpec[] {
       option: learningCurvesOption(report),
     },
     { id: 'per-class-f1', title: `Per-class F1 (${split})`, width: 960, height: 420, option: f1BarsOption(report) },
+    ...variantCharts(report),
     ...chartTrials(report)
       .filter((t) => t.splits[split])
       .map((t) => ({

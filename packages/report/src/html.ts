@@ -10,6 +10,8 @@ import { createRequire } from 'node:module';
 import type { SweepReport, TrialReport } from '@fersweep/contracts';
 import { formatP, metricValue } from './rank-metric.js';
 import { chartTrials, PALETTE, reportCharts } from './figures.js';
+import { variantCharts } from './variant-figures.js';
+import { variantSections } from './variant-html.js';
 
 /** Where the page gets ECharts from. */
 export type EchartsSource = { src: string } | { inline: string };
@@ -205,6 +207,11 @@ export function renderReportHtml(report: SweepReport, echarts: EchartsSource): s
   } · ranked by ${escapeHtml(report.comparison.metric)}</p>
 <h2>Verdict</h2>
 <p class="verdict${report.verdict.provisional ? ' provisional' : ''}" id="verdict">${escapeHtml(report.verdict.text)}</p>
+${variantSections(
+  report,
+  variantCharts(report).map((x) => x.id),
+  chartDiv,
+)}
 <h2>Ranking</h2>
 ${rankingTable(report, trials)}
 <h2>Learning curves</h2>
