@@ -8,6 +8,7 @@ import type { SweepReport } from '@fersweep/contracts';
 import { cannotRead, UsageError } from '../errors.js';
 import { table } from '../format.js';
 import { progressBar } from '../progress.js';
+import { variantsText } from '../variants-text.js';
 import { intArg, type Io } from './dataset.js';
 
 /** The comparison a person reads in the terminal: ranking, per-variant numbers, pairwise tests, verdict. */
@@ -25,7 +26,7 @@ export function comparisonText(report: SweepReport): string {
       report.comparison.ranking.includes(id) ? String(i + 1) : '-',
       id,
       t.model ?? '-',
-      t.phase,
+      t.phase === 'Stopped' && t.stopped?.rung ? `Stopped at rung ${t.stopped.rung}` : t.phase,
       pct(t.final?.accuracy),
       pct(t.final?.valAccuracy),
       test ? `${pct(test.accuracy)} [${pct(test.accuracyInterval.lower)}, ${pct(test.accuracyInterval.upper)}]` : '-',
@@ -62,6 +63,8 @@ export function comparisonText(report: SweepReport): string {
       ),
     );
   }
+  const variants = variantsText(report);
+  if (variants) lines.push('', variants);
   lines.push('', report.verdict.text);
   return lines.join('\n');
 }
