@@ -17,7 +17,7 @@ function ev(trial: string, variant: string, body: Record<string, unknown>): Tria
     time: new Date(Date.UTC(2025, 0, 1, 0, 0, second)).toISOString(),
     ...body,
   };
-  return { ...e, id: eventId(e as Parameters<typeof eventId>[0]) } as TrialEvent;
+  return { ...e, id: eventId(e as unknown as Parameters<typeof eventId>[0]) } as unknown as TrialEvent;
 }
 
 /** 70 test images, 10 per emotion; `correct` of them right (spread over the emotions), the rest one emotion off. */
