@@ -9,6 +9,7 @@ import {
 import { SweepAggregator } from '../aggregator.js';
 import { replicateSweep, type ReplicateSweepOptions } from '../testing/replicates.js';
 import { buildReport } from './build.js';
+import { renderFigures } from './figures.js';
 import { configurationKey } from './variants.js';
 
 const S = 'seeds' as SweepId;
@@ -188,4 +189,14 @@ describe('selectionRuleOf', () => {
     });
     expect(selectionRuleOf({ scheduler: { metric: 'valAccuracy', mode: 'max' } }).source).toBe('scheduler');
   });
+});
+
+describe('variant figures as PNG (server-side ECharts)', () => {
+  it('renders the seed strip, the validation curves and the search history beside the other figures', async () => {
+    const figures = await renderFigures(reportOf({ k: 3 }));
+    const names = figures.map((f) => f.name);
+    expect(names).toEqual(expect.arrayContaining(['seed-strip.png', 'validation-curves.png', 'search-history.png']));
+    for (const f of figures.filter((x) => !x.name.startsWith('confusion-')))
+      expect(f.png.subarray(1, 4).toString('latin1')).toBe('PNG');
+  }, 60_000);
 });
