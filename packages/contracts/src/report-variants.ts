@@ -174,3 +174,13 @@ export function selectionRuleOf(spec: {
 function modeOf(metric: SelectionMetric): 'max' | 'min' {
   return metric === 'loss' || metric === 'valLoss' ? 'min' : 'max';
 }
+
+/** A variant's selected configuration, or undefined while none is eligible. */
+export function selectedConfiguration(v: VariantReport): ConfigurationReport | undefined {
+  return v.configurations.find((c) => c.key === v.selected);
+}
+
+/** Whether selection means anything: some variant tried more than one run (a search or replicates). */
+export function hasSelection(variants: readonly VariantReport[]): boolean {
+  return variants.some((v) => v.trials > 1);
+}

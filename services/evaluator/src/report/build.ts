@@ -5,6 +5,7 @@
  */
 import {
   DEFAULT_SELECTION,
+  hasSelection,
   REPORT_API_VERSION,
   type ClassDelta,
   type Comparison,
@@ -21,7 +22,7 @@ import { pairwiseComparisons } from '@fersweep/evaluation';
 import { formatP, metricValue, parseMetric, type MetricField } from '@fersweep/report';
 import type { PairedPredictions, SweepSnapshot } from '../aggregator.js';
 import { seedVerdict } from './seed-verdict.js';
-import { budgetOf, hasSelection, seedComparisonOf, selectionOf, variantReports } from './variants.js';
+import { budgetOf, seedComparisonOf, selectionOf, variantReports } from './variants.js';
 
 /** How a report ranks and tests. */
 export interface ReportOptions {

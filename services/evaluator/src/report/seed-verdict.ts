@@ -3,16 +3,17 @@
  * selected configuration wins on test, whether that holds across seeds, and McNemar's test of the
  * two selected configurations on the same test images.
  */
-import type {
-  BudgetStatement,
-  Comparison,
-  SeedComparison,
-  Selection,
-  TrialId,
-  Verdict,
-  VariantReport,
+import {
+  selectedConfiguration,
+  type BudgetStatement,
+  type Comparison,
+  type SeedComparison,
+  type Selection,
+  type TrialId,
+  type Verdict,
+  type VariantReport,
 } from '@fersweep/contracts';
-import { selectedConfiguration, type SeedMetric } from './variants.js';
+import type { SeedMetric } from './variants.js';
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const pText = (p: number) => (p === 0 ? '0' : p < 0.001 ? p.toExponential(1) : p.toPrecision(2));

@@ -4,10 +4,16 @@
  * curve with the scheduler's stop points (the ASHA picture), and the search history (objective per
  * trial in launch order with the best so far). Plain JSON options, like figures.ts.
  */
-import { DEFAULT_SELECTION, type SweepReport, type TrialReport, type VariantReport } from '@fersweep/contracts';
+import {
+  DEFAULT_SELECTION,
+  hasSelection,
+  selectedConfiguration,
+  type SweepReport,
+  type TrialReport,
+  type VariantReport,
+} from '@fersweep/contracts';
 import type { EChartsOption } from 'echarts';
 import type { ChartSpec } from './figures.js';
-import { hasSelection, selectedConfiguration } from './variants.js';
 
 /** One colour per variant (Tableau 10, as figures.ts), by its position in the report. */
 const VARIANT_PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#b07aa1', '#76b7b2', '#edc948', '#9c755f'];

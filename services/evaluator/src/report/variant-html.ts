@@ -3,9 +3,8 @@
  * reported on test), the budget each variant got, each variant's selected configuration across
  * seeds, the paired comparison across seeds and the variant charts.
  */
-import type { SeedInterval, SweepReport, VariantReport } from '@fersweep/contracts';
+import { selectedConfiguration, type SeedInterval, type SweepReport, type VariantReport } from '@fersweep/contracts';
 import { escapeHtml } from './html.js';
-import { selectedConfiguration } from './variants.js';
 
 const METRIC_WORDS = {
   valAccuracy: 'val accuracy',

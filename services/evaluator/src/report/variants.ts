@@ -6,6 +6,7 @@
  */
 import {
   DEFAULT_SELECTION,
+  selectedConfiguration,
   type BudgetStatement,
   type ConfigurationReport,
   type ReplicateRun,
@@ -143,16 +144,6 @@ export function variantReports(trials: readonly TrialReport[], rule: SelectionRu
   const byVariant = new Map<string, TrialReport[]>();
   for (const t of trials) byVariant.set(t.variant, [...(byVariant.get(t.variant) ?? []), t]);
   return [...byVariant].map(([variant, ts]) => variantReport(variant, ts, rule));
-}
-
-/** The selected configuration of a variant, or undefined. */
-export function selectedConfiguration(v: VariantReport): ConfigurationReport | undefined {
-  return v.configurations.find((c) => c.key === v.selected);
-}
-
-/** Whether selection means anything: some variant tried more than one run (a search or replicates). */
-export function hasSelection(variants: readonly VariantReport[]): boolean {
-  return variants.some((v) => v.trials > 1);
 }
 
 /** The selection rule in words: what was selected on, and that test only reports. */
