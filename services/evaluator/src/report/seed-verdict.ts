@@ -46,7 +46,23 @@ export function seedVerdict(input: {
   provisional: boolean;
 }): Verdict | undefined {
   const { selection, budget, variants, seeds, comparison, provisional } = input;
-  if (!seeds || seeds.ranking.length < 2) return undefined;
+  const prefix = provisional ? 'Provisional (the sweep is still running): ' : '';
+  if (!seeds || seeds.ranking.length < 2) {
+    // One variant with a tested selection (a single-variant search, or the others not tested yet):
+    // report its selected configuration, still without picking anything on test.
+    const tested = variants.filter((v) => v.testAccuracy !== null);
+    if (tested.length !== 1) return undefined;
+    const only = tested[0]!;
+    const others = variants.length > 1 ? ' No other variant has a selected configuration evaluated on test yet.' : '';
+    return {
+      text: `${prefix}${selection.statement} ${only.variant}'s selected configuration: test accuracy ${summary(only, 'accuracy')}.${others}`,
+      best: firstRun(only),
+      runnerUp: null,
+      significant: null,
+      provisional,
+      acrossSeeds: null,
+    };
+  }
   const byName = new Map(variants.map((v) => [v.variant, v]));
   const leader = byName.get(seeds.ranking[0]!)!;
   const runner = byName.get(seeds.ranking[1]!)!;
@@ -75,7 +91,7 @@ export function seedVerdict(input: {
     );
   }
   return {
-    text: (provisional ? 'Provisional (the sweep is still running): ' : '') + parts.join(' '),
+    text: prefix + parts.join(' '),
     best: a,
     runnerUp: b,
     significant: pair ? pair.significant : null,

@@ -170,6 +170,20 @@ describe('variant sections of the report (fersweep/v2)', () => {
     expect(r.selection!.statement).toContain("lowest mean val loss over its seeds (the sweep's scheduler metric)");
   });
 
+  it('with a single variant, reports its selected configuration on test, never the trial best on test', () => {
+    const a = new SweepAggregator(S);
+    for (const e of replicateSweep(S, { k: 2 }).filter((e) => e.variant === 'cnn')) a.apply(e);
+    a.finalize();
+    const r = buildReport(a.snapshot());
+    expect(r.seeds).toBeNull();
+    expect(r.verdict).toMatchObject({ best: 'cnn-0-r0', runnerUp: null, acrossSeeds: null });
+    expect(r.verdict.text).toMatch(/^Selected on validation, reported on test; no selection on test: /);
+    expect(r.verdict.text).toContain("cnn's selected configuration: test accuracy 64.5% [");
+    // The trial best on test (cnn-1-r1, 71%) is not the answer.
+    expect(r.comparison.ranking[0]).toBe('cnn-1-r1');
+    expect(r.verdict.text).not.toContain('cnn-1-r1');
+  });
+
   it('records the search history in launch order with each trial’s objective', () => {
     const h = variant(reportOf({ k: 2 }), 'cnn').history;
     expect(h.map((x) => x.trial)).toEqual(['cnn-0-r0', 'cnn-1-r0', 'cnn-0-r1', 'cnn-1-r1']);
