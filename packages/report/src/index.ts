@@ -19,3 +19,4 @@ export {
   type EchartsSource,
 } from './html.js';
 export { formatP, metricValue, parseMetric, type MetricField } from './rank-metric.js';
+export { searchHistoryOption, seedStripOption, validationCurvesOption, variantCharts } from './variant-figures.js';

@@ -13,7 +13,7 @@ import { expandTrials, SweepReport, SweepSpec, type SweepId, type TrialEvent } f
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { SweepAggregator } from '../aggregator.js';
 import { buildReport } from '../report/build.js';
-import { echartsBundle, renderReportHtml } from '../report/html.js';
+import { echartsBundle, renderReportHtml } from '@fersweep/report';
 import { handBuiltSweep, sweepSpec } from '../testing/fixtures.js';
 import { replicateSweep } from '../testing/replicates.js';
 

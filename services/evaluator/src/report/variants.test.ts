@@ -9,7 +9,7 @@ import {
 import { SweepAggregator } from '../aggregator.js';
 import { replicateSweep, type ReplicateSweepOptions } from '../testing/replicates.js';
 import { buildReport } from './build.js';
-import { renderFigures } from './figures.js';
+import { renderFigures } from '@fersweep/report';
 import { configurationKey } from './variants.js';
 
 const S = 'seeds' as SweepId;
