@@ -5,6 +5,6 @@
 // a user of this command (the runtime image's Node is pinned with it).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const { run } = await import('../packages/cli/dist/index.js');
+const { run } = await import('../apps/fersweep/dist/index.js');
 // Exit explicitly: keep-alive sockets (S3, NATS) must not hold a finished command open.
 process.exit(await run(process.argv.slice(2)));

@@ -7,13 +7,16 @@ import { format, resolveConfig } from 'prettier';
 const write = async (path, value) =>
   writeFileSync(path, await format(JSON.stringify(value), { ...(await resolveConfig(path)), filepath: path }));
 
-const dirs = ['packages', 'services'].flatMap((top) =>
-  existsSync(top)
+// The workspaces of the root package.json: `apps/*`, `packages/*`, `services/*` and the test-only ones.
+const dirs = JSON.parse(readFileSync('package.json', 'utf8')).workspaces.flatMap((glob) => {
+  if (!glob.endsWith('/*')) return existsSync(join(glob, 'package.json')) ? [glob] : [];
+  const top = glob.slice(0, -2);
+  return existsSync(top)
     ? readdirSync(top)
         .map((d) => join(top, d))
         .filter((d) => existsSync(join(d, 'package.json')))
-    : [],
-);
+    : [];
+});
 const byName = new Map(dirs.map((d) => [JSON.parse(readFileSync(join(d, 'package.json'), 'utf8')).name, d]));
 for (const d of dirs) {
   const pkg = JSON.parse(readFileSync(join(d, 'package.json'), 'utf8'));

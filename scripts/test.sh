@@ -3,7 +3,7 @@
 # prometheus + promtool, chromium, python3-onnx, python3-h5py from Debian; moto_server or s3rver for S3), builds,
 # lints and runs every test. Test servers (nats-server with JetStream, an S3 server) are started
 # by the tests themselves on free loopback ports with temporary data dirs and stopped after
-# (packages/testkit), so nothing is left running.
+# (test/testkit), so nothing is left running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +16,7 @@ command -v nats-server >/dev/null || apt_pkgs+=(nats-server)
 { command -v prometheus >/dev/null && command -v promtool >/dev/null; } || apt_pkgs+=(prometheus)
 command -v chromium >/dev/null || apt_pkgs+=(chromium)
 # Debian's python3 checks the model exports (onnx.checker; h5py) and writes the Keras weight fixtures
-# (h5py: packages/testkit/src/keras_mobilenetv2_fixture.py).
+# (h5py: test/testkit/src/keras_mobilenetv2_fixture.py).
 /usr/bin/python3 -c 'import onnx' 2>/dev/null || apt_pkgs+=(python3-onnx)
 /usr/bin/python3 -c 'import h5py' 2>/dev/null || apt_pkgs+=(python3-h5py)
 # astronaut.png, the real photograph `fersweep predict` finds a face in (test/support/photos.ts).

@@ -23,8 +23,8 @@ import {
   type RunningPrometheus,
   type RunningServer,
 } from '@fersweep/testkit';
-import { FAKE_TRAINER_MODELS } from '../../services/coordinator/src/testing/fake-trainer-models.js';
-import { handBuiltSweep, sweepSpec } from '../../services/evaluator/src/testing/fixtures.js';
+import { FAKE_TRAINER_MODELS, FAKE_TRAINER_PATH } from '@fersweep/coordinator/testing';
+import { handBuiltSweep, sweepSpec } from '@fersweep/evaluator/testing';
 import { ROOT } from './render.js';
 
 const SWEEP = 'chart';
@@ -32,7 +32,7 @@ const TRIAL = 'cnn';
 /** The namespace label a ServiceMonitor's targets carry (the install the dashboards look at). */
 const NAMESPACE = 'sweeps';
 const DASHBOARDS = ['sweep-overview.json', 'operations.json'];
-const FAKE_TRAINER = join(ROOT, 'services/coordinator/src/fixtures/fake-trainer.mjs');
+const FAKE_TRAINER = FAKE_TRAINER_PATH;
 
 interface Panel {
   type: string;

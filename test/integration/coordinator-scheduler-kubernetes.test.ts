@@ -5,14 +5,14 @@
  * trials at their rung, deletes their Jobs, and the sweep still succeeds. Needs the build.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { join } from 'node:path';
 import { KubernetesLauncher, startCoordinator, type Coordinator } from '@fersweep/coordinator';
+import { CURVE_TRAINER_PATH } from '@fersweep/coordinator/testing';
 import { startFakeKube, type FakeKube } from '@fersweep/kube-fake';
 import { createLogger } from '@fersweep/observability';
 import { startNats, startS3, type RunningS3, type RunningServer } from '@fersweep/testkit';
 import { createTrainerConfig, pollSweep } from '../support/kube.js';
 
-const CURVES = join(process.cwd(), 'services', 'coordinator', 'src', 'fixtures', 'curve-trainer.mjs');
+const CURVES = CURVE_TRAINER_PATH;
 const logger = createLogger({ service: 'coordinator', silent: true });
 let nats: RunningServer;
 let s3: RunningS3;

@@ -21,10 +21,10 @@ import { connectNatsBus, type NatsBus } from '@fersweep/messaging';
 import { createLogger, createRegistry } from '@fersweep/observability';
 import { openStore } from '@fersweep/storage';
 import { startNats, startS3, type RunningS3, type RunningServer } from '@fersweep/testkit';
-import { FAKE_TRAINER_MODELS } from '../../services/coordinator/src/testing/fake-trainer-models.js';
-import { handBuiltSweep } from '../../services/evaluator/src/testing/fixtures.js';
+import { FAKE_TRAINER_MODELS, FAKE_TRAINER_PATH } from '@fersweep/coordinator/testing';
+import { handBuiltSweep } from '@fersweep/evaluator/testing';
 
-const FAKE_TRAINER = join(process.cwd(), 'services/coordinator/src/fixtures/fake-trainer.mjs');
+const FAKE_TRAINER = FAKE_TRAINER_PATH;
 /** How long the trainers' last events stay unpublished after the coordinator saw the sweep end. */
 const EVENT_DELAY_MS = 3000;
 const logger = createLogger({ service: 'test', silent: true });

@@ -2,20 +2,19 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, stringify } from 'yaml';
 import { expandTrials, SweepSpec, type SweepId } from '@fersweep/contracts';
 import { LocalLauncher, startCoordinator, type Coordinator } from '@fersweep/coordinator';
 import { buildReport, SweepAggregator } from '@fersweep/evaluator';
 import { createLogger } from '@fersweep/observability';
-import { FAKE_TRAINER_MODELS } from '../../../services/coordinator/src/testing/fake-trainer-models.js';
-import { event } from '../../../services/evaluator/src/testing/fixtures.js';
+import { FAKE_TRAINER_MODELS, FAKE_TRAINER_PATH } from '@fersweep/coordinator/testing';
+import { event } from '@fersweep/evaluator/testing';
 import { ApiCallError, type ApiClient } from './api.js';
 import { reportOf } from './commands/cluster.js';
 import { cli } from './testing/cli.js';
 
 // The coordinator's test stand-in for `fersweep train`: exits as the trial params say.
-const FAKE = fileURLToPath(new URL('../../../services/coordinator/src/fixtures/fake-trainer.mjs', import.meta.url));
+const FAKE = FAKE_TRAINER_PATH;
 let dir: string;
 let coordinator: Coordinator;
 
