@@ -1,6 +1,7 @@
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
+import { layerRules } from './eslint.layers.js';
 
 export default tseslint.config(
   {
@@ -18,10 +19,10 @@ export default tseslint.config(
   {
     languageOptions: { globals: globals.node },
     rules: {
-      // Siblings import a workspace's public face only (STYLE.md: `@fersweep/x`, never `@fersweep/x/src/...`).
-      'no-restricted-imports': ['error', { patterns: ['@fersweep/*/src/*', '@fersweep/*/dist/*'] }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
+  // Siblings import a workspace's public face only; app → services → packages (eslint.layers.js).
+  ...layerRules,
 );

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { trainerCommand } from '@fersweep/cli';
 import { startCoordinator, type Coordinator } from '@fersweep/coordinator';
 import { importDataset, syntheticSource } from '@fersweep/dataset';
 import { createLogger } from '@fersweep/observability';
@@ -36,6 +37,7 @@ beforeAll(async () => {
     port: 0,
     host: '127.0.0.1',
     logger: createLogger({ service: 'coordinator', silent: true }),
+    trainerCommand: trainerCommand(),
   });
 }, 60_000);
 afterAll(async () => {

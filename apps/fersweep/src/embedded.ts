@@ -1,6 +1,6 @@
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { keys, type SweepReport, type SweepSpec } from '@fersweep/contracts';
 import {
   LocalLauncher,
@@ -19,6 +19,7 @@ import { createLogger, createRegistry } from '@fersweep/observability';
 import { openStore } from '@fersweep/storage';
 import { UsageError } from './errors.js';
 import { sweepProgress } from './sweep-view.js';
+import { trainerCommand } from './wiring.js';
 
 /** Largest sweep embedded mode accepts (the local launcher runs them a few at a time). */
 const MAX_TRIALS = 10_000;
@@ -79,7 +80,7 @@ export async function runEmbedded(o: EmbeddedRunOptions): Promise<EmbeddedRunRes
     logger,
   });
   const launcher = new LocalLauncher({
-    command: [process.execPath, fileURLToPath(new URL('../../../bin/fersweep.js', import.meta.url)), 'train'],
+    command: trainerCommand(),
     maxConcurrent: o.maxTrainers ?? Math.max(1, cpus().length),
     bus,
     logger,

@@ -25,7 +25,7 @@ export function buildProgram(io: Io, setExitCode: (code: number) => void = () =>
     .exitOverride();
   program.addCommand(datasetCommand(io));
   program.addCommand(trainCommand(setExitCode));
-  program.addCommand(serveCommand());
+  program.addCommand(serveCommand(setExitCode));
   for (const c of clusterCommands(io, setExitCode)) program.addCommand(c);
   for (const c of modelCommands(io)) program.addCommand(c);
   program.addCommand(predictCommand(io));

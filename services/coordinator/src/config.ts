@@ -120,6 +120,8 @@ export const CoordinatorConfig = z.object({
   /** Embedded mode: where sweep state is kept between runs. */
   FERSWEEP_STATE_DIR: z.string().optional(),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+  /** Grace period of a SIGTERM shutdown in ms (keep it below terminationGracePeriodSeconds; the chart sets it 10 s below). */
+  FERSWEEP_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).default(20_000),
 });
 export type CoordinatorConfig = z.infer<typeof CoordinatorConfig> & { storeUrl: string; stateDir: string };
 

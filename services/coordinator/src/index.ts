@@ -7,7 +7,13 @@ export { LocalLauncher, type LocalLauncherOptions } from './launchers/local.js';
 export type { Launcher, LaunchOptions, LaunchStatus } from './launchers/types.js';
 export { createReportReader, ReportPendingError, type ReportReader, type ReportReaderOptions } from './reports.js';
 export { createApp, openApiDocument, ApiError, sweepView, trialView, type AppDeps } from './app.js';
-export { startCoordinator, type Coordinator, type StartOptions } from './main.js';
+export {
+  coordinatorProcess,
+  startCoordinator,
+  type Coordinator,
+  type CoordinatorProcessOptions,
+  type StartOptions,
+} from './main.js';
 export { loadConfig, CoordinatorConfig, ConfigError } from './config.js';
 export {
   KubernetesLauncher,

@@ -30,6 +30,8 @@ async function start(env: Record<string, string>, host?: string) {
     port: 0,
     ...(host ? { host } : {}),
     logger: createLogger({ service: 'coordinator', stream }),
+    // The app passes its own `fersweep train`; these tests never launch a trial.
+    trainerCommand: [process.execPath, '-e', 'process.exit(1)'],
   });
   return {
     coordinator,

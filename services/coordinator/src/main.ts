@@ -1,11 +1,11 @@
 import type { Server } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import type { ModelParamSchemas } from '@fersweep/contracts';
+import { runService, type SignalSource } from '@fersweep/lifecycle';
 import { connectNatsBus, createMemoryBus, openNatsKv, type Bus, type NatsBus } from '@fersweep/messaging';
 import { chooseListenHost, createLogger, createRegistry, type Logger } from '@fersweep/observability';
 import { openStore } from '@fersweep/storage';
 import { createApp } from './app.js';
-import { loadConfig, type CoordinatorConfig } from './config.js';
+import { ConfigError, loadConfig, type CoordinatorConfig } from './config.js';
 import { LocalLauncher } from './launchers/local.js';
 import type { Launcher } from './launchers/types.js';
 import { Scheduler } from './scheduler.js';
@@ -17,6 +17,10 @@ export interface Coordinator {
   host: string;
   scheduler: Scheduler;
   bus: Bus;
+  /** Readiness fails → stop accepting → stop scheduling (the first half of stop). */
+  drain(): Promise<void>;
+  /** The launcher and the bus (NATS drains) close (the second half of stop). */
+  close(): Promise<void>;
   /** The shutdown sequence: readiness fails → stop accepting → stop scheduling → drain NATS → exit. */
   stop(): Promise<void>;
 }
@@ -27,17 +31,14 @@ export interface StartOptions {
   /** Listen address; wins over FERSWEEP_HOST (see chooseListenHost). */
   host?: string;
   logger?: Logger;
-  /** The trainer command for the local launcher (default: this installation's `fersweep train`). */
+  /** The trainer command of the local launcher (the app passes its own `fersweep train`); required with it. */
   trainerCommand?: string[];
+  /** Turns a sweep's dataset URL into one every trainer can open (the app resolves `file://./…` against its cwd). */
+  resolveDataset?: (url: string) => string;
   /** Use this launcher instead of the configured one (tests). */
   launcher?: Launcher;
   /** Check sweeps against these params schemas instead of the model registry's (tests with a stand-in trainer). */
   models?: ModelParamSchemas;
-}
-
-function defaultTrainerCommand(): string[] {
-  const bin = fileURLToPath(new URL('../../../bin/fersweep.js', import.meta.url));
-  return [process.execPath, bin, 'train'];
 }
 
 /**
@@ -78,8 +79,12 @@ export async function startCoordinator(options: StartOptions = {}): Promise<Coor
       const { KubernetesLauncher } = await import('./launchers/kubernetes.js');
       launcher = KubernetesLauncher.fromEnvironment({ config, logger, env: options.env ?? process.env });
     } else {
+      if (!options.trainerCommand)
+        throw new ConfigError(
+          'the local launcher needs a trainer command: start the coordinator with `fersweep serve coordinator`, or pass trainerCommand',
+        );
       launcher = new LocalLauncher({
-        command: options.trainerCommand ?? defaultTrainerCommand(),
+        command: options.trainerCommand,
         maxConcurrent: config.FERSWEEP_MAX_LOCAL_TRAINERS,
         logger,
         env: { ...(options.env ?? process.env), ...(config.NATS_URL ? { NATS_URL: config.NATS_URL } : {}) },
@@ -95,8 +100,7 @@ export async function startCoordinator(options: StartOptions = {}): Promise<Coor
     bus,
     maxTrials: config.FERSWEEP_MAX_TRIALS,
     ...(options.models ? { models: options.models } : {}),
-    resolveDataset: (url) =>
-      url.startsWith('file://./') || url.startsWith('file://../') ? `file://${process.cwd()}/${url.slice(7)}` : url,
+    ...(options.resolveDataset ? { resolveDataset: options.resolveDataset } : {}),
   });
   await scheduler.start();
 
@@ -121,17 +125,63 @@ export async function startCoordinator(options: StartOptions = {}): Promise<Coor
   const url = `http://${reach.includes(':') ? `[${reach}]` : reach}:${port}`;
   logger.info('coordinator listening', { url, host: listen.host, launcher: launcher.kind, store: store.url });
 
+  const drain = async () => {
+    ready = false;
+    await new Promise<void>((r) => server.close(() => r()));
+    await scheduler.stop();
+  };
+  const close = async () => {
+    await launcher.close();
+    await bus.close();
+  };
   return {
     url,
     host: listen.host,
     scheduler,
     bus,
+    drain,
+    close,
     async stop() {
-      ready = false;
-      await new Promise<void>((r) => server.close(() => r()));
-      await scheduler.stop();
-      await launcher.close();
-      await bus.close();
+      await drain();
+      await close();
     },
   };
+}
+
+/** What the app hands the coordinator's process beyond the environment. */
+export interface CoordinatorProcessOptions extends Pick<
+  StartOptions,
+  'port' | 'host' | 'trainerCommand' | 'resolveDataset'
+> {
+  env?: NodeJS.ProcessEnv;
+  /** Signals come from here instead of the process (tests). */
+  signals?: SignalSource;
+}
+
+/**
+ * The coordinator's process (`fersweep serve coordinator`): config → logger → startCoordinator →
+ * the shared lifecycle runner (SIGTERM/SIGINT, FERSWEEP_SHUTDOWN_TIMEOUT_MS). Resolves with the exit
+ * code: 0 after a clean shutdown, 1 on a bad config, a failed start, a second signal or an
+ * outlasted grace period.
+ */
+export async function coordinatorProcess(options: CoordinatorProcessOptions = {}): Promise<number> {
+  const env = options.env ?? process.env;
+  let config: CoordinatorConfig;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    process.stderr.write(`fersweep coordinator: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const logger = createLogger({ service: 'coordinator', level: config.LOG_LEVEL });
+  const { signals, ...start } = options;
+  const code = await runService({
+    name: 'coordinator',
+    logger,
+    graceMs: config.FERSWEEP_SHUTDOWN_TIMEOUT_MS,
+    ...(signals ? { signals } : {}),
+    start: async () => startCoordinator({ ...start, env, logger }),
+  });
+  await new Promise<void>((resolve) => logger.on('finish', resolve).end());
+  return code;
 }

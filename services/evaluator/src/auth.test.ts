@@ -5,7 +5,8 @@
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { createMemoryBus } from '@fersweep/messaging';
-import { loadConfig, startEvaluatorService, type EvaluatorService } from './main.js';
+import { loadConfig } from './config.js';
+import { startEvaluatorService, type EvaluatorService } from './service.js';
 import { eventually, memoryLogger, tempStore } from './testing/harness.js';
 import { handBuiltSweep } from './testing/fixtures.js';
 

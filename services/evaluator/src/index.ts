@@ -51,12 +51,6 @@ export {
   type SweepSummary,
 } from './evaluator.js';
 export { createApp, ECHARTS_ASSET, type AppDeps } from './app.js';
-export {
-  EvaluatorConfig,
-  evaluatorProcess,
-  loadConfig,
-  startEvaluatorService,
-  type EvaluatorService,
-  type ServiceOverrides,
-  type ServiceState,
-} from './main.js';
+export { EvaluatorConfig, loadConfig } from './config.js';
+export { startEvaluatorService, type EvaluatorService, type ServiceOverrides, type ServiceState } from './service.js';
+export { evaluatorProcess, type EvaluatorProcessOptions } from './main.js';

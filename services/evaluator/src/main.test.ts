@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { createMemoryBus, type Bus } from '@fersweep/messaging';
 import { EvaluatorError } from './errors.js';
-import { evaluatorProcess, loadConfig, startEvaluatorService, type ServiceState } from './main.js';
+import { loadConfig } from './config.js';
+import { evaluatorProcess } from './main.js';
+import { startEvaluatorService, type ServiceState } from './service.js';
 import { evaluatorKeys } from './sweeps.js';
 import { handBuiltSweep } from './testing/fixtures.js';
 import { eventually, memoryLogger, tempStore } from './testing/harness.js';

@@ -1,11 +1,16 @@
+/**
+ * The trainer's process (`fersweep train --trial …`): config → spec → clients → the trial → the
+ * shared lifecycle runner, which owns SIGTERM/SIGINT (checkpoint after the current batch, exit 75)
+ * and the grace period. No logic beyond reading the spec.
+ */
 import { readFile } from 'node:fs/promises';
 import { TRAINER_EXIT, TrialSpec } from '@fersweep/contracts';
-import { busFromEnv, type Bus } from '@fersweep/messaging';
+import { runService, signalsFromAbort } from '@fersweep/lifecycle';
 import { createLogger, type Logger } from '@fersweep/observability';
 import { openStore } from '@fersweep/storage';
+import { loadConfig, type TrainerConfig } from './config.js';
 import { classify, SpecError } from './errors.js';
-import { initTrainerTf, publishStartupFailure } from './startup.js';
-import { runTrial } from './trainer.js';
+import { startTrainer } from './service.js';
 
 /**
  * Reads a TrialSpec from `--trial`: inline JSON, a file path, or an object-store URL
@@ -52,7 +57,7 @@ export interface TrainerProcessOptions {
   env?: NodeJS.ProcessEnv;
   /** Where JSON log lines go (stderr by default). */
   logStream?: NodeJS.WritableStream;
-  /** Installs SIGTERM/SIGINT handlers (the real process); tests pass their own signal. */
+  /** Stands in for SIGTERM (tests); without it the lifecycle runner listens to the process's signals. */
   signal?: AbortSignal;
 }
 
@@ -66,52 +71,31 @@ export async function trainerProcess(options: TrainerProcessOptions): Promise<nu
     service: 'trainer',
     ...(options.logStream ? { stream: options.logStream } : {}),
   });
+  let config: TrainerConfig;
   let spec: TrialSpec;
   try {
+    config = loadConfig(env);
+    if (config.LOG_LEVEL) logger.level = config.LOG_LEVEL;
     spec = await readTrialSpec(options.trial);
   } catch (err) {
     const c = classify(err);
     logger.error(c.reason, { code: c.code, exitCode: c.exitCode });
+    await new Promise<void>((resolve) => logger.on('finish', resolve).end());
     return c.exitCode;
   }
   logger = logger.child({ sweep: spec.sweep, trial: spec.trial, variant: spec.variant });
-
-  const controller = new AbortController();
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(TRAINER_EXIT.retryable); // a second signal: stop now
-    logger.warn(`${sig}: checkpointing after the current batch, then exiting ${TRAINER_EXIT.retryable}`);
-    controller.abort();
-  };
-  const signal = options.signal ?? controller.signal;
-  if (!options.signal) {
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  }
-  let bus: Bus | undefined;
   try {
-    bus = await busFromEnv(env, spec.bus, logger);
-    const connected = bus;
-    const runtime = await initTrainerTf(logger, env).catch(async (err: unknown) => {
-      const c = classify(err);
-      logger.error(c.reason, { code: c.code, exitCode: c.exitCode });
-      await publishStartupFailure({ spec, bus: connected, store: openStore(spec.output), logger }, c);
-      throw err;
+    return await runService({
+      name: 'trainer',
+      logger,
+      graceMs: config.FERSWEEP_SHUTDOWN_TIMEOUT_MS,
+      ...(options.signal ? { signals: signalsFromAbort(options.signal) } : {}),
+      // Every way out of a trial that did not finish is "retry me" (the checkpoint resumes it).
+      exitCodes: { graceExceeded: TRAINER_EXIT.retryable, forced: TRAINER_EXIT.retryable },
+      exitCodeOf: (err) => classify(err).exitCode,
+      start: () => startTrainer({ spec, env, logger, openStore }),
     });
-    logger.info('tensorflow.js ready', { backend: runtime.backend, device: runtime.device, package: runtime.package });
-    const result = await runTrial({ spec, openStore, bus, logger, runtime, signal });
-    logger.info('trial completed', {
-      epochs: result.epochs,
-      bestEpoch: result.bestEpoch,
-      modelUri: result.modelUri,
-      test: result.test,
-    });
-    return TRAINER_EXIT.ok;
-  } catch (err) {
-    return classify(err).exitCode;
   } finally {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
-    await bus?.close().catch(() => undefined);
     await new Promise<void>((resolve) => logger.on('finish', resolve).end());
   }
 }

@@ -15,6 +15,20 @@ export interface RunningServer {
   port: number;
   dataDir: string;
   stop(): Promise<void>;
+  /**
+   * SIGSTOP: the server keeps its connections but answers nothing (a partition, as a client sees
+   * it) until `resume()`. `stop()` resumes it first.
+   */
+  pause(): void;
+  resume(): void;
+}
+
+/** pause/resume of a server process (SIGSTOP/SIGCONT). */
+function pausing(child: ChildProcess): Pick<RunningServer, 'pause' | 'resume'> {
+  return {
+    pause: () => void child.kill('SIGSTOP'),
+    resume: () => void child.kill('SIGCONT'),
+  };
 }
 
 export async function freePort(): Promise<number> {
@@ -49,6 +63,7 @@ function stopper(child: ChildProcess, dataDir: string): () => Promise<void> {
   return async () => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGCONT'); // a paused server cannot act on SIGTERM
       child.kill('SIGTERM');
       const t = setTimeout(() => child.kill('SIGKILL'), 5000);
       await exited;
@@ -108,7 +123,7 @@ export async function startNats(): Promise<RunningServer> {
     '-sd',
     d,
   ]);
-  return { url: `nats://127.0.0.1:${port}`, port, dataDir, stop: stopper(child, dataDir) };
+  return { url: `nats://127.0.0.1:${port}`, port, dataDir, stop: stopper(child, dataDir), ...pausing(child) };
 }
 
 export interface RunningS3 extends RunningServer {
@@ -184,6 +199,7 @@ export async function startS3(options: StartS3Options = {}): Promise<RunningS3> 
       }
     },
     stop: stopper(started.child, started.dataDir),
+    ...pausing(started.child),
   };
 }
 
@@ -281,6 +297,7 @@ export async function startPrometheus(options: StartPrometheusOptions): Promise<
     port,
     dataDir,
     stop,
+    ...pausing(child),
     query,
     async waitFor(promql, until = (s) => s.length > 0, timeoutMs = 20_000) {
       const end = Date.now() + timeoutMs;

@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { resolveServedDataset, trainerCommand } from '../wiring.js';
 
 const portArg = (v: string) => {
   const n = Number(v);
@@ -7,22 +8,13 @@ const portArg = (v: string) => {
   return n;
 };
 
-/** Runs a service until SIGTERM/SIGINT, then its shutdown sequence. */
-async function serveUntilSignal(stop: () => Promise<void>): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const onSignal = () => {
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
-      resolve();
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
-  await stop();
-}
-
-/** `fersweep serve coordinator|evaluator`: the services' container commands. */
-export function serveCommand(): Command {
+/**
+ * `fersweep serve coordinator|evaluator`: the services' container commands. Each runs its service's
+ * process function, which starts it through the shared lifecycle runner (@fersweep/lifecycle:
+ * SIGTERM/SIGINT → readiness fails → drain → close within FERSWEEP_SHUTDOWN_TIMEOUT_MS) and
+ * resolves with the exit code.
+ */
+export function serveCommand(setExitCode: (code: number) => void): Command {
   const serve = new Command('serve').description(
     'run a fersweep service (configuration from the environment: see README)',
   );
@@ -37,12 +29,15 @@ export function serveCommand(): Command {
       'listen address (default FERSWEEP_HOST; else all interfaces with FERSWEEP_API_TOKENS set, 127.0.0.1 without)',
     )
     .action(async (flags: { port?: number; host?: string }) => {
-      const { startCoordinator } = await import('@fersweep/coordinator');
-      const c = await startCoordinator({
-        ...(flags.port !== undefined ? { port: flags.port } : {}),
-        ...(flags.host !== undefined ? { host: flags.host } : {}),
-      });
-      await serveUntilSignal(() => c.stop());
+      const { coordinatorProcess } = await import('@fersweep/coordinator');
+      setExitCode(
+        await coordinatorProcess({
+          ...(flags.port !== undefined ? { port: flags.port } : {}),
+          ...(flags.host !== undefined ? { host: flags.host } : {}),
+          trainerCommand: trainerCommand(),
+          resolveDataset: resolveServedDataset,
+        }),
+      );
     });
   serve
     .command('evaluator')
@@ -55,14 +50,14 @@ export function serveCommand(): Command {
       'listen address (default FERSWEEP_HOST; else all interfaces with FERSWEEP_API_TOKENS set, 127.0.0.1 without)',
     )
     .action(async (flags: { port?: number; host?: string }) => {
-      const { loadConfig, startEvaluatorService } = await import('@fersweep/evaluator');
-      const config = loadConfig({
-        ...process.env,
-        ...(flags.port !== undefined ? { FERSWEEP_PORT: String(flags.port) } : {}),
-        ...(flags.host !== undefined ? { FERSWEEP_HOST: flags.host } : {}),
-      });
-      const service = await startEvaluatorService(config);
-      await serveUntilSignal(() => service.shutdown());
+      const { evaluatorProcess } = await import('@fersweep/evaluator');
+      setExitCode(
+        await evaluatorProcess({
+          ...process.env,
+          ...(flags.port !== undefined ? { FERSWEEP_PORT: String(flags.port) } : {}),
+          ...(flags.host !== undefined ? { FERSWEEP_HOST: flags.host } : {}),
+        }),
+      );
     });
   return serve;
 }

@@ -13,7 +13,8 @@ import {
   type RunningPrometheus,
   type RunningServer,
 } from '@fersweep/testkit';
-import { loadConfig, startEvaluatorService, type EvaluatorService } from '../main.js';
+import { loadConfig } from '../config.js';
+import { startEvaluatorService, type EvaluatorService } from '../service.js';
 import { handBuiltSweep, sweepSpec } from '../testing/fixtures.js';
 import { eventually, memoryLogger, tempStore } from '../testing/harness.js';
 
