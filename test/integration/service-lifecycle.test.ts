@@ -100,6 +100,8 @@ function fersweep(args: string[], env: Record<string, string>) {
 }
 
 const isReady = (l: LogLine) => l.lifecycle === 'ready';
+/** Up: the runner's ready line, or the service's own "listening" line just before it (signals are handled either way). */
+const isUp = (l: LogLine) => isReady(l) || / listening/.test(l.message);
 const CLEAN = ['starting', 'ready', 'draining', 'closing', 'stopped'];
 
 const services = {
@@ -127,7 +129,7 @@ describe.each(Object.keys(services) as (keyof typeof services)[])('fersweep serv
 
   it('honours FERSWEEP_SHUTDOWN_TIMEOUT_MS: a drain stuck on a frozen nats-server ends with exit 1 after the grace period', async () => {
     const svc = services[name]({ NATS_URL: nats.url, FERSWEEP_SHUTDOWN_TIMEOUT_MS: '1000' });
-    await svc.logged(isReady);
+    await svc.logged(isUp);
     nats.pause();
     svc.child.kill('SIGTERM');
     expect(await svc.exit).toBe(1);
