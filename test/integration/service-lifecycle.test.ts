@@ -90,7 +90,7 @@ function fersweep(args: string[], env: Record<string, string>) {
       return new Promise<void>((resolve, reject) => {
         waiters.push({ predicate, resolve });
         void exit.then((code) =>
-          reject(new Error(`exited ${code} first; log:\n${lines.map((l) => l.message).join('\n')}`)),
+          reject(new Error(`exited ${code} first; log:\n${lines.map((l) => JSON.stringify(l)).join('\n')}`)),
         );
       });
     },

@@ -1,8 +1,7 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import * as tf from '@tensorflow/tfjs';
-import { EMOTIONS, eventId, keys, type SamplePrediction, type TrialEvent, type TrialSpec } from '@fersweep/contracts';
-import { DatasetError, DatasetReader, epochBatches, Random, type SplitData } from '@fersweep/dataset';
-import { confusionMatrix, summarize } from '@fersweep/evaluation';
+import { eventId, keys, type TrialEvent, type TrialSpec } from '@fersweep/contracts';
+import { epochBatches } from '@fersweep/dataset';
 import type { Bus } from '@fersweep/messaging';
 import {
   disposeModel,
@@ -10,21 +9,24 @@ import {
   getVariant,
   labelTensor,
   parseParams,
-  saveModel,
   type TfRuntime,
 } from '@fersweep/models';
 import type { Logger } from '@fersweep/observability';
 import type { ObjectStore } from '@fersweep/storage';
 import { evaluationBatchSize, preciseBatchNormPlan, recalibrateBatchNorm } from './batch-norm.js';
-import { afterEpoch, initialCallbackState } from './callbacks.js';
-import { CheckpointStore, checkpointName, type CheckpointState, type HistoryEntry } from './checkpoint.js';
+import { afterEpoch } from './callbacks.js';
+import { CheckpointStore, checkpointName, type HistoryEntry } from './checkpoint.js';
 import { classify, InterruptedError } from './errors.js';
 import { predictSplit } from './predict.js';
+import { loadTrialData } from './trial-data.js';
+import { evaluateSplits } from './trial-evaluate.js';
+import { buildOrResume, setLearningRate } from './trial-model.js';
+import { uploadModel } from './trial-upload.js';
 
 export const TRAINER_VERSION = '0.1.0';
 
 /** Distributive Omit, so each member of the event union keeps its own fields. */
-type EventBody = TrialEvent extends infer E
+export type EventBody = TrialEvent extends infer E
   ? E extends TrialEvent
     ? Omit<E, 'id' | 'time' | 'sweep' | 'trial' | 'variant' | 'attempt'>
     : never
@@ -50,32 +52,6 @@ export interface TrialResult {
   test?: { accuracy: number; macroF1: number };
 }
 
-/** Images `maxTrainImages` picked by a seeded permutation (quick presets), else the split itself. */
-function subset(data: SplitData, max: number | undefined, seed: number): SplitData {
-  if (max === undefined || max >= data.count) return data;
-  const order = new Random(seed).shuffle(Uint32Array.from({ length: data.count }, (_, i) => i)) as Uint32Array;
-  const pick = order.subarray(0, max).sort();
-  const ppi = data.height * data.width;
-  const images = new Uint8Array(max * ppi);
-  const labels = new Uint8Array(max);
-  const indices = new Uint32Array(max);
-  pick.forEach((src, i) => {
-    images.set(data.images.subarray(src * ppi, (src + 1) * ppi), i * ppi);
-    labels[i] = data.labels[src]!;
-    indices[i] = data.indices[src]!;
-  });
-  return { ...data, count: max, images, labels, indices };
-}
-
-function setLearningRate(model: tf.LayersModel, lr: number): void {
-  // tfjs optimizers read `learningRate` on every step; it is a protected field in the typings only.
-  (model.optimizer as unknown as { learningRate: number }).learningRate = lr;
-}
-
-function getLearningRate(model: tf.LayersModel): number {
-  return (model.optimizer as unknown as { learningRate: number }).learningRate;
-}
-
 /** Counts this start of the trial (1, 2, …) in `<trial>/attempt.json`: events carry it. */
 async function nextAttempt(trialStore: ObjectStore): Promise<number> {
   const prev = await trialStore.get('attempt.json').then(
@@ -85,21 +61,6 @@ async function nextAttempt(trialStore: ObjectStore): Promise<number> {
   const attempt = prev + 1;
   await trialStore.put('attempt.json', JSON.stringify({ attempt }), { contentType: 'application/json' });
   return attempt;
-}
-
-/** Deterministic, stratified-ish picks for the sample-predictions grid: the first k images of each class. */
-function samplePositions(labels: Uint8Array, count: number, numClasses: number): number[] {
-  const perClass = Math.ceil(count / numClasses);
-  const taken = new Array<number>(numClasses).fill(0);
-  const out: number[] = [];
-  for (let i = 0; i < labels.length && out.length < count; i++) {
-    const l = labels[i]!;
-    if (taken[l]! < perClass) {
-      taken[l]!++;
-      out.push(i);
-    }
-  }
-  return out;
 }
 
 /**
@@ -159,54 +120,14 @@ async function train(
   const variant = getVariant(spec.model);
   const params = parseParams(spec.model, spec.params);
 
-  const reader = await DatasetReader.open(deps.openStore(spec.dataset));
-  const manifest = reader.manifest;
-  const { height, width, channels } = manifest.image;
-  const numClasses = manifest.classes.length;
-  const datasetSha256 = await reader.manifestSha256();
-  const train = subset(await reader.loadSplit('train'), spec.maxTrainImages, spec.seed);
-  const val = await reader.loadSplit('val');
-  if (val.count === 0) {
-    throw new DatasetError(
-      'InvalidArgument',
-      `dataset ${spec.dataset} has no val images: import it with --val-fraction > 0`,
-    );
-  }
-  if (train.count === 0) throw new DatasetError('InvalidArgument', `dataset ${spec.dataset} has no train images`);
+  const data = await loadTrialData(deps);
+  const { reader, manifest, datasetSha256, train, val } = data;
+  const { height, width, channels, numClasses } = data.shape;
 
   const checkpoints = new CheckpointStore(trialStore.sub('checkpoints'));
-  const resumed = await checkpoints.loadLatest();
-  let model: tf.LayersModel;
-  let state: CheckpointState;
-  if (resumed) {
-    model = resumed.model;
-    state = resumed.state;
-    logger.info('resuming from checkpoint', {
-      checkpoint: resumed.name,
-      completedEpochs: state.completedEpochs,
-      batch: state.batch,
-    });
-  } else {
-    // The artifact root caches keras weight files (`pretrained: imagenet`): a cluster downloads each once.
-    const built = await variant.build(
-      params,
-      { height, width, channels, numClasses },
-      { seed: spec.seed, openStore: deps.openStore, artifactRoot: spec.output },
-    );
-    model = built.model;
-    for (const note of built.notes) logger.info(note);
-    state = {
-      version: 1,
-      completedEpochs: 0,
-      batch: 0,
-      partial: { lossSum: 0, correctSum: 0, images: 0, seconds: 0 },
-      history: [],
-      callbacks: initialCallbackState(getLearningRate(model)),
-      stopped: false,
-      trainSeconds: 0,
-      savedAt: now().toISOString(),
-    };
-  }
+  const built = await buildOrResume(deps, checkpoints, data.shape, params);
+  const model = built.model;
+  let state = built.state;
   setLearningRate(model, state.callbacks.learningRate);
   reached(state.completedEpochs);
   const bnPlan = preciseBatchNormPlan(spec, train.count);
@@ -342,85 +263,19 @@ async function train(
       }
     }
 
-    let test: TrialResult['test'];
-    for (const split of spec.evaluate) {
-      if (!manifest.splits[split]?.count) continue;
-      const data = await reader.loadSplit(split);
-      const p = predictSplit(model, data, evaluationBatchSize(spec), numClasses, spec.augmentation?.rescale);
-      const cm = confusionMatrix(data.labels, p.predictions, numClasses);
-      const summary = summarize(cm, manifest.classes);
-      const samples: SamplePrediction[] = samplePositions(data.labels, spec.samplePredictions, numClasses).map(
-        (pos) => ({
-          position: pos,
-          index: data.indices[pos]!,
-          label: data.labels[pos]!,
-          predicted: p.predictions[pos]!,
-          probabilities: Array.from(p.probabilities.subarray(pos * numClasses, (pos + 1) * numClasses), (x) =>
-            Math.min(Math.max(x, 0), 1),
-          ),
-        }),
-      );
-      await publish({
-        type: 'trial.evaluated',
-        split,
-        accuracy: summary.accuracy,
-        macroF1: summary.macroF1,
-        weightedF1: summary.weightedF1,
-        loss: p.loss,
-        confusionMatrix: cm,
-        perClass: summary.perClass,
-        labels: Array.from(data.labels),
-        predictions: Array.from(p.predictions),
-        samples,
-      });
-      logger.info('evaluated', { split, accuracy: summary.accuracy, macroF1: summary.macroF1 });
-      if (split === 'test') test = { accuracy: summary.accuracy, macroF1: summary.macroF1 };
-    }
+    const test = await evaluateSplits({ spec, reader, manifest, model, numClasses, publish, logger });
 
-    const modelStore = trialStore.sub('model');
-    const saved = await saveModel(model, modelStore, { includeOptimizer: false });
-    const last = state.history[state.history.length - 1];
-    const metadata = {
-      format: 'fersweep-model/v1',
-      sweep: spec.sweep,
-      trial: spec.trial,
-      variant: spec.variant,
-      model: spec.model,
+    const modelUri = await uploadModel({
+      deps,
+      trialStore,
+      model,
       params,
-      labels: manifest.classes.length === EMOTIONS.length ? [...manifest.classes] : manifest.classes,
-      input: { height, width, channels },
-      preprocessing: {
-        grayscale: 'ITU-R BT.601 luma',
-        resize: `${width}x${height}, centre crop, Lanczos`,
-        rescale: spec.augmentation?.rescale ?? 1 / 255,
-        layout: 'NHWC float32',
-        // What the model itself does to that input before its first weight layer.
-        inModel: variant.preprocessing?.(params, { height, width, channels, numClasses }) ?? [],
-      },
-      dataset: { url: spec.dataset, manifestSha256: datasetSha256, name: manifest.name },
-      training: {
-        epochs: state.completedEpochs,
-        bestEpoch,
-        stoppedEarly: state.stopped,
-        batchSize: spec.batchSize,
-        seed: spec.seed,
-        batchNormStatistics: bnPlan ? { method: 'precise', images: bnPlan.images } : { method: 'moving-average' },
-      },
-      metrics: { ...(last ? { final: last } : {}), ...(test ? { test } : {}) },
-      runtime: {
-        backend: deps.runtime.backend,
-        device: deps.runtime.device,
-        package: deps.runtime.package,
-        tfjs: tf.version.tfjs,
-      },
-      codeVersion: TRAINER_VERSION,
-      files: saved.files,
-      createdAt: now().toISOString(),
-    };
-    await modelStore.put('metadata.json', JSON.stringify(metadata, null, 2) + '\n', {
-      contentType: 'application/json',
+      data,
+      state,
+      bestEpoch,
+      test,
+      batchNorm: bnPlan ? { method: 'precise', images: bnPlan.images } : { method: 'moving-average' },
     });
-    const modelUri = `${modelStore.url}/`;
     await publish({
       type: 'trial.completed',
       epochs: state.completedEpochs,

@@ -1,0 +1,102 @@
+/** The sweep routes under /v1 (auth is mounted before them): submit, list, read, cancel, trial logs. */
+import express, { type Express, type Request, type Response } from 'express';
+import { YAMLParseError } from 'yaml';
+import { z } from 'zod';
+import { assertDepth, BodyError, parseYamlBody } from '../body.js';
+import type { coordinatorMetrics } from '../metrics.js';
+import type { createReportReader } from '../reports.js';
+import type { Scheduler } from '../scheduler.js';
+import { ApiError, ID, sweepIdOf } from './problem.js';
+import { sweepView } from './views.js';
+
+export interface SweepRoutesDeps {
+  scheduler: Scheduler;
+  metrics: ReturnType<typeof coordinatorMetrics>;
+  reports: ReturnType<typeof createReportReader>;
+  /** Largest accepted request body. */
+  bodyLimit: string;
+}
+
+/** POST /v1/sweeps (JSON or YAML, Idempotency-Key), GET /v1/sweeps, GET/DELETE /v1/sweeps/:id, trial logs. */
+export function mountSweepRoutes(app: Express, deps: SweepRoutesDeps): void {
+  const { scheduler, metrics, reports } = deps;
+  const limit = deps.bodyLimit;
+  app.post(
+    '/v1/sweeps',
+    express.json({ limit, type: ['application/json', 'application/*+json'] }),
+    express.text({ limit, type: ['application/yaml', 'application/x-yaml', 'text/yaml'] }),
+    async (req: Request, res: Response) => {
+      let body: unknown = req.body;
+      if (typeof body === 'string') {
+        try {
+          body = parseYamlBody(body);
+        } catch (err) {
+          if (err instanceof BodyError) throw err;
+          const where = err instanceof YAMLParseError && err.linePos ? ` at line ${err.linePos[0].line}` : '';
+          throw new ApiError(
+            422,
+            'InvalidYaml',
+            `the body is not valid YAML${where}: ${(err as Error).message.split('\n')[0]}`,
+          );
+        }
+      } else if (
+        body === undefined ||
+        !req.is(['application/json', 'application/*+json', 'application/yaml', 'application/x-yaml', 'text/yaml'])
+      ) {
+        throw new ApiError(415, 'UnsupportedMediaType', 'send the sweep as application/json or application/yaml');
+      }
+      assertDepth(body);
+      const key = req.header('Idempotency-Key') ?? undefined;
+      const started = performance.now();
+      const r = await scheduler.submit(body, key);
+      metrics.submissions.inc({ result: r.created ? 'created' : 'existing' });
+      if (r.created) metrics.schedulingLatency.observe((performance.now() - started) / 1000);
+      res
+        .status(r.created ? 201 : 200)
+        .location(`/v1/sweeps/${r.sweep.id}`)
+        .json(sweepView(r.sweep, r.trials));
+    },
+  );
+
+  app.get('/v1/sweeps', async (req, res) => {
+    const q = z
+      .object({
+        limit: z.coerce.number().int().min(1).max(500).default(50),
+        continue: z.string().regex(/^\d+$/).optional(),
+      })
+      .safeParse(req.query);
+    if (!q.success)
+      throw new ApiError(
+        400,
+        'InvalidQuery',
+        `${q.error.issues[0]!.path.join('.')}: ${q.error.issues[0]!.message}`,
+        q.error.issues[0]!.path.join('.'),
+      );
+    const all = await scheduler.state.listSweeps();
+    const from = Number(q.data.continue ?? 0);
+    const page = all.slice(from, from + q.data.limit);
+    const next = from + page.length < all.length ? String(from + page.length) : undefined;
+    res.json({ items: page.map((s) => sweepView(s)), ...(next ? { continue: next } : {}) });
+  });
+
+  app.get('/v1/sweeps/:id', async (req, res) => {
+    const s = await scheduler.state.getSweep(sweepIdOf(req));
+    if (!s) throw new ApiError(404, 'NotFound', `no sweep '${req.params.id}'`);
+    const trials = await scheduler.state.trials(s);
+    const report = { url: `/v1/sweeps/${s.id}/report`, ready: await reports.ready(s, trials) };
+    res.json({ ...sweepView(s, trials), report });
+  });
+
+  app.delete('/v1/sweeps/:id', async (req, res) => {
+    const s = await scheduler.cancel(sweepIdOf(req));
+    res.json(sweepView(s, await scheduler.state.trials(s)));
+  });
+
+  app.get('/v1/sweeps/:id/trials/:trial/logs', async (req, res) => {
+    const id = sweepIdOf(req);
+    const trial = String(req.params.trial);
+    if (!ID.test(trial) || !(await scheduler.state.getTrial(id, trial)))
+      throw new ApiError(404, 'NotFound', `no trial '${trial.slice(0, 80)}' in sweep '${id}'`);
+    res.type('text/plain').send(await scheduler.logs(id, trial));
+  });
+}

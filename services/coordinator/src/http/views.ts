@@ -1,0 +1,37 @@
+/** The API's public documents of sweeps and trials (no internal fields). */
+import type { SweepRecord, TrialRecord } from '../state.js';
+
+/** Public view of a trial (no internal fields). */
+export function trialView(t: TrialRecord) {
+  return {
+    trial: t.trial,
+    variant: t.variant,
+    model: t.spec.model,
+    params: t.spec.params,
+    phase: t.phase,
+    attempts: t.attempts,
+    failures: t.failures,
+    preemptions: t.preemptions,
+    ...(t.lastEpoch ? { lastEpoch: t.lastEpoch } : {}),
+    ...(t.modelUri ? { modelUri: t.modelUri } : {}),
+    ...(t.bestEpoch !== undefined ? { bestEpoch: t.bestEpoch } : {}),
+    ...(t.stoppedEarly !== undefined ? { stoppedEarly: t.stoppedEarly } : {}),
+    ...(t.stopped ? { stopped: t.stopped } : {}),
+    ...(t.message ? { message: t.message } : {}),
+    ...(t.error ? { error: t.error } : {}),
+    ...(t.startedAt ? { startedAt: t.startedAt } : {}),
+    ...(t.finishedAt ? { finishedAt: t.finishedAt } : {}),
+  };
+}
+
+/** Public view of a sweep, with its trials when given: what GET /v1/sweeps/{id} answers. */
+export function sweepView(s: SweepRecord, trials?: TrialRecord[]) {
+  return {
+    id: s.id,
+    phase: s.phase,
+    createdAt: s.createdAt,
+    ...(s.finishedAt ? { finishedAt: s.finishedAt } : {}),
+    trialCount: s.trialIds.length,
+    ...(trials ? { trials: trials.map(trialView), spec: s.spec } : {}),
+  };
+}
