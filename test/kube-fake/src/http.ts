@@ -6,32 +6,36 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { ApiServer, DeleteOptions, PropagationPolicy } from './api.js';
-import type { Kubelet, LogLine } from './kubelet.js';
-import { RESOURCES, apiResourceList, fieldsOf, supportedFields } from './resources.js';
+import type { ApiServer } from './api.js';
 import {
-  matchesFields,
-  matchesLabels,
-  parseFieldSelector,
-  parseLabelSelector,
-  type FieldRequirement,
-  type LabelRequirement,
-} from './selectors.js';
+  JSON_TYPE,
+  batchGroup,
+  deleteOptions,
+  mediaType,
+  namespaceObject,
+  parseDryRun,
+  parseRoute,
+  readJson,
+  verbOf,
+  type Route,
+} from './http-request.js';
+import { servePodLog } from './http-pod-log.js';
+import { WatchHub } from './http-watch.js';
+import type { Kubelet } from './kubelet.js';
+import { RESOURCES, apiResourceList, fieldsOf, supportedFields } from './resources.js';
+import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
 import {
   KubeApiError,
   alreadyExists,
   badRequest,
   conflict,
-  failureStatus,
   methodNotAllowed,
   noSuchPath,
   notFound,
   reasonForCode,
   type StatusReason,
 } from './status.js';
-import type { StoreEvent } from './store.js';
-import type { JsonObject, KubeObject, Pod, ResourceName, WatchEventType } from './types.js';
-import { isObject } from './types.js';
+import type { JsonObject, KubeObject, ResourceName } from './types.js';
 
 /** API verbs, as in RBAC and audit logs. */
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
@@ -88,31 +92,9 @@ export interface HttpOptions {
   kubernetesVersion: { major: string; minor: string; gitVersion: string };
 }
 
-interface Route {
-  resource: ResourceName;
-  namespace?: string;
-  name?: string;
-  subresource?: string;
-  legacyWatch: boolean;
-}
-
-interface Watcher {
-  resource: ResourceName;
-  namespace?: string;
-  labels: LabelRequirement[];
-  fields: FieldRequirement[];
-  bookmarks: boolean;
-  res: ServerResponse;
-  req: IncomingMessage;
-  close: () => void;
-}
-
-const MAX_BODY = 3 * 1024 * 1024;
-const JSON_TYPE = 'application/json';
-
 /** The HTTP request handler plus its watches, fault queue and request log. */
 export class HttpFrontend {
-  private readonly watchers = new Set<Watcher>();
+  private readonly watches: WatchHub;
   private readonly faults: Array<FaultSpec & { remaining: number }> = [];
   private readonly log: RecordedRequest[] = [];
   private readonly logFollowers = new Set<ServerResponse>();
@@ -124,7 +106,8 @@ export class HttpFrontend {
     private readonly kubelet: Kubelet | undefined,
     private readonly options: HttpOptions,
   ) {
-    this.unsubscribe = api.store.onChange((e) => this.broadcast(e));
+    this.watches = new WatchHub(api.store);
+    this.unsubscribe = api.store.onChange((e) => this.watches.broadcast(e));
     this.bookmarkTimer = setInterval(() => this.sendBookmarks(), options.bookmarkIntervalMs);
     this.bookmarkTimer.unref();
   }
@@ -141,7 +124,7 @@ export class HttpFrontend {
 
   /** Open watch streams. */
   watchCount(): number {
-    return this.watchers.size;
+    return this.watches.count();
   }
 
   /**
@@ -149,23 +132,12 @@ export class HttpFrontend {
    * re-watches), `reset` destroys the sockets (the client sees an error).
    */
   dropWatches(mode: 'end' | 'reset' = 'end'): number {
-    const n = this.watchers.size;
-    for (const w of [...this.watchers]) {
-      this.watchers.delete(w);
-      if (mode === 'reset') w.req.socket.destroy();
-      else w.close();
-    }
-    return n;
+    return this.watches.drop(mode);
   }
 
   /** Sends a BOOKMARK now to every watch that allows them. */
   sendBookmarks(): void {
-    const rv = String(this.api.store.resourceVersion);
-    for (const w of this.watchers) {
-      if (!w.bookmarks) continue;
-      const info = RESOURCES[w.resource];
-      this.send(w, 'BOOKMARK', { kind: info.kind, apiVersion: info.apiVersion, metadata: { resourceVersion: rv } });
-    }
+    this.watches.sendBookmarks();
   }
 
   /** Stops timers and ends every stream. */
@@ -254,12 +226,12 @@ export class HttpFrontend {
 
     if (verb === 'watch') {
       if (subresource || name) throw noSuchPath();
-      this.watch(req, res, route, q);
+      this.watches.watch(req, res, route, q);
       return;
     }
     if (subresource === 'log') {
       if (resource !== 'pods' || verb !== 'get' || !name) throw noSuchPath();
-      await this.podLog(req, res, ns, name, q);
+      await servePodLog(this.api, this.kubelet, this.logFollowers, req, res, ns, name, q);
       return;
     }
     if (subresource && !RESOURCES[resource].subresources.includes(subresource)) throw noSuchPath();
@@ -464,310 +436,4 @@ export class HttpFrontend {
       }),
     };
   }
-
-  // -------------------------------------------------------------------------------------------
-  // Watch
-
-  private send(w: Watcher, type: WatchEventType, object: unknown): void {
-    if (w.res.writableEnded || w.res.destroyed) return;
-    w.res.write(`${JSON.stringify({ type, object })}\n`);
-  }
-
-  private matches(w: Watcher, obj: KubeObject): boolean {
-    return (
-      (w.namespace === undefined || obj.metadata.namespace === w.namespace) &&
-      matchesLabels(w.labels, obj.metadata.labels) &&
-      matchesFields(w.fields, fieldsOf(w.resource, obj))
-    );
-  }
-
-  /** Delivers one store change to a watcher, turning selector transitions into ADDED/DELETED. */
-  private deliver(w: Watcher, e: StoreEvent): void {
-    if (e.resource !== w.resource) return;
-    const now = this.matches(w, e.object);
-    if (e.type === 'MODIFIED' && e.previous) {
-      const before = this.matches(w, e.previous);
-      if (before && now) this.send(w, 'MODIFIED', e.object);
-      else if (before) this.send(w, 'DELETED', e.object);
-      else if (now) this.send(w, 'ADDED', e.object);
-      return;
-    }
-    if (now) this.send(w, e.type, e.object);
-  }
-
-  private broadcast(e: StoreEvent): void {
-    for (const w of this.watchers) this.deliver(w, e);
-  }
-
-  private watch(req: IncomingMessage, res: ServerResponse, route: Route, q: URLSearchParams): void {
-    const labels = parseLabelSelector(q.get('labelSelector') ?? '');
-    const fields = parseFieldSelector(q.get('fieldSelector') ?? '', supportedFields(route.resource));
-    const rvParam = q.get('resourceVersion') ?? '';
-    const sendInitialEvents = q.get('sendInitialEvents') === 'true';
-    if (rvParam !== '' && !/^\d+$/.test(rvParam)) throw badRequest(`invalid resource version: ${rvParam}`);
-    const timeoutSeconds = Number(q.get('timeoutSeconds') ?? '0');
-    res.writeHead(200, { 'Content-Type': JSON_TYPE, 'Transfer-Encoding': 'chunked' });
-    res.flushHeaders();
-    let timeout: NodeJS.Timeout | undefined;
-    const w: Watcher = {
-      resource: route.resource,
-      ...(route.namespace ? { namespace: route.namespace } : {}),
-      labels,
-      fields,
-      bookmarks: q.get('allowWatchBookmarks') === 'true',
-      res,
-      req,
-      close: () => {
-        if (timeout) clearTimeout(timeout);
-        this.watchers.delete(w);
-        if (!res.writableEnded) res.end();
-      },
-    };
-    // Replay (synchronously, so that nothing can happen in between) then subscribe.
-    const store = this.api.store;
-    if (rvParam === '' || rvParam === '0' || sendInitialEvents) {
-      for (const o of store.list(route.resource, route.namespace)) if (this.matches(w, o)) this.send(w, 'ADDED', o);
-      if (sendInitialEvents) {
-        const info = RESOURCES[route.resource];
-        this.send(w, 'BOOKMARK', {
-          kind: info.kind,
-          apiVersion: info.apiVersion,
-          metadata: {
-            resourceVersion: String(store.resourceVersion),
-            annotations: { 'k8s.io/initial-events-end': 'true' },
-          },
-        });
-      }
-    } else {
-      const changes = store.changesSince(Number(rvParam));
-      if (changes === 'expired') {
-        this.send(
-          w,
-          'ERROR',
-          failureStatus(410, 'Expired', `too old resource version: ${rvParam} (${store.oldestResourceVersion})`),
-        );
-        res.end();
-        return;
-      }
-      for (const e of changes) this.deliver(w, e);
-    }
-    this.watchers.add(w);
-    if (timeoutSeconds > 0) timeout = setTimeout(() => w.close(), timeoutSeconds * 1000);
-    res.on('close', () => {
-      if (timeout) clearTimeout(timeout);
-      this.watchers.delete(w);
-    });
-  }
-
-  // -------------------------------------------------------------------------------------------
-  // Logs
-
-  private async podLog(
-    req: IncomingMessage,
-    res: ServerResponse,
-    ns: string,
-    name: string,
-    q: URLSearchParams,
-  ): Promise<void> {
-    const pod = this.api.get<Pod>('pods', ns, name);
-    const names = (pod.spec?.containers ?? []).map((c) => c.name);
-    let container = q.get('container') ?? '';
-    if (!container) {
-      if (names.length !== 1)
-        throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${names.join(' ')}]`);
-      container = names[0] ?? '';
-    }
-    if (!names.includes(container)) throw badRequest(`container ${container} is not valid for pod ${name}`);
-    const previous = q.get('previous') === 'true';
-    const log = this.kubelet?.log(ns, name, container, previous);
-    if (!log || !this.kubelet?.containerStarted(pod, container)) {
-      if (previous) throw badRequest(`previous terminated container "${container}" in pod "${name}" not found`);
-      const waiting = pod.status?.containerStatuses?.find((c) => c.name === container)?.state?.waiting;
-      throw badRequest(
-        `container "${container}" in pod "${name}" is waiting to start: ${waiting?.reason ?? 'ContainerCreating'}`,
-      );
-    }
-    const timestamps = q.get('timestamps') === 'true';
-    const sinceSeconds = Number(q.get('sinceSeconds') ?? '0');
-    const sinceTime = q.get('sinceTime');
-    const since = sinceSeconds > 0 ? Date.now() - sinceSeconds * 1000 : sinceTime ? Date.parse(sinceTime) : undefined;
-    let lines = log.lines.filter((l) => since === undefined || Date.parse(l.time) >= since);
-    const tail = q.get('tailLines');
-    if (tail !== null && /^\d+$/.test(tail)) lines = Number(tail) === 0 ? [] : lines.slice(-Number(tail));
-    const limitBytes = Number(q.get('limitBytes') ?? '0');
-    let sent = 0;
-    const format = (l: LogLine) => (timestamps ? `${l.time} ${l.text}` : l.text);
-    const write = (text: string): boolean => {
-      if (limitBytes > 0) {
-        const room = limitBytes - sent;
-        if (room <= 0) return false;
-        text = text.slice(0, room);
-      }
-      sent += Buffer.byteLength(text);
-      res.write(text);
-      return true;
-    };
-    res.writeHead(200, { 'Content-Type': 'text/plain' });
-    for (const l of lines) if (!write(format(l))) break;
-    if (q.get('follow') !== 'true' || log.finished) {
-      res.end();
-      return;
-    }
-    res.flushHeaders();
-    this.logFollowers.add(res);
-    await new Promise<void>((resolve) => {
-      const stop = () => {
-        unfollow();
-        this.logFollowers.delete(res);
-        if (!res.writableEnded) res.end();
-        resolve();
-      };
-      const unfollow = log.follow((line) => {
-        if (line === null || !write(format(line))) stop();
-      });
-      req.on('close', stop);
-      res.on('close', stop);
-    });
-  }
-}
-
-function batchGroup() {
-  return {
-    name: 'batch',
-    versions: [{ groupVersion: 'batch/v1', version: 'v1' }],
-    preferredVersion: { groupVersion: 'batch/v1', version: 'v1' },
-  };
-}
-
-function namespaceObject(name: string, withType: boolean) {
-  const ns = {
-    metadata: { name, labels: { 'kubernetes.io/metadata.name': name } },
-    spec: { finalizers: ['kubernetes'] },
-    status: { phase: 'Active' },
-  };
-  return withType ? { kind: 'Namespace', apiVersion: 'v1', ...ns } : ns;
-}
-
-/** Maps a URL path to a resource route (or undefined when it names none of ours). */
-export function parseRoute(segs: string[]): Route | undefined {
-  let rest: string[];
-  let group: '' | 'batch';
-  if (segs[0] === 'api' && segs[1] === 'v1') {
-    group = '';
-    rest = segs.slice(2);
-  } else if (segs[0] === 'apis' && segs[1] === 'batch' && segs[2] === 'v1') {
-    group = 'batch';
-    rest = segs.slice(3);
-  } else return undefined;
-  let legacyWatch = false;
-  if (rest[0] === 'watch') {
-    legacyWatch = true;
-    rest = rest.slice(1);
-  }
-  let namespace: string | undefined;
-  if (rest[0] === 'namespaces' && rest.length >= 3) {
-    namespace = rest[1];
-    rest = rest.slice(2);
-  }
-  const [resource, name, subresource, ...extra] = rest;
-  if (!resource || extra.length > 0 || !(resource in RESOURCES)) return undefined;
-  const info = RESOURCES[resource as ResourceName];
-  if (info.group !== group) return undefined;
-  return {
-    resource: resource as ResourceName,
-    ...(namespace !== undefined ? { namespace } : {}),
-    ...(name !== undefined ? { name } : {}),
-    ...(subresource !== undefined ? { subresource } : {}),
-    legacyWatch,
-  };
-}
-
-function verbOf(method: string, route: Route, isWatch: boolean): Verb | undefined {
-  const item = route.name !== undefined;
-  switch (method) {
-    case 'GET':
-      return isWatch ? 'watch' : item ? 'get' : 'list';
-    case 'POST':
-      return item ? undefined : 'create';
-    case 'PUT':
-      return item ? 'update' : undefined;
-    case 'PATCH':
-      return item ? 'patch' : undefined;
-    case 'DELETE':
-      return item ? 'delete' : 'deletecollection';
-    default:
-      return undefined;
-  }
-}
-
-function parseDryRun(v: string | null): boolean {
-  if (v === null || v === '') return false;
-  if (v !== 'All')
-    throw badRequest(`Invalid dryRun parameter: dryRun: Unsupported value: "${v}": supported values: "All"`);
-  return true;
-}
-
-function mediaType(header: string | undefined): string {
-  return (header ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const b = chunk as Buffer;
-    size += b.length;
-    if (size > MAX_BODY)
-      throw new KubeApiError(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${MAX_BODY}`);
-    chunks.push(b);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** Reads a JSON body; `accepted` restricts the Content-Type (missing counts as JSON). */
-async function readJson(req: IncomingMessage, accepted: string[] | undefined): Promise<unknown> {
-  const type = mediaType(req.headers['content-type']);
-  if (accepted && type && !accepted.includes(type))
-    throw new KubeApiError(
-      415,
-      'UnsupportedMediaType',
-      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (kube-fake accepts JSON only)`,
-    );
-  const text = await readBody(req);
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw badRequest(`couldn't get version/kind; json parse error: ${(err as Error).message}`);
-  }
-}
-
-async function deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<DeleteOptions> {
-  const opts: DeleteOptions = {};
-  const pp = q.get('propagationPolicy');
-  if (pp) opts.propagationPolicy = pp as PropagationPolicy;
-  const grace = q.get('gracePeriodSeconds');
-  if (grace !== null && grace !== '') opts.gracePeriodSeconds = Number(grace);
-  const orphan = q.get('orphanDependents');
-  if (orphan !== null) opts.orphanDependents = orphan === 'true';
-  const text = await readBody(req);
-  if (text.trim() === '') return opts;
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (err) {
-    throw badRequest(`couldn't decode DeleteOptions: ${(err as Error).message}`);
-  }
-  if (!isObject(body)) return opts;
-  if (typeof body.propagationPolicy === 'string') opts.propagationPolicy = body.propagationPolicy as PropagationPolicy;
-  if (typeof body.gracePeriodSeconds === 'number') opts.gracePeriodSeconds = body.gracePeriodSeconds;
-  if (typeof body.orphanDependents === 'boolean') opts.orphanDependents = body.orphanDependents;
-  if (Array.isArray(body.dryRun) && body.dryRun.includes('All')) opts.dryRun = true;
-  if (isObject(body.preconditions)) {
-    const p = body.preconditions;
-    opts.preconditions = {
-      ...(typeof p.uid === 'string' ? { uid: p.uid } : {}),
-      ...(typeof p.resourceVersion === 'string' ? { resourceVersion: p.resourceVersion } : {}),
-    };
-  }
-  return opts;
 }

@@ -8,12 +8,14 @@
  * process group, then SIGKILL after the pod's grace period.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { constants as osConstants, cpus, totalmem } from 'node:os';
-import { parseQuantity } from './quantity.js';
+import { constants as osConstants } from 'node:os';
 import type { ObjectStore, StoreEvent } from './store.js';
-import type { ConfigMap, Container, ContainerStatus, Pod, PodCondition, PodStatus, Secret } from './types.js';
-import { clone, nowTime, nowTimeNano } from './types.js';
+import type { Container, ContainerStatus, Pod, PodStatus } from './types.js';
+import { clone, nowTime } from './types.js';
+import { ContainerLog } from './container-log.js';
 import { qosClass } from './defaults.js';
+import { expandVars, resolveEnv } from './kubelet-env.js';
+import { buildStatus, mergeConditions, type ContainerRun, type PodRun, type Termination } from './kubelet-status.js';
 
 /** What a command mapping sees of the container it maps. */
 export interface CommandContext {
@@ -26,6 +28,10 @@ export interface CommandContext {
 }
 
 /** Options of the kubelet simulator. */
+export { ContainerLog, type LogLine } from './container-log.js';
+export { expandVars } from './kubelet-env.js';
+export { mergeConditions } from './kubelet-status.js';
+
 export interface KubeletOptions {
   /** Working directory of every process (a container's `workingDir` is an image path: ignored). */
   cwd: string;
@@ -45,97 +51,6 @@ export interface KubeletOptions {
   debug?: (message: string) => void;
 }
 
-/** One log line with the time the kubelet saw it. */
-export interface LogLine {
-  time: string;
-  text: string;
-}
-
-/** The log of one run of one container. */
-export class ContainerLog {
-  readonly lines: LogLine[] = [];
-  private size = 0;
-  private readonly partial = { stdout: '', stderr: '' };
-  private readonly listeners = new Set<(line: LogLine | null) => void>();
-  finished = false;
-
-  constructor(private readonly limit: number) {}
-
-  /** Appends process output; complete lines are timestamped and published. */
-  write(stream: 'stdout' | 'stderr', chunk: string): void {
-    const text = this.partial[stream] + chunk;
-    const parts = text.split('\n');
-    this.partial[stream] = parts.pop() ?? '';
-    for (const p of parts) this.push(`${p}\n`);
-  }
-
-  private push(text: string): void {
-    const line = { time: nowTimeNano(), text };
-    this.lines.push(line);
-    this.size += text.length;
-    while (this.size > this.limit && this.lines.length > 1) this.size -= this.lines.shift()?.text.length ?? 0;
-    for (const l of [...this.listeners]) l(line);
-  }
-
-  /** The process ended: flush unterminated lines and tell followers. */
-  finish(): void {
-    if (this.finished) return;
-    for (const s of ['stdout', 'stderr'] as const)
-      if (this.partial[s]) {
-        this.push(this.partial[s]);
-        this.partial[s] = '';
-      }
-    this.finished = true;
-    for (const l of [...this.listeners]) l(null);
-  }
-
-  /** Follows new lines (`null` = the container ended); returns the unsubscribe function. */
-  follow(listener: (line: LogLine | null) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  /** The whole log as text. */
-  text(): string {
-    return this.lines.map((l) => l.text).join('');
-  }
-}
-
-interface Termination {
-  exitCode: number;
-  signal?: number;
-  reason: string;
-  message?: string;
-  startedAt?: string;
-  finishedAt: string;
-  containerID?: string;
-}
-
-interface ContainerRun {
-  name: string;
-  child?: ChildProcess;
-  pid?: number;
-  startedAt?: string;
-  restartCount: number;
-  /** Final termination (no restart coming). */
-  exit?: Termination;
-  /** Previous termination when the container was restarted. */
-  last?: Termination;
-  /** Waiting state to report (ContainerCreating, CreateContainerConfigError, CrashLoopBackOff). */
-  waiting?: { reason: string; message?: string };
-  restartTimer?: NodeJS.Timeout;
-}
-
-interface PodRun {
-  uid: string;
-  namespace: string;
-  name: string;
-  containers: Map<string, ContainerRun>;
-  terminating: boolean;
-  grace: number;
-  killTimer?: NodeJS.Timeout;
-}
-
 /** A process the kubelet runs, for inspection. */
 export interface RunningProcess {
   namespace: string;
@@ -146,17 +61,6 @@ export interface RunningProcess {
 
 const podKey = (ns: string, name: string) => `${ns}/${name}`;
 const isTerminal = (pod: Pod) => pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
-
-/** Container env or an error the kubelet reports as CreateContainerConfigError. */
-type EnvResult = { env: Record<string, string> } | { error: string };
-
-/** `$(VAR)` expansion as the kubelet does it (`$$` escapes, unknown references stay). */
-export function expandVars(s: string, env: Readonly<Record<string, string>>): string {
-  return s.replace(/\$\$|\$\(([^)]*)\)/g, (m, name: string | undefined) => {
-    if (m === '$$') return '$';
-    return name !== undefined && Object.prototype.hasOwnProperty.call(env, name) ? (env[name] ?? '') : m;
-  });
-}
 
 /** The kubelet simulator (one node). */
 export class Kubelet {
@@ -241,7 +145,7 @@ export class Kubelet {
     const containers = pod.spec.containers;
     const envs = new Map<string, Record<string, string>>();
     for (const c of containers) {
-      const r = this.resolveEnv(pod, c);
+      const r = resolveEnv(pod, c, this.store, this.options);
       if ('error' in r) {
         this.writeWaiting(pod, c.name, 'CreateContainerConfigError', r.error);
         return;
@@ -327,75 +231,6 @@ export class Kubelet {
     if (JSON.stringify(status) === JSON.stringify(pod.status)) return;
     next.status = status;
     this.store.update('pods', next);
-  }
-
-  /** Resolves a container's environment; errors are what the kubelet reports for missing refs. */
-  private resolveEnv(pod: Pod, c: Container): EnvResult {
-    const ns = pod.metadata.namespace ?? '';
-    const env: Record<string, string> = { ...this.options.baseEnv, HOSTNAME: pod.metadata.name ?? '' };
-    const secret = (name: string) => this.store.get<Secret>('secrets', ns, name);
-    const configMap = (name: string) => this.store.get<ConfigMap>('configmaps', ns, name);
-    const decode = (v: string) => Buffer.from(v, 'base64').toString('utf8');
-    const valid = (k: string) => /^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(k);
-    for (const src of c.envFrom ?? []) {
-      const prefix = src.prefix ?? '';
-      if (src.configMapRef) {
-        const cm = configMap(src.configMapRef.name ?? '');
-        if (!cm) {
-          if (src.configMapRef.optional) continue;
-          return { error: `configmap "${src.configMapRef.name ?? ''}" not found` };
-        }
-        for (const [k, v] of Object.entries(cm.data ?? {})) if (valid(prefix + k)) env[prefix + k] = String(v);
-      } else if (src.secretRef) {
-        const s = secret(src.secretRef.name ?? '');
-        if (!s) {
-          if (src.secretRef.optional) continue;
-          return { error: `secret "${src.secretRef.name ?? ''}" not found` };
-        }
-        for (const [k, v] of Object.entries(s.data ?? {})) if (valid(prefix + k)) env[prefix + k] = decode(String(v));
-      }
-    }
-    for (const e of c.env ?? []) {
-      const vf = e.valueFrom;
-      if (!vf) {
-        env[e.name] = expandVars(e.value ?? '', env);
-        continue;
-      }
-      if (vf.secretKeyRef) {
-        const ref = vf.secretKeyRef;
-        const s = secret(ref.name ?? '');
-        if (!s) {
-          if (ref.optional) continue;
-          return { error: `secret "${ref.name ?? ''}" not found` };
-        }
-        const v = s.data?.[ref.key];
-        if (v === undefined) {
-          if (ref.optional) continue;
-          return { error: `couldn't find key ${ref.key} in Secret ${ns}/${ref.name ?? ''}` };
-        }
-        env[e.name] = decode(String(v));
-      } else if (vf.configMapKeyRef) {
-        const ref = vf.configMapKeyRef;
-        const cm = configMap(ref.name ?? '');
-        if (!cm) {
-          if (ref.optional) continue;
-          return { error: `configmap "${ref.name ?? ''}" not found` };
-        }
-        const v = cm.data?.[ref.key];
-        if (v === undefined) {
-          if (ref.optional) continue;
-          return { error: `couldn't find key ${ref.key} in ConfigMap ${ns}/${ref.name ?? ''}` };
-        }
-        env[e.name] = String(v);
-      } else if (vf.fieldRef) {
-        env[e.name] = fieldRefValue(pod, vf.fieldRef.fieldPath, this.options.nodeName);
-      } else if (vf.resourceFieldRef) {
-        const ref = vf.resourceFieldRef;
-        const target = ref.containerName ? pod.spec?.containers.find((x) => x.name === ref.containerName) : c;
-        env[e.name] = resourceFieldValue(target, ref.resource, ref.divisor);
-      }
-    }
-    return { env };
   }
 
   private argv(pod: Pod, c: Container, env: Record<string, string>): readonly string[] {
@@ -506,7 +341,7 @@ export class Kubelet {
         const fresh = this.store.get<Pod>('pods', run.namespace, run.name);
         const spec = fresh?.spec?.containers.find((x) => x.name === cr.name);
         if (!fresh || !spec || fresh.metadata.uid !== run.uid || run.terminating || this.stopped) return;
-        const env = this.resolveEnv(fresh, spec);
+        const env = resolveEnv(fresh, spec, this.store, this.options);
         if ('error' in env) {
           cr.waiting = { reason: 'CreateContainerConfigError', message: env.error };
           this.writeStatus(fresh, run);
@@ -622,151 +457,4 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
       // already gone
     }
   }
-}
-
-function fieldRefValue(pod: Pod, path: string, nodeName: string): string {
-  const m = /^metadata\.(labels|annotations)\['([^']+)'\]$/.exec(path);
-  if (m) {
-    const map = m[1] === 'labels' ? pod.metadata.labels : pod.metadata.annotations;
-    return map?.[m[2] ?? ''] ?? '';
-  }
-  switch (path) {
-    case 'metadata.name':
-      return pod.metadata.name ?? '';
-    case 'metadata.namespace':
-      return pod.metadata.namespace ?? '';
-    case 'metadata.uid':
-      return pod.metadata.uid ?? '';
-    case 'spec.nodeName':
-      return pod.spec?.nodeName ?? nodeName;
-    case 'spec.serviceAccountName':
-      return pod.spec?.serviceAccountName ?? '';
-    case 'status.hostIP':
-    case 'status.hostIPs':
-    case 'status.podIP':
-    case 'status.podIPs':
-      return '127.0.0.1';
-    default:
-      return '';
-  }
-}
-
-function resourceFieldValue(c: Container | undefined, resource: string, divisor: string | number | undefined): string {
-  const [kind, name] = resource.split('.') as [string, string | undefined];
-  const list = kind === 'limits' ? c?.resources?.limits : c?.resources?.requests;
-  const raw = name ? list?.[name] : undefined;
-  // Without a limit the node's allocatable applies.
-  const nodeDefault = name === 'cpu' ? cpus().length : name === 'memory' ? totalmem() : 0;
-  const value = raw !== undefined ? (parseQuantity(raw) ?? 0) : kind === 'limits' ? nodeDefault : 0;
-  const div = divisor !== undefined ? (parseQuantity(divisor) ?? 1) : 1;
-  return String(Math.ceil(value / (div || 1)));
-}
-
-/** Merges conditions by type, keeping lastTransitionTime when a condition's status did not change. */
-export function mergeConditions(
-  current: PodCondition[] | undefined,
-  updates: Array<Omit<PodCondition, 'lastTransitionTime'>>,
-): PodCondition[] {
-  const out = (current ?? []).map((c) => ({ ...c }));
-  for (const u of updates) {
-    const i = out.findIndex((c) => c.type === u.type);
-    const existing = i >= 0 ? out[i] : undefined;
-    const cond: PodCondition = {
-      ...u,
-      lastTransitionTime:
-        existing && existing.status === u.status ? (existing.lastTransitionTime ?? nowTime()) : nowTime(),
-    };
-    if (!u.reason) delete cond.reason;
-    if (!u.message) delete cond.message;
-    if (i >= 0) out[i] = cond;
-    else out.push(cond);
-  }
-  return out;
-}
-
-function terminatedState(t: Termination) {
-  const s: Record<string, unknown> = { exitCode: t.exitCode, reason: t.reason, finishedAt: t.finishedAt };
-  if (t.signal !== undefined) s.signal = t.signal;
-  if (t.message) s.message = t.message;
-  if (t.startedAt) s.startedAt = t.startedAt;
-  if (t.containerID) s.containerID = t.containerID;
-  return s as unknown as NonNullable<NonNullable<ContainerStatus['state']>['terminated']>;
-}
-
-/** The status the kubelet reports for a pod given its containers' run state. */
-function buildStatus(pod: Pod, run: PodRun | undefined, deleting: boolean): PodStatus {
-  const prev = pod.status ?? {};
-  const specContainers = pod.spec?.containers ?? [];
-  const statuses: ContainerStatus[] = specContainers.map((c) => {
-    const cr = run?.containers.get(c.name);
-    const base = {
-      name: c.name,
-      image: c.image ?? '',
-      imageID: c.image ? `${c.image}@sha256:${'0'.repeat(64)}` : '',
-      restartCount: cr?.restartCount ?? 0,
-    };
-    const lastState = cr?.last ? { terminated: terminatedState(cr.last) } : {};
-    if (cr?.child && cr.startedAt)
-      return {
-        ...base,
-        containerID: `kube-fake://${String(cr.pid ?? 0)}`,
-        ready: !run?.terminating,
-        started: true,
-        state: { running: { startedAt: cr.startedAt } },
-        lastState,
-      };
-    if (cr?.exit)
-      return {
-        ...base,
-        ...(cr.exit.containerID ? { containerID: cr.exit.containerID } : {}),
-        ready: false,
-        started: false,
-        state: { terminated: terminatedState(cr.exit) },
-        lastState,
-      };
-    const waiting = cr?.waiting ?? { reason: 'ContainerCreating' };
-    return { ...base, ready: false, started: false, state: { waiting }, lastState };
-  });
-  const all = run ? [...run.containers.values()] : [];
-  const finished = run !== undefined && all.length > 0 && all.every((c) => c.exit !== undefined);
-  const anyStarted = all.some((c) => c.startedAt !== undefined);
-  let phase: PodStatus['phase'];
-  if (finished) phase = all.every((c) => c.exit?.exitCode === 0) ? 'Succeeded' : 'Failed';
-  else if (deleting && !all.some((c) => c.child !== undefined || c.restartTimer !== undefined)) phase = 'Failed';
-  else if (anyStarted) phase = 'Running';
-  else phase = 'Pending';
-  const terminal = phase === 'Succeeded' || phase === 'Failed';
-  const allReady = !terminal && statuses.length > 0 && statuses.every((s) => s.ready);
-  const notReady = statuses.filter((s) => !s.ready).map((s) => s.name);
-  const readyCond = (type: 'Ready' | 'ContainersReady') =>
-    allReady
-      ? { type, status: 'True' }
-      : terminal
-        ? { type, status: 'False', reason: phase === 'Succeeded' ? 'PodCompleted' : 'PodFailed' }
-        : {
-            type,
-            status: 'False',
-            reason: 'ContainersNotReady',
-            message: `containers with unready status: [${notReady.join(' ')}]`,
-          };
-  const conditions = mergeConditions(prev.conditions, [
-    { type: 'PodReadyToStartContainers', status: terminal ? 'False' : 'True' },
-    { type: 'Initialized', status: 'True' },
-    readyCond('Ready'),
-    readyCond('ContainersReady'),
-    { type: 'PodScheduled', status: 'True' },
-  ]);
-  const status: PodStatus = {
-    ...prev,
-    phase,
-    conditions,
-    hostIP: '127.0.0.1',
-    hostIPs: [{ ip: '127.0.0.1' }],
-    podIP: '127.0.0.1',
-    podIPs: [{ ip: '127.0.0.1' }],
-    startTime: prev.startTime ?? nowTime(),
-    containerStatuses: statuses,
-    qosClass: prev.qosClass ?? (pod.spec ? qosClass(pod.spec) : 'BestEffort'),
-  };
-  return status;
 }
