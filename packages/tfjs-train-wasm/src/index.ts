@@ -49,3 +49,11 @@ export {
   wasmHeapExhaustedMessage,
   type TrainingContext,
 } from './memory.js';
+export {
+  initWasmSimd,
+  RELAXED_SIMD_ENV_VAR,
+  relaxedSimdSupported,
+  setWasmSimdMode,
+  wasmSimdMode,
+  type WasmSimdMode,
+} from './wasm/features.js';

@@ -30,6 +30,7 @@ import {
   type KernelConfig,
   type KernelFunc,
 } from '@tensorflow/tfjs-core';
+import { initWasmSimd } from '../wasm/index.js';
 import { makeBatchMatMulWasm } from './gemm/batch-mat-mul.js';
 import { ADAM_UPDATE, adamUpdateWasm } from './adam/adam-update.js';
 import { batchNormGradConfig } from './batch-norm/grad.js';
@@ -115,13 +116,15 @@ function replace(kernelName: string, kernelFunc: KernelFunc): void {
  * transposes; Sum/Mean over leading axes; Identity and same-dtype Cast that share their input's buffer instead of
  * copying it (tfjs clones every tensor a gradient saves); SIMD per-channel/scalar broadcasts for
  * Multiply/Add/Sub/RealDiv; a one-pass FusedBatchNorm and its gradient without `tile`; one-pass ClipByValue,
- * Relu and Relu6 gradients; and the kernels behind runtime/batch-norm.ts (training BatchNorm) and
- * runtime/adam.ts (fused Adam). Idempotent; call before the first training step.
+ * Relu and Relu6 gradients; and the kernels behind src/batch-norm.ts (training BatchNorm) and
+ * src/adam.ts (fused Adam). The generated GEMM, Winograd and convolution-gradient loops use relaxed-SIMD
+ * multiply-adds where the engine has them (see wasm/features.ts). Idempotent; call before the first training step.
  * Gradients are global to tfjs (not per backend): the BatchNorm one is correct on every backend, the masked ones
  * use their fused kernel only while wasm is the active backend and tfjs-core's composition otherwise.
  */
 export function registerWasmTrainingKernels(): void {
   if (saved !== null) return;
+  initWasmSimd(); // relaxed-SIMD multiply-adds where the engine has them (FERSWEEP_WASM_RELAXED_SIMD=0: SIMD128)
   const stock = (name: string): KernelConfig => {
     const k = getKernel(name, 'wasm');
     if (k === undefined) throw new Error(`wasm ${name} kernel missing: is @tensorflow/tfjs-backend-wasm loaded?`);

@@ -1,5 +1,6 @@
 import type { Locals } from './locals.js';
 import { core, I32, uleb } from './opcodes.js';
+import { chosenSimdMode } from './simd-mode.js';
 
 /**
  * A minimal WebAssembly module encoder, enough to emit shape-specialised SIMD loops that run on tfjs' own wasm
@@ -11,16 +12,21 @@ import { core, I32, uleb } from './opcodes.js';
 const modules = new Map<string, (...args: number[]) => void>();
 let modulesMemory: object | null = null;
 
-/** Compiles (once per key and heap) and returns the `run` export of a generated module. */
-export function cachedKernel(key: string, memory: object, build: () => Uint8Array): (...args: number[]) => void {
+/**
+ * Compiles (once per key, heap and SIMD mode: a kernel built for relaxed SIMD differs from its SIMD128 twin) and
+ * returns the `run` export of a generated module.
+ */
+export function cachedKernel(name: string, memory: object, build: () => Uint8Array): (...args: number[]) => void {
+  const keyOf = (): string => `${chosenSimdMode() ?? 'simd128'}:${name}`;
   if (modulesMemory !== memory) {
     modules.clear();
     modulesMemory = memory;
   }
-  let run = modules.get(key);
+  let run = modules.get(keyOf());
   if (run === undefined) {
-    run = instantiate(build(), memory);
-    modules.set(key, run);
+    const bytes = build(); // may choose the SIMD mode (the first kernel built): key it after
+    run = instantiate(bytes, memory);
+    modules.set(keyOf(), run);
   }
   return run;
 }
@@ -77,6 +83,6 @@ export function instantiate(bytes: Uint8Array, memory: object): (...args: number
   const api = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
   const instance = new api.Instance(new api.Module(bytes), { env: { memory } });
   const run = instance.exports['run'];
-  if (typeof run !== 'function') throw new Error('wasm-asm: module has no run export');
+  if (typeof run !== 'function') throw new Error('wasm module: no run export');
   return run as (...args: number[]) => void;
 }

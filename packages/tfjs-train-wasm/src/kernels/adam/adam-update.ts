@@ -2,7 +2,7 @@ import { util, type TensorInfo } from '@tensorflow/tfjs-core';
 import { f32, input, KernelScope, type WasmKernelArgs, heapOffset } from '../kernel-utils.js';
 import { addTo, cachedKernel, encodeModule, Locals, op } from '../../wasm/index.js';
 
-/** Kernel name of the fused Adam step (wasm only; see runtime/adam.ts). */
+/** Kernel name of the fused Adam step (wasm only; see src/adam.ts). */
 export const ADAM_UPDATE = 'FersweepAdamUpdate';
 
 /** Adam's hyper-parameters for one step; c1 = 1 − β1ᵗ and c2 = 1 − β2ᵗ are the bias corrections. */

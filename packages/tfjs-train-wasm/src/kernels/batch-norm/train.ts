@@ -2,7 +2,7 @@ import { util, type TensorInfo } from '@tensorflow/tfjs-core';
 import { f32, input, KernelScope, type WasmBackend, type WasmKernelArgs, heapOffset } from '../kernel-utils.js';
 import { cachedKernel, encodeModule, Locals, op, rowsByChannels } from '../../wasm/index.js';
 
-/** Kernel names of the two passes of BatchNorm training (wasm only; see runtime/batch-norm.ts). */
+/** Kernel names of the two passes of BatchNorm training (wasm only; see src/batch-norm.ts). */
 export const BATCH_NORM_STATS = 'FersweepBatchNormStats';
 export const BATCH_NORM_BACKPROP = 'FersweepBatchNormBackprop';
 export const BATCH_NORM_MOVING = 'FersweepBatchNormMovingAverages';

@@ -1,6 +1,6 @@
 import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
 import { runGenerated, withScope, type WasmBackend, heapOffset } from '../kernel-utils.js';
-import { addTo, copy, encodeModule, Locals, op, repeat } from '../../wasm/index.js';
+import { addTo, copy, encodeModule, Locals, madd, op, repeat } from '../../wasm/index.js';
 
 /** Geometry of a few-input-channel filter gradient on the padded input (dilation 1). */
 interface C1Shape {
@@ -46,14 +46,7 @@ function encodeC1(s: C1Shape): Uint8Array {
       ...op.get(xp),
       ...op.v128Load32Splat(tapOffset(t)),
       ...op.set(splat),
-      ...range(4).flatMap((q) => [
-        ...op.get(acc(t, q)),
-        ...op.get(splat),
-        ...op.get(d(q)),
-        ...op.f32x4Mul,
-        ...op.f32x4Add,
-        ...op.set(acc(t, q)),
-      ]),
+      ...range(4).flatMap((q) => [...madd(op.get(splat), op.get(d(q)), op.get(acc(t, q))), ...op.set(acc(t, q))]),
     ]),
     ...addTo(xp, s.sw * px),
     ...addTo(dyp, s.co * 4),

@@ -1,4 +1,4 @@
-import { addTo, copy, encodeModule, Locals, op, repeat } from '../../wasm/index.js';
+import { addTo, copy, encodeModule, Locals, madd, op, repeat } from '../../wasm/index.js';
 import { transpose, type Variant } from './winograd-variants.js';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -7,9 +7,9 @@ import { transpose, type Variant } from './winograd-variants.js';
 
 export const range = (k: number): number[] => Array.from({ length: k }, (_, i) => i);
 
-/** Σ coef·local as v128 code; an all-zero row yields a zero vector. */
+/** Σ coef·local as v128 code; an all-zero row yields a zero vector. Coefficients other than ±1 multiply-add. */
 function linearCombination(terms: [number, number][]): number[] {
-  const code: number[] = [];
+  let code: number[] = [];
   let first = true;
   for (const [c, local] of terms) {
     if (c === 0) continue;
@@ -21,12 +21,8 @@ function linearCombination(terms: [number, number][]): number[] {
     } else if (c === 1 || c === -1) {
       code.push(...op.get(local), ...(c === 1 ? op.f32x4Add : op.f32x4Sub));
     } else {
-      code.push(
-        ...op.get(local),
-        ...op.f32x4Const(Math.abs(c)),
-        ...op.f32x4Mul,
-        ...(c > 0 ? op.f32x4Add : op.f32x4Sub),
-      );
+      // code ± |c|·x: one relaxed (n)madd where the engine has relaxed SIMD.
+      code = madd(op.get(local), op.f32x4Const(Math.abs(c)), code, c < 0);
     }
   }
   return first ? [...op.v128Zero] : code;

@@ -1,6 +1,6 @@
 import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
 import { f32, withScope, type WasmBackend } from '../kernel-utils.js';
-import { cachedKernel, encodeModule, Locals, op } from '../../wasm/index.js';
+import { cachedKernel, encodeModule, Locals, madd, op } from '../../wasm/index.js';
 
 /** Geometry a compiled depthwise-filter loop is specialised for (all in elements of the padded input). */
 interface FilterLoopShape {
@@ -39,12 +39,7 @@ function encode(s: FilterLoopShape): Uint8Array {
     op.v128Load(0),
     op.set(d),
     ...range(taps).map((t) => [
-      ...op.get(acc(t)),
-      ...op.get(xp),
-      ...op.v128Load(tapOffset(t)),
-      ...op.get(d),
-      ...op.f32x4Mul,
-      ...op.f32x4Add,
+      ...madd([...op.get(xp), ...op.v128Load(tapOffset(t))], op.get(d), op.get(acc(t))),
       ...op.set(acc(t)),
     ]),
     op.get(xp),

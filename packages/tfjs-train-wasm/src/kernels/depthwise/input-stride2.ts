@@ -1,6 +1,6 @@
 import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
 import { runGenerated, withScope, type WasmBackend } from '../kernel-utils.js';
-import { addTo, copy, encodeModule, Locals, op, repeat } from '../../wasm/index.js';
+import { addTo, copy, encodeModule, Locals, madd, op, repeat } from '../../wasm/index.js';
 
 /** Geometry of a 3×3 stride-2 depthwise layer whose input is exactly twice its output (TF 'same', even size). */
 interface Stride2Shape {
@@ -31,10 +31,9 @@ function encodeStride2(s: Stride2Shape): Uint8Array {
   const [d00, d01, d10, d11] = l.v128s(4); // dy[a−1,b−1], dy[a−1,b], dy[a,b−1], dy[a,b]
   const w = (t: number): number[] => [...op.get(wq), ...op.v128Load(t * cb)];
   const mul = (d: number, t: number): number[] => [...op.get(d), ...w(t), ...op.f32x4Mul];
-  const sum = (...terms: number[][]): number[] => [
-    ...(terms[0] ?? []),
-    ...terms.slice(1).flatMap((t) => [...t, ...op.f32x4Add]),
-  ];
+  /** Σ dy·w over [dy local, filter tap] pairs: the first a product, the others multiply-adds into it. */
+  const dot = (first: [number, number], ...rest: [number, number][]): number[] =>
+    rest.reduce((code, [d, t]) => madd(op.get(d), w(t), code), mul(...first));
   const store = (offset: number, value: number[]): number[] => [...op.get(dxq), ...value, ...op.v128Store(offset)];
   const block = [
     ...[d00, d01, d10, d11].flatMap((local, k) => [
@@ -42,10 +41,10 @@ function encodeStride2(s: Stride2Shape): Uint8Array {
       ...op.v128Load([0, cb, dyRow, dyRow + cb][k] as number),
       ...op.set(local),
     ]),
-    ...store(0, sum(mul(d11, 0), mul(d10, 2), mul(d01, 6), mul(d00, 8))),
-    ...store(cb, sum(mul(d11, 1), mul(d01, 7))),
-    ...store(2 * s.ow * cb, sum(mul(d11, 3), mul(d10, 5))),
-    ...store(2 * s.ow * cb + cb, mul(d11, 4)),
+    ...store(0, dot([d11, 0], [d10, 2], [d01, 6], [d00, 8])),
+    ...store(cb, dot([d11, 1], [d01, 7])),
+    ...store(2 * s.ow * cb, dot([d11, 3], [d10, 5])),
+    ...store(2 * s.ow * cb + cb, dot([d11, 4])),
     ...addTo(dyq, 16),
     ...addTo(dxq, 16),
     ...addTo(wq, 16),

@@ -1,6 +1,6 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { runGenerated, type WasmBackend } from '../kernel-utils.js';
-import { addTo, copy, encodeModule, Locals, op, repeat } from '../../wasm/index.js';
+import { addTo, copy, encodeModule, Locals, madd, op, repeat } from '../../wasm/index.js';
 
 /** Rows of A and B per block: both blocks stay in L1 while every output block is updated. */
 const ROW_BLOCK = 64;
@@ -12,7 +12,8 @@ const range = (k: number): number[] => Array.from({ length: k }, (_, i) => i);
  * product of two tall matrices, which is how a filter gradient contracts over pixels or tiles. XNNPACK has no
  * transposed-A GEMM (tfjs' BatchMatMul transposes A first, then packs B), so this is an outer-product
  * micro-kernel: a 4×8 block of OUT lives in eight v128 accumulators while K streams by in row blocks that stay
- * in L1; each row costs four splat loads of A, two v128 loads of B and sixteen mul/add. Params: A, B, OUT.
+ * in L1; each row costs four splat loads of A, two v128 loads of B and eight multiply-adds (relaxed_madd where
+ * the engine has relaxed SIMD, else mul + add). Params: A, B, OUT.
  */
 export function encodeGemmTN(k: number, m: number, n: number): Uint8Array {
   if (m % 4 !== 0 || n % 4 !== 0) throw new Error(`gemm-tn: M and N must be multiples of 4, got ${m}×${n}`);
@@ -40,11 +41,7 @@ export function encodeGemmTN(k: number, m: number, n: number): Uint8Array {
         ...op.v128Load32Splat(r * 4),
         ...op.set(s),
         ...range(width).flatMap((j) => [
-          ...op.get(acc(r, j)),
-          ...op.get(s),
-          ...op.get(j === 0 ? b0 : b1),
-          ...op.f32x4Mul,
-          ...op.f32x4Add,
+          ...madd(op.get(s), op.get(j === 0 ? b0 : b1), op.get(acc(r, j))),
           ...op.set(acc(r, j)),
         ]),
       ]),
