@@ -4,6 +4,7 @@
  * run. The two modes alternate (ABBA…) per model so that load from other processes on a shared machine hits
  * both alike; the ratio is the median of the rounds' paired ratios (relaxed / SIMD128). Names the CPU: FMA pays most where multiplies and
  * adds share ports (Intel cores); AMD Zen runs them on separate pipes.
+ * Kernel level too (BENCH_PART=kernels|models runs one part): speed-up = SIMD128 ms / relaxed ms per call.
  * Run: npm run bench -- relaxed      (BENCH_ROUNDS=4, BENCH_STEPS=1, BENCH_MIN_SECONDS=1.5,
  *                                    BENCH_MODELS=substring)
  */
@@ -61,7 +62,113 @@ async function imagesPerSecond(batch: number, step: () => Promise<unknown>): Pro
 }
 
 const results: BenchResult[] = [];
-for (const cfg of CONFIGS.filter((c) => c.label.includes(ONLY))) {
+
+/**
+ * Kernel level first: the supplied kernels whose generated code multiply-adds, on layer shapes of the real
+ * models (batch KERNEL_BATCH), each call timed alone. Rounds alternate the modes (ABBA); a round's value is the
+ * median of its calls, the ratio the median of the rounds' paired ratios.
+ */
+const KERNEL_BATCH = Number(process.env.BENCH_KERNEL_BATCH ?? 16);
+const KERNEL_ROUNDS = Number(process.env.BENCH_KERNEL_ROUNDS ?? 6);
+const KERNEL_MS = Number(process.env.BENCH_KERNEL_MS ?? 300);
+const KERNELS: { label: string; kernel: string; hw: number; ci: number; co: number; k: number; s: number }[] = [
+  {
+    label: 'Conv2DBackpropFilter Winograd FER 48px 64→64',
+    kernel: 'Conv2DBackpropFilter',
+    hw: 48,
+    ci: 64,
+    co: 64,
+    k: 3,
+    s: 1,
+  },
+  {
+    label: 'Conv2DBackpropFilter Winograd FER 12px 256→256',
+    kernel: 'Conv2DBackpropFilter',
+    hw: 12,
+    ci: 256,
+    co: 256,
+    k: 3,
+    s: 1,
+  },
+  {
+    label: 'Conv2DBackpropFilter pointwise (TN GEMM) 24px 32→192',
+    kernel: 'Conv2DBackpropFilter',
+    hw: 24,
+    ci: 32,
+    co: 192,
+    k: 1,
+    s: 1,
+  },
+  {
+    label: 'Conv2DBackpropFilter stem (C1 loop) 48px 1→64',
+    kernel: 'Conv2DBackpropFilter',
+    hw: 48,
+    ci: 1,
+    co: 64,
+    k: 3,
+    s: 1,
+  },
+  { label: 'Conv2D Winograd forward FER 24px 128→128', kernel: 'Conv2D', hw: 24, ci: 128, co: 128, k: 3, s: 1 },
+  {
+    label: 'Depthwise filter gradient (SIMD loop) 24px 96ch',
+    kernel: 'DepthwiseConv2dNativeBackpropFilter',
+    hw: 24,
+    ci: 96,
+    co: 96,
+    k: 3,
+    s: 1,
+  },
+  {
+    label: 'Depthwise input gradient stride 2 24px 96ch',
+    kernel: 'DepthwiseConv2dNativeBackpropInput',
+    hw: 24,
+    ci: 96,
+    co: 96,
+    k: 3,
+    s: 2,
+  },
+];
+for (const c of process.env.BENCH_PART === 'models' ? [] : KERNELS) {
+  const n = KERNEL_BATCH;
+  const oh = Math.ceil(c.hw / c.s);
+  const depthwise = c.kernel.startsWith('Depthwise');
+  const x = tf.randomUniform([n, c.hw, c.hw, c.ci]);
+  const w = tf.randomUniform(depthwise ? [c.k, c.k, c.ci, 1] : [c.k, c.k, c.ci, c.co]);
+  const dy = tf.randomUniform([n, oh, oh, c.co]);
+  const filterShape = depthwise ? [c.k, c.k, c.ci, 1] : [c.k, c.k, c.ci, c.co];
+  const attrs = { strides: c.s, pad: 'same', dataFormat: 'NHWC', dilations: 1, filterShape, inputShape: x.shape };
+  const inputs: tf.NamedTensorMap =
+    c.kernel === 'Conv2D' ? { x, filter: w } : c.kernel.endsWith('Filter') ? { x, dy } : { dy, filter: w };
+  const call = (): void => {
+    const t = performance.now();
+    tf.dispose(tf.engine().runKernel(c.kernel, inputs, attrs) as tf.Tensor);
+    times.push(performance.now() - t);
+  };
+  let times: number[] = [];
+  const rounds: Record<WasmSimdMode, number[]> = { simd128: [], relaxed: [] };
+  for (let r = 0; r < KERNEL_ROUNDS; r++) {
+    const order: WasmSimdMode[] = r % 2 === 0 ? ['simd128', 'relaxed'] : ['relaxed', 'simd128'];
+    for (const mode of order) {
+      setWasmSimdMode(mode);
+      call(); // warm-up (compiles this mode's modules once)
+      times = [];
+      const start = performance.now();
+      while (times.length < 3 || performance.now() - start < KERNEL_MS) call();
+      rounds[mode].push(median(times));
+    }
+  }
+  const ratios = rounds.simd128.map((ms, i) => ms / rounds.relaxed[i]!);
+  results.push({
+    name: `${c.label} (batch ${n}), relaxed vs SIMD128`,
+    value: median(rounds.relaxed),
+    unit: 'ms',
+    vsBaseline: median(ratios),
+    note: `SIMD128 ${median(rounds.simd128).toFixed(1)} ms; speed-up per round ${ratios.map((r) => r.toFixed(2)).join(', ')}`,
+  });
+  tf.dispose([x, w, dy]);
+}
+
+for (const cfg of process.env.BENCH_PART === 'kernels' ? [] : CONFIGS.filter((c) => c.label.includes(ONLY))) {
   const { model } = await buildModel(
     cfg.model,
     cfg.params,
