@@ -2,7 +2,6 @@ import { execFile } from 'node:child_process';
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels } from './kernels/register.js';
-import { wasmSimdMode } from './wasm/features.js';
 
 /** The backend choices a user can force, in the order {@link initTf} tries them by default. */
 export const BACKEND_CHOICES = ['gpu', 'node', 'wasm', 'cpu'] as const;
@@ -15,7 +14,7 @@ export const BACKEND_ENV_VAR = 'FERSWEEP_TF_BACKEND';
 export interface TfRuntime {
   /** tfjs' name for the backend: tfjs-node and tfjs-node-gpu both register 'tensorflow'. */
   backend: 'tensorflow' | 'wasm' | 'cpu';
-  /** Human-readable device, e.g. "NVIDIA H100 80GB HBM3", "wasm simd (relaxed-simd kernels), 1 thread", a CPU model. */
+  /** Human-readable device, e.g. "NVIDIA H100 80GB HBM3", "wasm simd, 1 thread", a CPU model. */
   device: string;
   /** The npm package that provides the backend. */
   package: string;
@@ -186,9 +185,7 @@ async function describeDevice(choice: BackendChoice): Promise<string> {
       const simd = tf.env().getBool('WASM_HAS_SIMD_SUPPORT');
       const wasm = (await import('@tensorflow/tfjs-backend-wasm')) as { getThreadsCount?: () => number };
       const threads = wasm.getThreadsCount?.() ?? 1;
-      // The instruction set of the supplied kernels (registered by activate, before this runs).
-      const kernels = simd ? (wasmSimdMode() === 'relaxed' ? ' (relaxed-simd kernels)' : ' (simd128 kernels)') : '';
-      return `wasm${simd ? ' simd' : ''}${kernels}, ${threads} thread${threads === 1 ? '' : 's'}`;
+      return `wasm${simd ? ' simd' : ''}, ${threads} thread${threads === 1 ? '' : 's'}`;
     }
     case 'cpu':
       return cpuModel();
