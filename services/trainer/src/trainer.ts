@@ -7,7 +7,6 @@ import {
   disposeModel,
   explainOutOfMemory,
   getVariant,
-  labelTensor,
   parseParams,
   type TfRuntime,
 } from '@fersweep/models';
@@ -17,6 +16,7 @@ import { evaluationBatchSize, preciseBatchNormPlan, recalibrateBatchNorm } from 
 import { afterEpoch } from './callbacks.js';
 import { CheckpointStore, checkpointName, type HistoryEntry } from './checkpoint.js';
 import { classify, InterruptedError } from './errors.js';
+import { createEpochStep, type EpochStep } from './parallel/epoch-step.js';
 import { predictSplit } from './predict.js';
 import { loadTrialData } from './trial-data.js';
 import { evaluateSplits } from './trial-evaluate.js';
@@ -41,6 +41,8 @@ export interface TrainerDeps {
   /** Aborted on SIGTERM: the trainer checkpoints after the current batch and throws InterruptedError. */
   signal?: AbortSignal;
   now?: () => Date;
+  /** Data-parallel threads; default: the usable cores capped by FERSWEEP_TRAIN_THREADS (parallel/threads.ts). */
+  threads?: number;
 }
 
 export interface TrialResult {
@@ -136,7 +138,16 @@ async function train(
     ...(bnPlan ?? { batchNormMomentum: (params as { batchNormMomentum?: number }).batchNormMomentum }),
   });
 
+  let step: EpochStep | undefined;
   try {
+    // The one choice between today's single-thread step and data-parallel worker threads.
+    step = await createEpochStep({
+      spec,
+      runtime: deps.runtime,
+      logger,
+      input: { height, width, channels, numClasses },
+      ...(deps.threads !== undefined ? { threads: deps.threads } : {}),
+    });
     await publish({
       type: 'trial.started',
       model: spec.model,
@@ -174,24 +185,16 @@ async function train(
       });
       let batchesDone = state.batch;
       for (const batch of batches) {
-        const xs = tf.tensor4d(batch.xs, [batch.size, height, width, channels]);
-        const ys = labelTensor(batch.labels, numClasses);
-        let out: number | number[];
-        try {
-          out = await model.trainOnBatch(xs, ys);
-        } finally {
-          xs.dispose();
-          ys.dispose();
-        }
-        const [loss, acc] = Array.isArray(out) ? out : [out, NaN];
-        partial.lossSum += loss! * batch.size;
-        partial.correctSum += acc! * batch.size;
+        const [loss, acc] = await step.trainBatch(model, batch, epoch - 1);
+        partial.lossSum += loss * batch.size;
+        partial.correctSum += acc * batch.size;
         partial.images += batch.size;
         batchesDone = batch.index + 1;
         // trainOnBatch's awaits settle as microtasks (wasm kernels are synchronous), so without this the
         // event loop would starve for a whole epoch: no SIGTERM handler, no NATS pings, no IPC.
         await yieldToEventLoop();
         if (deps.signal?.aborted) {
+          await step.sync(model);
           partial.seconds += (performance.now() - epochStart) / 1000;
           const name = await checkpoints.save(
             model,
@@ -209,6 +212,7 @@ async function train(
           );
         }
       }
+      await step.sync(model);
       const trainSeconds = partial.seconds + (performance.now() - epochStart) / 1000;
       // Statistics of the current weights for this evaluation, the checkpoint and (via it) the saved model.
       const bn = bnPlan && recalibrateBatchNorm(model, train, bnPlan, spec, epoch - 1, channels);
@@ -293,6 +297,7 @@ async function train(
       ...(test ? { test } : {}),
     };
   } finally {
+    await step?.close();
     disposeModel(model);
   }
 }
