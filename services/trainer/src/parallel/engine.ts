@@ -8,6 +8,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
+import { Random } from '@fersweep/dataset';
 import { artifactsFromModel } from '@fersweep/models';
 import type { Logger } from '@fersweep/observability';
 import type { FromReplica, ReplicaInit, ReplicaState, ToReplica } from './replica.js';
@@ -71,6 +72,7 @@ export class DataParallel {
   private readonly results: Float64Array;
   private readonly pixels: Float32Array;
   private readonly labels: Uint8Array;
+  private readonly streams: Int32Array;
   private failure: Error | undefined;
   private failed!: Promise<Error>;
   private onFailure!: (e: Error) => void;
@@ -91,6 +93,7 @@ export class DataParallel {
     this.results = new Float64Array(shared.results);
     this.pixels = new Float32Array(shared.pixels);
     this.labels = new Uint8Array(shared.labels);
+    this.streams = new Int32Array(shared.streams);
     this.tensors = new Array<number>(options.replicas).fill(0);
     this.failed = new Promise((resolve) => (this.onFailure = resolve));
   }
@@ -110,7 +113,6 @@ export class DataParallel {
         index,
         replicas,
         backend: options.backend,
-        seed: options.seed,
         input,
         shared,
       };
@@ -207,6 +209,8 @@ export class DataParallel {
     p[Param.size] = batch.size;
     p[Param.epoch] = epoch;
     p[Param.batch] = batch.index;
+    for (let r = 0; r < n; r++)
+      this.streams.set(Random.keyed(this.options.seed, epoch, batch.index, r, 0x0d20).state(), r * 4);
     p[Param.checksum] = every > 0 && (this.steps + 1) % every === 0 ? 1 : 0;
     Atomics.store(this.control, Ctl.done, 0);
     this.stale = true;

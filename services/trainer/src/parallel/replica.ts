@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
-import { Random } from '@fersweep/dataset';
+import { xoroshiro128plus } from 'pure-rand';
 import { disposeModel, initTf, labelTensor, modelFromArtifacts } from '@fersweep/models';
 import { barrier, Ctl, Param, ReplicaAbortedError, Result, shardRange, waitChange, type SharedBuffers } from './shared.js';
 
@@ -15,7 +15,6 @@ export interface ReplicaInit {
   index: number;
   replicas: number;
   backend: 'wasm' | 'cpu';
-  seed: number;
   input: { height: number; width: number; channels: number; numClasses: number };
   shared: SharedBuffers;
 }
@@ -69,6 +68,7 @@ export class Replica {
   private readonly results: Float64Array;
   private readonly pixels: Float32Array;
   private readonly labels: Uint8Array;
+  private readonly streams: Int32Array;
   private model: tf.LayersModel | undefined;
   private layout: Slot[] = [];
   private parameters = 0;
@@ -84,6 +84,7 @@ export class Replica {
     this.results = new Float64Array(shared.results, index * Result.length * 8, Result.length);
     this.pixels = new Float32Array(shared.pixels);
     this.labels = new Uint8Array(shared.labels);
+    this.streams = new Int32Array(shared.streams, index * 16, 4);
   }
 
   /** Initialises the backend with fersweep's kernels (the same as the main thread's). */
@@ -165,16 +166,17 @@ export class Replica {
   async step(): Promise<void> {
     const model = this.model;
     if (!model) throw new Error(`replica ${this.init.index}: no model loaded`);
-    const { index, replicas, seed } = this.init;
+    const { index, replicas } = this.init;
     const { height, width, channels, numClasses } = this.init.input;
     const p = this.params;
     const size = p[Param.size]!;
     const [begin, end] = shardRange(size, index, replicas);
     this.share = (end - begin) / size;
     (model.optimizer as unknown as { learningRate: number }).learningRate = p[Param.learningRate]!;
-    // tfjs draws dropout masks from Math.random: this replica's stream is keyed by (seed, epoch, batch, replica).
-    const rng = Random.keyed(seed, p[Param.epoch]!, p[Param.batch]!, index, 0x0d20);
-    Math.random = () => rng.next();
+    // tfjs draws dropout masks from Math.random: this replica's stream for this step comes from the main
+    // thread, keyed by (seed, epoch, batch, replica), so a seed and a thread count give the same masks.
+    const rng = xoroshiro128plus.fromState(Array.from(this.streams));
+    Math.random = () => (rng.unsafeNext() >>> 0) / 4294967296;
     let loss = 0;
     let accuracy = 0;
     if (end > begin) {

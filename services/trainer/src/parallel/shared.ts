@@ -53,6 +53,8 @@ export interface SharedBuffers {
   pixels: SharedArrayBuffer;
   /** batchSize class indices. */
   labels: SharedArrayBuffer;
+  /** Each replica's dropout stream for the step: a 4 × int32 xoroshiro128+ state. */
+  streams: SharedArrayBuffer;
 }
 
 export function allocateShared(replicas: number, batchSize: number, pixelsPerImage: number): SharedBuffers {
@@ -62,6 +64,7 @@ export function allocateShared(replicas: number, batchSize: number, pixelsPerIma
     results: new SharedArrayBuffer(replicas * Result.length * 8),
     pixels: new SharedArrayBuffer(batchSize * pixelsPerImage * 4),
     labels: new SharedArrayBuffer(batchSize),
+    streams: new SharedArrayBuffer(replicas * 4 * 4),
   };
 }
 
