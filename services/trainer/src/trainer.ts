@@ -154,7 +154,7 @@ async function train(
       params: params as Record<string, unknown>,
       epochs: spec.epochs,
       backend: deps.runtime.backend,
-      device: deps.runtime.device,
+      device: step.threads > 1 ? `${deps.runtime.device} × ${step.threads} data-parallel threads` : deps.runtime.device,
       datasetSha256,
       trainImages: train.count,
       parameterCount: model.countParams(),
