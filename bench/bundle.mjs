@@ -92,7 +92,9 @@ const result = await build({
 });
 
 if (rewritten === 0)
-  throw new Error(`bench:bundle: no module contains "${DYNAMIC_IMPORT}" any more: update literalBackends in bench/bundle.mjs`);
+  throw new Error(
+    `bench:bundle: no module contains "${DYNAMIC_IMPORT}" any more: update literalBackends in bench/bundle.mjs`,
+  );
 
 const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
 for (const f of await readdir(wasmDir)) if (f.endsWith('.wasm')) await copyFile(join(wasmDir, f), join(out, 'dist', f));

@@ -57,7 +57,10 @@ interface Once {
 async function tfjsOnce(cfg: (typeof CONFIGS)[number], threads: number): Promise<Once> {
   const script = fileURLToPath(new URL('./scaling-once.js', import.meta.url));
   const arg = JSON.stringify({ ...cfg, batch: BATCH, threads, steps: STEPS, minSeconds: MIN_SECONDS });
-  const out = await exec(process.execPath, [...process.execArgv, script, arg], { maxBuffer: 1 << 20, timeout: 1_800_000 });
+  const out = await exec(process.execPath, [...process.execArgv, script, arg], {
+    maxBuffer: 1 << 20,
+    timeout: 1_800_000,
+  });
   return JSON.parse(out.stdout.trim().split('\n').pop()!) as Once;
 }
 
@@ -80,7 +83,13 @@ async function trainerEpochs(threads: number[]): Promise<BenchResult[]> {
   try {
     const runtime = await initTf({ prefer: 'wasm' });
     const data = openStore(`file://${dir}/data`);
-    await importDataset({ source: syntheticSource({ count: 1400, seed: 3 }), store: data, name: 'd', seed: 1, explore: false });
+    await importDataset({
+      source: syntheticSource({ count: 1400, seed: 3 }),
+      store: data,
+      name: 'd',
+      seed: 1,
+      explore: false,
+    });
     const logger = createLogger({ service: 'bench', silent: true });
     const seconds = new Map<number, number>();
     for (const n of threads) {
@@ -94,7 +103,13 @@ async function trainerEpochs(threads: number[]): Promise<BenchResult[]> {
         output: `file://${dir}/out`,
         epochs: 4,
         batchSize: 64,
-        augmentation: { rotationRange: 10, widthShiftRange: 0.1, heightShiftRange: 0.1, zoomRange: 0.1, horizontalFlip: true },
+        augmentation: {
+          rotationRange: 10,
+          widthShiftRange: 0.1,
+          heightShiftRange: 0.1,
+          zoomRange: 0.1,
+          horizontalFlip: true,
+        },
         evaluate: [],
       });
       const bus = createMemoryBus();
@@ -114,7 +129,12 @@ async function trainerEpochs(threads: number[]): Promise<BenchResult[]> {
       name: `trainer epoch (cnn width 0.25, 1120 images, augmentation, events, checkpoint), ${n} thread${n === 1 ? '' : 's'}`,
       value: seconds.get(n)!,
       unit: 's',
-      ...(n !== threads[0] ? { vsBaseline: base / seconds.get(n)!, goal: n === 2 ? '≥ 1.6× the speed of 1 thread' : `speed-up vs ${threads[0]} thread` } : {}),
+      ...(n !== threads[0]
+        ? {
+            vsBaseline: base / seconds.get(n)!,
+            goal: n === 2 ? '≥ 1.6× the speed of 1 thread' : `speed-up vs ${threads[0]} thread`,
+          }
+        : {}),
     }));
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -139,16 +159,24 @@ async function main(): Promise<void> {
         name: `${cfg.label}: tfjs wasm train, ${n} thread${n === 1 ? '' : 's'}`,
         value: m.trainImagesPerSecond,
         unit: 'img/s',
-        ...(n !== THREADS[0] ? { vsBaseline: speedup, goal: n === 2 ? '≥ 1.8× of 1 thread' : `≥ ${(0.8 * n).toFixed(1)}× (0.8·N)` } : {}),
+        ...(n !== THREADS[0]
+          ? { vsBaseline: speedup, goal: n === 2 ? '≥ 1.8× of 1 thread' : `≥ ${(0.8 * n).toFixed(1)}× (0.8·N)` }
+          : {}),
         note: `peak RSS ${m.maxRssMiB.toFixed(0)} MiB${perThread !== undefined ? ` (+${perThread.toFixed(0)} MiB per added thread)` : ''}${peer ? `; PyTorch ${peer.trainImagesPerSecond.toFixed(1)} img/s, ${peer.maxRssMiB.toFixed(0)} MiB` : ''}`,
       });
-      if (peer) results.push({ name: `${cfg.label}: PyTorch ${n} thread${n === 1 ? '' : 's'} train (peer)`, value: peer.trainImagesPerSecond, unit: 'img/s' });
+      if (peer)
+        results.push({
+          name: `${cfg.label}: PyTorch ${n} thread${n === 1 ? '' : 's'} train (peer)`,
+          value: peer.trainImagesPerSecond,
+          unit: 'img/s',
+        });
       table.push(
         `| ${cfg.label} | ${n} | ${m.trainImagesPerSecond.toFixed(1)} | ${speedup.toFixed(2)}× (${((speedup / (n / THREADS[0]!)) * 100).toFixed(0)}%) | ${peer ? peer.trainImagesPerSecond.toFixed(1) : '—'} | ${peer ? `${((m.trainImagesPerSecond / peer.trainImagesPerSecond) * 100).toFixed(0)}%` : '—'} | ${m.maxRssMiB.toFixed(0)} MiB${perThread !== undefined ? ` (+${perThread.toFixed(0)})` : ''} | ${peer ? `${peer.maxRssMiB.toFixed(0)} MiB` : '—'} |`,
       );
     }
   }
-  if (!args['no-epoch']) results.push(...(await trainerEpochs(THREADS.filter((n) => n <= availableParallelism() || n === THREADS[0]))));
+  if (!args['no-epoch'])
+    results.push(...(await trainerEpochs(THREADS.filter((n) => n <= availableParallelism() || n === THREADS[0]))));
   console.log(`\n${table.join('\n')}\n`);
   await report('scaling', results, {
     threads: THREADS,

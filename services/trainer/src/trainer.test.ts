@@ -189,7 +189,14 @@ describe.each([1, 2])('runTrial with %i training thread(s)', (threads) => {
   it('fails with the data exit code when the dataset does not exist', async () => {
     const bus = createMemoryBus();
     await expect(
-      runTrial({ spec: spec({ trial: 'nodata', dataset: `file://${dir}/nope` }), openStore, bus, logger, runtime, threads }),
+      runTrial({
+        spec: spec({ trial: 'nodata', dataset: `file://${dir}/nope` }),
+        openStore,
+        bus,
+        logger,
+        runtime,
+        threads,
+      }),
     ).rejects.toThrow(/no dataset at/);
     await bus.close();
   });

@@ -3,13 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { eventId, keys, type TrialEvent, type TrialSpec } from '@fersweep/contracts';
 import { epochBatches } from '@fersweep/dataset';
 import type { Bus } from '@fersweep/messaging';
-import {
-  disposeModel,
-  explainOutOfMemory,
-  getVariant,
-  parseParams,
-  type TfRuntime,
-} from '@fersweep/models';
+import { disposeModel, explainOutOfMemory, getVariant, parseParams, type TfRuntime } from '@fersweep/models';
 import type { Logger } from '@fersweep/observability';
 import type { ObjectStore } from '@fersweep/storage';
 import { evaluationBatchSize, preciseBatchNormPlan, recalibrateBatchNorm } from './batch-norm.js';

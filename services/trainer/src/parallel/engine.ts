@@ -45,7 +45,9 @@ export interface StepBatch {
 /** parallel/worker.js beside this module; under jest (TypeScript from src/) the compiled one in dist/. */
 export function defaultWorkerUrl(): URL {
   const here = new URL('./worker.js', import.meta.url);
-  return here.pathname.includes('/src/parallel/') ? new URL(here.href.replace('/src/parallel/', '/dist/parallel/')) : here;
+  return here.pathname.includes('/src/parallel/')
+    ? new URL(here.href.replace('/src/parallel/', '/dist/parallel/'))
+    : here;
 }
 
 /** The variables trainOnBatch differentiates (tfjs-layers' protected collectedTrainableWeights), in order. */
@@ -105,7 +107,8 @@ export class DataParallel {
   /** Starts the worker threads and waits until each has its backend and kernels. */
   static async start(options: DataParallelOptions): Promise<DataParallel> {
     const { replicas, input } = options;
-    if (!Number.isInteger(replicas) || replicas < 2) throw new Error(`data-parallel training needs ≥ 2 replicas, got ${replicas}`);
+    if (!Number.isInteger(replicas) || replicas < 2)
+      throw new Error(`data-parallel training needs ≥ 2 replicas, got ${replicas}`);
     const shared = allocateShared(replicas, options.batchSize, input.height * input.width * input.channels);
     const url = options.workerUrl ?? defaultWorkerUrl();
     const handles = Array.from({ length: replicas }, (_, index) => {
@@ -217,7 +220,7 @@ export class DataParallel {
     Atomics.add(this.control, Ctl.step, 1);
     Atomics.notify(this.control, Ctl.step);
     const aborted = () => Atomics.load(this.control, Ctl.abort) !== 0;
-    for (let done = 0; (done = Atomics.load(this.control, Ctl.done)) < n && !aborted(); )
+    for (let done = 0; (done = Atomics.load(this.control, Ctl.done)) < n && !aborted();)
       await waitChange(this.control, Ctl.done, done, aborted);
     if (aborted()) throw await this.failed;
     this.steps++;
@@ -233,7 +236,9 @@ export class DataParallel {
       checksums.add(this.results[o + Result.checksum]!);
     }
     if (p[Param.checksum] && checksums.size > 1)
-      throw new ReplicaDivergedError(`replicas' weights differ after step ${this.steps} (epoch ${epoch + 1}, batch ${batch.index})`);
+      throw new ReplicaDivergedError(
+        `replicas' weights differ after step ${this.steps} (epoch ${epoch + 1}, batch ${batch.index})`,
+      );
     return [loss / batch.size, accuracy / batch.size];
   }
 

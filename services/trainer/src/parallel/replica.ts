@@ -8,7 +8,16 @@ import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { xoroshiro128plus } from 'pure-rand';
 import { disposeModel, initTf, labelTensor, modelFromArtifacts } from '@fersweep/models';
-import { barrier, Ctl, Param, ReplicaAbortedError, Result, shardRange, waitChange, type SharedBuffers } from './shared.js';
+import {
+  barrier,
+  Ctl,
+  Param,
+  ReplicaAbortedError,
+  Result,
+  shardRange,
+  waitChange,
+  type SharedBuffers,
+} from './shared.js';
 
 /** What a replica is started with (workerData). */
 export interface ReplicaInit {
@@ -29,8 +38,7 @@ export interface ModelPayload {
 
 /** Main thread → replica messages (never per step). */
 export type ToReplica =
-  | { type: 'load'; model: ModelPayload; gradients: SharedArrayBuffer; parameters: number }
-  | { type: 'pull' };
+  { type: 'load'; model: ModelPayload; gradients: SharedArrayBuffer; parameters: number } | { type: 'pull' };
 
 /** A replica's weights and optimizer state, for the main thread's model. */
 export interface ReplicaState {
@@ -108,7 +116,9 @@ export class Replica {
     });
     if (offset !== parameters) {
       disposeModel(model);
-      throw new Error(`replica ${this.init.index}: ${offset} trainable parameters, the main thread counted ${parameters}`);
+      throw new Error(
+        `replica ${this.init.index}: ${offset} trainable parameters, the main thread counted ${parameters}`,
+      );
     }
     this.parameters = parameters;
     this.gradients = new Float32Array(gradients);

@@ -20,7 +20,9 @@ export function trainThreads(
   if (raw !== undefined && raw !== '') {
     cap = Number(raw);
     if (!Number.isSafeInteger(cap) || cap < 1)
-      throw new SpecError(`${TRAIN_THREADS_ENV}='${raw}' is not a positive integer: set it to 1, 2, … or leave it unset`);
+      throw new SpecError(
+        `${TRAIN_THREADS_ENV}='${raw}' is not a positive integer: set it to 1, 2, … or leave it unset`,
+      );
   }
   if (backend === 'tensorflow') return 1;
   return Math.max(1, Math.min(cores, cap));
