@@ -2,7 +2,7 @@
  * One model trained with N data-parallel threads, in a fresh process (so peak RSS is its own):
  *   node bench/dist/scaling-once.js '{"model":"cnn","params":{"width":1},"batch":64,"threads":2,"steps":3}'
  * N = 1 is the trainer's single-thread step (trainOnBatch on the main thread); N ≥ 2 is DataParallel, each
- * thread training batch/N images of every batch. Prints one JSON line: train img/s, peak RSS.
+ * thread training batch/N images of every batch. Prints one JSON line: train img/s, CPU ms per image, peak RSS.
  */
 import * as tf from '@tensorflow/tfjs';
 import { buildModel, disposeModel, initTf, labelTensor } from '@fersweep/models';
@@ -42,12 +42,17 @@ if (cfg.threads <= 1) {
 await step(); // warm-up: model transfer, kernel setup, first allocations
 const minMs = (cfg.minSeconds ?? 0) * 1000;
 const t = performance.now();
+const cpu0 = process.cpuUsage();
 let n = 0;
 while (n < cfg.steps || performance.now() - t < minMs) {
   await step();
   n++;
 }
 const train = (cfg.batch * n) / ((performance.now() - t) / 1000);
+// CPU time of all threads per image: equal for N = 1 and N = 2 when parallelism costs no extra work, whatever
+// else the machine runs (img/s on a shared machine is not).
+const cpu = process.cpuUsage(cpu0);
+const cpuMsPerImage = (cpu.user + cpu.system) / 1000 / (cfg.batch * n);
 await close();
 disposeModel(model);
 console.log(
@@ -55,6 +60,7 @@ console.log(
     backend: runtime.backend,
     threads: cfg.threads,
     trainImagesPerSecond: train,
+    cpuMsPerImage,
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
   }),
 );

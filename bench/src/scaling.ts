@@ -51,6 +51,8 @@ const CONFIGS = [
 
 interface Once {
   trainImagesPerSecond: number;
+  /** CPU time (all threads) per trained image; tfjs only. */
+  cpuMsPerImage?: number;
   maxRssMiB: number;
 }
 
@@ -92,6 +94,7 @@ async function trainerEpochs(threads: number[]): Promise<BenchResult[]> {
     });
     const logger = createLogger({ service: 'bench', silent: true });
     const seconds = new Map<number, number>();
+    const cpuSeconds = new Map<number, number>();
     for (const n of threads) {
       const spec = TrialSpec.parse({
         sweep: 'bench',
@@ -114,15 +117,22 @@ async function trainerEpochs(threads: number[]): Promise<BenchResult[]> {
       });
       const bus = createMemoryBus();
       const marks: number[] = [];
+      const cpuMarks: number[] = [];
       const sub = await bus.consume({
         durable: 'bench',
-        handler: (d) => void (d.event?.type === 'trial.epoch' && marks.push(performance.now())),
+        handler: (d) => {
+          if (d.event?.type !== 'trial.epoch') return;
+          marks.push(performance.now());
+          const cpu = process.cpuUsage(); // every thread of this process: the trainer and its workers
+          cpuMarks.push((cpu.user + cpu.system) / 1e6);
+        },
       });
       await runTrial({ spec, openStore, bus, logger, runtime, threads: n });
       await new Promise((r) => setTimeout(r, 50));
       await sub.stop();
       await bus.close();
       seconds.set(n, median(marks.slice(1).map((m, i) => (m - marks[i]!) / 1000)));
+      cpuSeconds.set(n, median(cpuMarks.slice(1).map((m, i) => m - cpuMarks[i]!)));
     }
     const base = seconds.get(threads[0]!)!;
     return threads.map((n) => ({
@@ -135,17 +145,23 @@ async function trainerEpochs(threads: number[]): Promise<BenchResult[]> {
             goal: n === 2 ? '≥ 1.6× the speed of 1 thread' : `speed-up vs ${threads[0]} thread`,
           }
         : {}),
+      note: `${cpuSeconds.get(n)!.toFixed(1)} CPU s per epoch (all threads)`,
     }));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
+function cpuCell(m: Once, one: Once): string {
+  if (m.cpuMsPerImage === undefined || one.cpuMsPerImage === undefined) return '—';
+  return `${m.cpuMsPerImage.toFixed(1)} (${((m.cpuMsPerImage / one.cpuMsPerImage) * 100).toFixed(0)}%)`;
+}
+
 async function main(): Promise<void> {
   const results: BenchResult[] = [];
   const table: string[] = [
-    `| model (48 px, batch ${BATCH}) | threads | tfjs wasm img/s | speed-up (efficiency) | PyTorch img/s | tfjs / PyTorch | peak RSS tfjs (per added thread) | peak RSS PyTorch |`,
-    '|---|---|---|---|---|---|---|---|',
+    `| model (48 px, batch ${BATCH}) | threads | tfjs wasm img/s | speed-up (efficiency) | CPU ms/img (vs 1 thread) | PyTorch img/s | tfjs / PyTorch | peak RSS tfjs (per added thread) | peak RSS PyTorch |`,
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const cfg of CONFIGS) {
     let one: Once | undefined;
@@ -162,7 +178,7 @@ async function main(): Promise<void> {
         ...(n !== THREADS[0]
           ? { vsBaseline: speedup, goal: n === 2 ? '≥ 1.8× of 1 thread' : `≥ ${(0.8 * n).toFixed(1)}× (0.8·N)` }
           : {}),
-        note: `peak RSS ${m.maxRssMiB.toFixed(0)} MiB${perThread !== undefined ? ` (+${perThread.toFixed(0)} MiB per added thread)` : ''}${peer ? `; PyTorch ${peer.trainImagesPerSecond.toFixed(1)} img/s, ${peer.maxRssMiB.toFixed(0)} MiB` : ''}`,
+        note: `${m.cpuMsPerImage?.toFixed(1) ?? '?'} CPU ms/img; peak RSS ${m.maxRssMiB.toFixed(0)} MiB${perThread !== undefined ? ` (+${perThread.toFixed(0)} MiB per added thread)` : ''}${peer ? `; PyTorch ${peer.trainImagesPerSecond.toFixed(1)} img/s, ${peer.maxRssMiB.toFixed(0)} MiB` : ''}`,
       });
       if (peer)
         results.push({
@@ -171,7 +187,7 @@ async function main(): Promise<void> {
           unit: 'img/s',
         });
       table.push(
-        `| ${cfg.label} | ${n} | ${m.trainImagesPerSecond.toFixed(1)} | ${speedup.toFixed(2)}× (${((speedup / (n / THREADS[0]!)) * 100).toFixed(0)}%) | ${peer ? peer.trainImagesPerSecond.toFixed(1) : '—'} | ${peer ? `${((m.trainImagesPerSecond / peer.trainImagesPerSecond) * 100).toFixed(0)}%` : '—'} | ${m.maxRssMiB.toFixed(0)} MiB${perThread !== undefined ? ` (+${perThread.toFixed(0)})` : ''} | ${peer ? `${peer.maxRssMiB.toFixed(0)} MiB` : '—'} |`,
+        `| ${cfg.label} | ${n} | ${m.trainImagesPerSecond.toFixed(1)} | ${speedup.toFixed(2)}× (${((speedup / (n / THREADS[0]!)) * 100).toFixed(0)}%) | ${cpuCell(m, one)} | ${peer ? peer.trainImagesPerSecond.toFixed(1) : '—'} | ${peer ? `${((m.trainImagesPerSecond / peer.trainImagesPerSecond) * 100).toFixed(0)}%` : '—'} | ${m.maxRssMiB.toFixed(0)} MiB${perThread !== undefined ? ` (+${perThread.toFixed(0)})` : ''} | ${peer ? `${peer.maxRssMiB.toFixed(0)} MiB` : '—'} |`,
       );
     }
   }

@@ -82,12 +82,14 @@ export class DataParallel {
   /** The replicas trained since the master model was last updated from them. */
   private stale = false;
   private steps = 0;
+  /** close() ran: the workers' exits are expected. */
+  private closing = false;
   /** tf.memory().numTensors of each replica after the latest step (leak checks). */
   readonly tensors: number[];
 
   private constructor(
     private readonly options: DataParallelOptions,
-    private readonly shared: SharedBuffers,
+    shared: SharedBuffers,
     private readonly handles: Handle[],
   ) {
     this.control = new Int32Array(shared.control);
@@ -167,8 +169,6 @@ export class DataParallel {
       p?.reject(this.failure);
     }
   }
-
-  private closing = false;
 
   /** Sends the master model (weights and optimizer state) to every replica, unless they already train it. */
   private async ensureLoaded(model: tf.LayersModel): Promise<void> {
@@ -290,6 +290,5 @@ export class DataParallel {
   async close(): Promise<void> {
     this.closing = true;
     await Promise.all(this.handles.map((h) => h.worker.terminate()));
-    void this.shared;
   }
 }
