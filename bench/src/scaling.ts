@@ -6,7 +6,9 @@
  * checkpoint) with N threads against N = 1.
  *   npm run bench -- scaling                          (N = 1,2: this machine)
  *   npm run bench -- scaling --threads 1,2,4,8,16     (a bigger machine; also runs from `npm run bench:bundle`'s folder)
- * Options: --threads LIST, --models SUBSTRING, --no-epoch, --batch N (images per step, all threads together: 64),
+ * Each N ≥ 2 is measured twice: strong scaling (--batch images per step, split over the threads: a trial's
+ * batchSize) and weak scaling (--batch images per thread: a trial with batchSize × N; --no-weak skips it).
+ * Options: --threads LIST, --models SUBSTRING, --no-epoch, --no-weak, --batch N (default 64),
  * BENCH_STEPS / BENCH_MIN_SECONDS as in the models bench, BENCH_PYTHON (default /usr/bin/python3).
  */
 import { execFile } from 'node:child_process';
@@ -32,6 +34,7 @@ const { values: args } = parseArgs({
     models: { type: 'string' },
     batch: { type: 'string', default: '64' },
     'no-epoch': { type: 'boolean', default: false },
+    'no-weak': { type: 'boolean', default: false },
   },
 });
 const THREADS = args.threads.split(',').map((t) => Number(t.trim()));
@@ -56,9 +59,9 @@ interface Once {
   maxRssMiB: number;
 }
 
-async function tfjsOnce(cfg: (typeof CONFIGS)[number], threads: number): Promise<Once> {
+async function tfjsOnce(cfg: (typeof CONFIGS)[number], threads: number, batch = BATCH): Promise<Once> {
   const script = fileURLToPath(new URL('./scaling-once.js', import.meta.url));
-  const arg = JSON.stringify({ ...cfg, batch: BATCH, threads, steps: STEPS, minSeconds: MIN_SECONDS });
+  const arg = JSON.stringify({ ...cfg, batch, threads, steps: STEPS, minSeconds: MIN_SECONDS });
   const out = await exec(process.execPath, [...process.execArgv, script, arg], {
     maxBuffer: 1 << 20,
     timeout: 1_800_000,
@@ -160,8 +163,8 @@ function cpuCell(m: Once, one: Once): string {
 async function main(): Promise<void> {
   const results: BenchResult[] = [];
   const table: string[] = [
-    `| model (48 px, batch ${BATCH}) | threads | tfjs wasm img/s | speed-up (efficiency) | CPU ms/img (vs 1 thread) | PyTorch img/s | tfjs / PyTorch | peak RSS tfjs (per added thread) | peak RSS PyTorch |`,
-    '|---|---|---|---|---|---|---|---|---|',
+    `| model (48 px, batch ${BATCH}) | threads | tfjs wasm img/s | speed-up (efficiency) | CPU ms/img (vs 1 thread) | PyTorch img/s | tfjs / PyTorch | peak RSS tfjs (per added thread) | peak RSS PyTorch | ${BATCH} per thread: img/s (speed-up) | CPU ms/img |`,
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const cfg of CONFIGS) {
     let one: Once | undefined;
@@ -186,8 +189,19 @@ async function main(): Promise<void> {
           value: peer.trainImagesPerSecond,
           unit: 'img/s',
         });
+      // Weak scaling: the same batch per thread (a trial with batchSize × N). Small per-thread batches cost more
+      // per image on their own (per-kernel overheads), which strong scaling above includes.
+      const weak = n > 1 && !args['no-weak'] ? await tfjsOnce(cfg, n, BATCH * n) : undefined;
+      if (weak)
+        results.push({
+          name: `${cfg.label}: tfjs wasm train, ${n} threads × batch ${BATCH}`,
+          value: weak.trainImagesPerSecond,
+          unit: 'img/s',
+          vsBaseline: weak.trainImagesPerSecond / one.trainImagesPerSecond,
+          note: `weak scaling (batch ${BATCH * n}); ${weak.cpuMsPerImage?.toFixed(1) ?? '?'} CPU ms/img; peak RSS ${weak.maxRssMiB.toFixed(0)} MiB`,
+        });
       table.push(
-        `| ${cfg.label} | ${n} | ${m.trainImagesPerSecond.toFixed(1)} | ${speedup.toFixed(2)}× (${((speedup / (n / THREADS[0]!)) * 100).toFixed(0)}%) | ${cpuCell(m, one)} | ${peer ? peer.trainImagesPerSecond.toFixed(1) : '—'} | ${peer ? `${((m.trainImagesPerSecond / peer.trainImagesPerSecond) * 100).toFixed(0)}%` : '—'} | ${m.maxRssMiB.toFixed(0)} MiB${perThread !== undefined ? ` (+${perThread.toFixed(0)})` : ''} | ${peer ? `${peer.maxRssMiB.toFixed(0)} MiB` : '—'} |`,
+        `| ${cfg.label} | ${n} | ${m.trainImagesPerSecond.toFixed(1)} | ${speedup.toFixed(2)}× (${((speedup / (n / THREADS[0]!)) * 100).toFixed(0)}%) | ${cpuCell(m, one)} | ${peer ? peer.trainImagesPerSecond.toFixed(1) : '—'} | ${peer ? `${((m.trainImagesPerSecond / peer.trainImagesPerSecond) * 100).toFixed(0)}%` : '—'} | ${m.maxRssMiB.toFixed(0)} MiB${perThread !== undefined ? ` (+${perThread.toFixed(0)})` : ''} | ${peer ? `${peer.maxRssMiB.toFixed(0)} MiB` : '—'} | ${weak ? `${weak.trainImagesPerSecond.toFixed(1)} (${(weak.trainImagesPerSecond / one.trainImagesPerSecond).toFixed(2)}×)` : '—'} | ${weak ? cpuCell(weak, one) : '—'} |`,
       );
     }
   }
