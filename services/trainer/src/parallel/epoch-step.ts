@@ -9,7 +9,7 @@ import type { ImageBatch } from '@fersweep/dataset';
 import { labelTensor, type TfRuntime } from '@fersweep/models';
 import type { Logger } from '@fersweep/observability';
 import { DataParallel } from './engine.js';
-import { trainThreads } from './threads.js';
+import { MIN_SHARD_IMAGES, shardLimit, trainThreads } from './threads.js';
 
 export interface EpochStep {
   /** Replicas training each batch (1: the model on the main thread). */
@@ -56,7 +56,15 @@ function singleThread(o: EpochStepOptions): EpochStep {
 /** Chooses the step: data-parallel when more than one thread is available on the wasm or cpu backend. */
 export async function createEpochStep(o: EpochStepOptions): Promise<EpochStep> {
   const backend = o.runtime.backend;
-  const threads = o.threads ?? trainThreads(o.env ?? process.env, backend);
+  const available = o.threads ?? trainThreads(o.env ?? process.env, backend);
+  const threads = Math.min(available, shardLimit(o.spec.batchSize));
+  if (threads < available)
+    o.logger.info('fewer training threads than cores: each needs a shard of the batch', {
+      threads,
+      cores: available,
+      batchSize: o.spec.batchSize,
+      minImagesPerThread: MIN_SHARD_IMAGES,
+    });
   if (threads <= 1 || backend === 'tensorflow') return singleThread(o);
   const dp = await DataParallel.start({
     replicas: threads,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { classify } from '../errors.js';
-import { trainThreads } from './threads.js';
+import { shardLimit, trainThreads } from './threads.js';
 
 describe('trainThreads', () => {
   it('uses the usable cores on wasm and cpu, capped by FERSWEEP_TRAIN_THREADS', () => {
@@ -26,5 +26,9 @@ describe('trainThreads', () => {
       expect((caught as Error).message).toContain(`FERSWEEP_TRAIN_THREADS='${bad}'`);
       expect(classify(caught).exitCode).toBe(42);
     }
+  });
+
+  it('keeps at least 8 images per thread (per-shard BatchNorm statistics): batch 64 → ≤ 8 threads, 8 → 1', () => {
+    expect([shardLimit(64), shardLimit(32), shardLimit(15), shardLimit(8), shardLimit(1)]).toEqual([8, 4, 1, 1, 1]);
   });
 });

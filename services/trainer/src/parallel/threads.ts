@@ -27,3 +27,14 @@ export function trainThreads(
   if (backend === 'tensorflow') return 1;
   return Math.max(1, Math.min(cores, cap));
 }
+
+/**
+ * Fewest images a replica trains on per full batch: BatchNorm normalises each shard with its own statistics,
+ * which get noisy below this (and degenerate at 1 image), and small shards cost more per image.
+ */
+export const MIN_SHARD_IMAGES = 8;
+
+/** At most ⌊batchSize / MIN_SHARD_IMAGES⌋ replicas (at least 1): batch 64 trains on up to 8 threads. */
+export function shardLimit(batchSize: number): number {
+  return Math.max(1, Math.floor(batchSize / MIN_SHARD_IMAGES));
+}
