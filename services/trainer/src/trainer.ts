@@ -1,5 +1,4 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import * as tf from '@tensorflow/tfjs';
 import { eventId, keys, type TrialEvent, type TrialSpec } from '@fersweep/contracts';
 import { epochBatches } from '@fersweep/dataset';
 import type { Bus } from '@fersweep/messaging';
