@@ -10,6 +10,7 @@ export default tseslint.config(
       '**/dist/**',
       'coverage/**',
       'bench/results/**',
+      'bench/bundle/**',
       '.scratch/**',
       'test-artifacts/**',
     ],

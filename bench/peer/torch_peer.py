@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """PyTorch peer for bench/src/models.ts: the same architectures as fersweep's tfjs variants, on CPU,
-one thread, measured the same way (train steps and inference on random 48x48 grayscale batches).
+one thread (or `threads` intra-op threads: the scaling bench), measured the same way (train steps and inference on random 48x48 grayscale batches).
 
 Run by the models benchmark with Debian's python3-torch (system python):
   /usr/bin/python3 bench/peer/torch_peer.py '{"model":"cnn","params":{"width":1},"batch":64,"steps":3}'
 Prints one JSON line: {"train_img_s": ..., "infer_img_s": ..., "params": ...}.
 """
 import json
+import resource
 import sys
 import time
 
@@ -97,6 +98,7 @@ def build(spec):
 
 def main():
     spec = json.loads(sys.argv[1])
+    torch.set_num_threads(int(spec.get('threads', 1)))
     batch, steps, min_seconds = spec.get('batch', 64), spec.get('steps', 3), spec.get('minSeconds', 0)
     model = build(spec)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -125,7 +127,7 @@ def main():
     with torch.no_grad():
         model(x)
         infer = images_per_second(lambda: model(x))
-    print(json.dumps({'train_img_s': train, 'infer_img_s': infer, 'params': sum(p.numel() for p in model.parameters()), 'torch': torch.__version__}))
+    print(json.dumps({'train_img_s': train, 'infer_img_s': infer, 'params': sum(p.numel() for p in model.parameters()), 'torch': torch.__version__, 'threads': torch.get_num_threads(), 'max_rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
 if __name__ == '__main__':

@@ -72,7 +72,7 @@ async function main(): Promise<void> {
       });
       const bus = createMemoryBus();
       const logger = createLogger({ service: 'bench', stream });
-      await runTrial({ spec, openStore, bus, logger, runtime });
+      await runTrial({ spec, openStore, bus, logger, runtime, threads: 1 });
       await bus.close();
       const perEpoch = lines.map(
         (l) => `${l.epoch}: ${l.seconds.toFixed(2)} s, pass ${l.batchNormSeconds?.toFixed(3)} s`,

@@ -108,7 +108,7 @@ async function trainerOverhead(): Promise<BenchResult[]> {
     const fitEpochs: number[] = [];
     for (let r = 0; r < 2; r++) {
       const bus = createMemoryBus();
-      const res = await runTrial({ spec: spec(`t${r}`), openStore, bus, logger, runtime });
+      const res = await runTrial({ spec: spec(`t${r}`), openStore, bus, logger, runtime, threads: 1 });
       await bus.close();
       trainerEpochs.push(...res.history.map((h) => h.seconds));
 

@@ -43,7 +43,8 @@ describe('fersweep run (embedded)', () => {
         },
       }),
     );
-    const r = await cli('run', spec, '--data-dir', join(dir, 'data'));
+    // A fake core count: 4 cores for the sweep's 2 trials at once give each trainer 2 data-parallel threads.
+    const r = await cli('run', spec, '--data-dir', join(dir, 'data'), '--cores', '4');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/pair \(McNemar\)/);
     expect(r.out).toMatch(/report: .*sweeps\/tiny\/report\/index\.html/);
@@ -57,6 +58,7 @@ describe('fersweep run (embedded)', () => {
     expect(report.phase).toBe('Succeeded');
     expect(report.trials.map((t) => t.trial).sort()).toEqual(['cnn', 'mnv2']);
     for (const t of report.trials) {
+      expect(t.device).toMatch(/× 2 data-parallel threads$/);
       expect(t.history.map((h) => h.epoch)).toEqual([1, 2]);
       const cm = t.test!.confusionMatrix;
       expect(cm.flat().reduce((a, b) => a + b, 0)).toBe(manifest.splits.test.count);

@@ -1,4 +1,3 @@
-import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { keys, type SweepReport, type SweepSpec } from '@fersweep/contracts';
@@ -15,7 +14,7 @@ import {
 import { DatasetReader } from '@fersweep/dataset';
 import { createEvaluator } from '@fersweep/evaluator';
 import { createMemoryBus } from '@fersweep/messaging';
-import { createLogger, createRegistry } from '@fersweep/observability';
+import { createLogger, createRegistry, usableCores } from '@fersweep/observability';
 import { openStore } from '@fersweep/storage';
 import { UsageError } from './errors.js';
 import { sweepProgress } from './sweep-view.js';
@@ -29,8 +28,10 @@ export interface EmbeddedRunOptions {
   spec: unknown;
   /** Data folder: the file store root and the sweep state (default ./fersweep-data). */
   dataDir: string;
-  /** Trainer processes at once (default: the number of cores). */
+  /** Trainer processes at once (default: as many as the sweep runs at once, at most one per core). */
   maxTrainers?: number;
+  /** Cores the trainers share (default: this process's usable cores); each gets ⌊cores / trainers⌋ threads. */
+  cores?: number;
   /** Where progress bars go. */
   progress?: NodeJS.WriteStream;
   /** Aborted on Ctrl-C: trainers checkpoint and stop; running the same command again resumes. */
@@ -53,6 +54,15 @@ function resolveDataset(url: string): string {
 }
 
 /**
+ * Trainer processes at once in embedded mode: as many trials as the sweep runs at once (its `parallelism`,
+ * at most its trial count), at most one per core. The local launcher then divides the cores among them:
+ * the 2-variant demo on 8 cores runs 2 trainers with 4 data-parallel threads each.
+ */
+export function embeddedTrainers(cores: number, parallelism: number, trials: number): number {
+  return Math.max(1, Math.min(cores, parallelism, trials));
+}
+
+/**
  * Embedded mode: the same SweepSpec, scheduler and trainer as on a cluster, on this machine —
  * trainer child processes (bounded), their events over IPC into the in-process bus, the evaluator
  * aggregating live, the file store under `dataDir`, the sweep state under `dataDir/.state` (so an
@@ -61,8 +71,9 @@ function resolveDataset(url: string): string {
 export async function runEmbedded(o: EmbeddedRunOptions): Promise<EmbeddedRunResult> {
   // The whole check (schema, model registry, search values) before the dataset is opened or anything starts.
   let spec: SweepSpec;
+  let plans: unknown[];
   try {
-    spec = validateSweep(o.spec, MAX_TRIALS).spec;
+    ({ spec, plans } = validateSweep(o.spec, MAX_TRIALS));
   } catch (err) {
     if (err instanceof SweepError) throw new UsageError(`sweep spec: ${err.message}`, { cause: err });
     throw err;
@@ -79,9 +90,11 @@ export async function runEmbedded(o: EmbeddedRunOptions): Promise<EmbeddedRunRes
     registry: createRegistry({ service: 'evaluator', defaultMetrics: false }),
     logger,
   });
+  const cores = o.cores ?? usableCores();
   const launcher = new LocalLauncher({
     command: trainerCommand(),
-    maxConcurrent: o.maxTrainers ?? Math.max(1, cpus().length),
+    maxConcurrent: o.maxTrainers ?? embeddedTrainers(cores, spec.spec.parallelism, plans.length),
+    cores,
     bus,
     logger,
     env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },

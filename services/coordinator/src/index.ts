@@ -3,7 +3,7 @@ export { SweepError } from './errors.js';
 export { validateSweep } from './validate.js';
 export { planTrialRecords, type PlanContext } from './plan.js';
 export { SweepState, openFileKv, SweepRecord, TrialRecord, TrialPhase, SweepPhase, TERMINAL_TRIAL } from './state.js';
-export { LocalLauncher, type LocalLauncherOptions } from './launchers/local.js';
+export { LocalLauncher, trainerThreads, TRAIN_THREADS_ENV, type LocalLauncherOptions } from './launchers/local.js';
 export type { Launcher, LaunchOptions, LaunchStatus } from './launchers/types.js';
 export { createReportReader, ReportPendingError, type ReportReader, type ReportReaderOptions } from './reports.js';
 export { createApp, openApiDocument, ApiError, sweepView, trialView, type AppDeps } from './app.js';

@@ -6,3 +6,6 @@ export { classify, InterruptedError, SpecError, type Classified } from './errors
 export { CheckpointStore, CheckpointState, checkpointName } from './checkpoint.js';
 export { afterEpoch, initialCallbackState, type CallbackState } from './callbacks.js';
 export { predictSplit, type SplitPredictions } from './predict.js';
+export { DataParallel, ReplicaDivergedError, type DataParallelOptions, type StepBatch } from './parallel/engine.js';
+export { createEpochStep, type EpochStep, type EpochStepOptions } from './parallel/epoch-step.js';
+export { trainThreads, TRAIN_THREADS_ENV } from './parallel/threads.js';

@@ -22,7 +22,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-function spec(over: Partial<TrialSpecInput> = {}): TrialSpec {
+function baseSpec(over: Partial<TrialSpecInput> = {}): TrialSpec {
   return TrialSpec.parse({
     sweep: 'sw1',
     trial: 'cnn-0',
@@ -46,12 +46,14 @@ async function collect(bus: Bus): Promise<{ events: TrialEvent[]; stop: () => Pr
   return { events, stop: () => sub.stop() };
 }
 
-describe('runTrial', () => {
+// Every behaviour holds on the main thread alone and with data-parallel worker threads (FERSWEEP_TRAIN_THREADS).
+describe.each([1, 2])('runTrial with %i training thread(s)', (threads) => {
+  const spec = (over: Partial<TrialSpecInput> = {}) => baseSpec({ output: `file://${dir}/out-${threads}`, ...over });
   it('trains end to end: valid events in order, a model that reloads and predicts the same, no leaked tensors', async () => {
     const bus = createMemoryBus();
     const seen = await collect(bus);
     const before = tf.memory().numTensors;
-    const result = await runTrial({ spec: spec(), openStore, bus, logger, runtime });
+    const result = await runTrial({ spec: spec(), openStore, bus, logger, runtime, threads });
     expect(tf.memory().numTensors).toBe(before);
 
     await new Promise((r) => setTimeout(r, 50));
@@ -111,6 +113,7 @@ describe('runTrial', () => {
       bus,
       logger,
       runtime,
+      threads,
     });
     const evaluated = seen.events.find((e) => e.type === 'trial.evaluated');
     if (evaluated?.type !== 'trial.evaluated') throw new Error('no evaluation');
@@ -144,12 +147,12 @@ describe('runTrial', () => {
     });
     const before = tf.memory().numTensors;
     await expect(
-      runTrial({ spec: s, openStore, bus, logger, runtime, signal: controller.signal }),
+      runTrial({ spec: s, openStore, bus, logger, runtime, threads, signal: controller.signal }),
     ).rejects.toBeInstanceOf(InterruptedError);
     expect(tf.memory().numTensors).toBe(before);
     await sub.stop();
 
-    const result = await runTrial({ spec: s, openStore, bus, logger, runtime });
+    const result = await runTrial({ spec: s, openStore, bus, logger, runtime, threads });
     await new Promise((r) => setTimeout(r, 50));
     expect(result.history.map((h) => h.epoch)).toEqual([1, 2, 3]);
     const epochs = seen.events
@@ -169,10 +172,10 @@ describe('runTrial', () => {
     const bus = createMemoryBus();
     const seen = await collect(bus);
     await expect(
-      runTrial({ spec: spec({ trial: 'bad-1', model: 'resnet' }), openStore, bus, logger, runtime }),
+      runTrial({ spec: spec({ trial: 'bad-1', model: 'resnet' }), openStore, bus, logger, runtime, threads }),
     ).rejects.toThrow(/resnet/);
     await expect(
-      runTrial({ spec: spec({ trial: 'bad-2', params: { width: 7 } }), openStore, bus, logger, runtime }),
+      runTrial({ spec: spec({ trial: 'bad-2', params: { width: 7 } }), openStore, bus, logger, runtime, threads }),
     ).rejects.toThrow(/width/);
     await new Promise((r) => setTimeout(r, 50));
     expect(seen.events.map((e) => (e.type === 'trial.failed' ? [e.trial, e.exitCode, e.retryable] : e.type))).toEqual([
@@ -186,7 +189,14 @@ describe('runTrial', () => {
   it('fails with the data exit code when the dataset does not exist', async () => {
     const bus = createMemoryBus();
     await expect(
-      runTrial({ spec: spec({ trial: 'nodata', dataset: `file://${dir}/nope` }), openStore, bus, logger, runtime }),
+      runTrial({
+        spec: spec({ trial: 'nodata', dataset: `file://${dir}/nope` }),
+        openStore,
+        bus,
+        logger,
+        runtime,
+        threads,
+      }),
     ).rejects.toThrow(/no dataset at/);
     await bus.close();
   });

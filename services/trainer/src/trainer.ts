@@ -1,22 +1,15 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import * as tf from '@tensorflow/tfjs';
 import { eventId, keys, type TrialEvent, type TrialSpec } from '@fersweep/contracts';
 import { epochBatches } from '@fersweep/dataset';
 import type { Bus } from '@fersweep/messaging';
-import {
-  disposeModel,
-  explainOutOfMemory,
-  getVariant,
-  labelTensor,
-  parseParams,
-  type TfRuntime,
-} from '@fersweep/models';
+import { disposeModel, explainOutOfMemory, getVariant, parseParams, type TfRuntime } from '@fersweep/models';
 import type { Logger } from '@fersweep/observability';
 import type { ObjectStore } from '@fersweep/storage';
 import { evaluationBatchSize, preciseBatchNormPlan, recalibrateBatchNorm } from './batch-norm.js';
 import { afterEpoch } from './callbacks.js';
 import { CheckpointStore, checkpointName, type HistoryEntry } from './checkpoint.js';
 import { classify, InterruptedError } from './errors.js';
+import { createEpochStep, type EpochStep } from './parallel/epoch-step.js';
 import { predictSplit } from './predict.js';
 import { loadTrialData } from './trial-data.js';
 import { evaluateSplits } from './trial-evaluate.js';
@@ -41,6 +34,8 @@ export interface TrainerDeps {
   /** Aborted on SIGTERM: the trainer checkpoints after the current batch and throws InterruptedError. */
   signal?: AbortSignal;
   now?: () => Date;
+  /** Data-parallel threads; default: the usable cores capped by FERSWEEP_TRAIN_THREADS (parallel/threads.ts). */
+  threads?: number;
 }
 
 export interface TrialResult {
@@ -136,14 +131,23 @@ async function train(
     ...(bnPlan ?? { batchNormMomentum: (params as { batchNormMomentum?: number }).batchNormMomentum }),
   });
 
+  let step: EpochStep | undefined;
   try {
+    // The one choice between today's single-thread step and data-parallel worker threads.
+    step = await createEpochStep({
+      spec,
+      runtime: deps.runtime,
+      logger,
+      input: { height, width, channels, numClasses },
+      ...(deps.threads !== undefined ? { threads: deps.threads } : {}),
+    });
     await publish({
       type: 'trial.started',
       model: spec.model,
       params: params as Record<string, unknown>,
       epochs: spec.epochs,
       backend: deps.runtime.backend,
-      device: deps.runtime.device,
+      device: step.threads > 1 ? `${deps.runtime.device} × ${step.threads} data-parallel threads` : deps.runtime.device,
       datasetSha256,
       trainImages: train.count,
       parameterCount: model.countParams(),
@@ -174,24 +178,16 @@ async function train(
       });
       let batchesDone = state.batch;
       for (const batch of batches) {
-        const xs = tf.tensor4d(batch.xs, [batch.size, height, width, channels]);
-        const ys = labelTensor(batch.labels, numClasses);
-        let out: number | number[];
-        try {
-          out = await model.trainOnBatch(xs, ys);
-        } finally {
-          xs.dispose();
-          ys.dispose();
-        }
-        const [loss, acc] = Array.isArray(out) ? out : [out, NaN];
-        partial.lossSum += loss! * batch.size;
-        partial.correctSum += acc! * batch.size;
+        const [loss, acc] = await step.trainBatch(model, batch, epoch - 1);
+        partial.lossSum += loss * batch.size;
+        partial.correctSum += acc * batch.size;
         partial.images += batch.size;
         batchesDone = batch.index + 1;
         // trainOnBatch's awaits settle as microtasks (wasm kernels are synchronous), so without this the
         // event loop would starve for a whole epoch: no SIGTERM handler, no NATS pings, no IPC.
         await yieldToEventLoop();
         if (deps.signal?.aborted) {
+          await step.sync(model);
           partial.seconds += (performance.now() - epochStart) / 1000;
           const name = await checkpoints.save(
             model,
@@ -209,6 +205,7 @@ async function train(
           );
         }
       }
+      await step.sync(model);
       const trainSeconds = partial.seconds + (performance.now() - epochStart) / 1000;
       // Statistics of the current weights for this evaluation, the checkpoint and (via it) the saved model.
       const bn = bnPlan && recalibrateBatchNorm(model, train, bnPlan, spec, epoch - 1, channels);
@@ -293,6 +290,7 @@ async function train(
       ...(test ? { test } : {}),
     };
   } finally {
+    await step?.close();
     disposeModel(model);
   }
 }

@@ -96,7 +96,7 @@ async function serveReport(dir: string, port: number, io: Io): Promise<void> {
 
 async function runAndReport(
   spec: unknown,
-  flags: { dataDir: string; maxTrainers?: number },
+  flags: { dataDir: string; maxTrainers?: number; cores?: number },
   io: Io,
   setExitCode: (c: number) => void,
 ) {
@@ -113,6 +113,7 @@ async function runAndReport(
       dataDir: flags.dataDir,
       signal: controller.signal,
       ...(flags.maxTrainers ? { maxTrainers: flags.maxTrainers } : {}),
+      ...(flags.cores ? { cores: flags.cores } : {}),
     });
     if (r.interrupted) {
       setExitCode(130);
@@ -140,14 +141,23 @@ async function readSpec(path: string): Promise<unknown> {
   }
 }
 
+const CORES_HELP =
+  'cores the trainers share (default: what this process may use, cgroup quota included); each trainer gets ' +
+  '⌊cores / trainers at once⌋ data-parallel threads (FERSWEEP_TRAIN_THREADS caps them)';
+
 /** `fersweep run` (any sweep on this machine) and `fersweep demo` (the product in one command). */
 export function runCommands(io: Io, setExitCode: (code: number) => void): Command[] {
   const run = new Command('run')
     .description('run a sweep on this machine (embedded mode: no NATS, S3 or cluster needed) and write its report')
     .argument('<spec>', 'sweep spec (YAML or JSON; see examples/)')
     .option('--data-dir <dir>', 'file store for datasets, checkpoints, models and reports', 'fersweep-data')
-    .option('--max-trainers <n>', 'trainer processes at once (default: one per core)', intArg('--max-trainers', 1))
-    .action(async (path: string, flags: { dataDir: string; maxTrainers?: number }) => {
+    .option(
+      '--max-trainers <n>',
+      "trainer processes at once (default: the sweep's parallelism, at most one per core)",
+      intArg('--max-trainers', 1),
+    )
+    .option('--cores <n>', CORES_HELP, intArg('--cores', 1))
+    .action(async (path: string, flags: { dataDir: string; maxTrainers?: number; cores?: number }) => {
       await runAndReport(await readSpec(path), flags, io, setExitCode);
     });
 
@@ -159,7 +169,8 @@ export function runCommands(io: Io, setExitCode: (code: number) => void): Comman
     .option('--count <n>', 'synthetic images', intArg('--count', 100), 3000)
     .option('--no-serve', 'do not serve the HTML report at the end')
     .option('--port <port>', 'report server port (0 = any free one)', intArg('--port', 0), 0)
-    .action(async (flags: { dataDir: string; count: number; serve: boolean; port: number }) => {
+    .option('--cores <n>', CORES_HELP, intArg('--cores', 1))
+    .action(async (flags: { dataDir: string; count: number; serve: boolean; port: number; cores?: number }) => {
       const [{ openStore }, { DatasetReader, importDataset, syntheticSource }] = await Promise.all([
         import('@fersweep/storage'),
         import('@fersweep/dataset'),
@@ -185,13 +196,22 @@ export function runCommands(io: Io, setExitCode: (code: number) => void): Comman
         bar.stop();
       } else io.out(`1/3 dataset already there: ${datasetUrl}\n`);
       const spec = (await readSpec(new URL('../../../../examples/demo.yaml', import.meta.url).pathname)) as {
-        spec: Record<string, unknown>;
+        spec: { variants: unknown[]; parallelism?: number } & Record<string, unknown>;
       };
       spec.spec.dataset = datasetUrl;
+      const [{ usableCores }, { embeddedTrainers }, { trainerThreads }] = await Promise.all([
+        import('@fersweep/observability'),
+        import('../embedded.js'),
+        import('@fersweep/coordinator'),
+      ]);
+      const cores = flags.cores ?? usableCores();
+      const trainers = embeddedTrainers(cores, spec.spec.parallelism ?? 4, spec.spec.variants.length);
+      const threads = trainerThreads({ cores, maxConcurrent: trainers });
       io.out(
-        `2/3 training both variants (examples/demo.yaml: ${String(spec.spec.epochs)} epochs each, one trainer process per core)\n`,
+        `2/3 training both variants (examples/demo.yaml: ${String(spec.spec.epochs)} epochs each; ${cores} cores: ` +
+          `${trainers} trainer process${trainers === 1 ? '' : 'es'} × ${threads} training thread${threads === 1 ? '' : 's'})\n`,
       );
-      const r = await runAndReport(spec, { dataDir: flags.dataDir }, io, setExitCode);
+      const r = await runAndReport(spec, { dataDir: flags.dataDir, cores }, io, setExitCode);
       if (!r) return;
       io.out(`3/3 done. Pull the models: fersweep models pull ${r.sweep.id} --out ./models --store ${flags.dataDir}\n`);
       if (flags.serve && r.report) await serveReport(r.reportDir, flags.port, io);

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import { ResourcesSpec, TrialSpec } from '@fersweep/contracts';
 import { loadConfig } from '../config.js';
-import { buildJob, jobName, jobStatus, labelValue } from './job.js';
+import { buildJob, cpuThreads, jobName, jobStatus, labelValue } from './job.js';
 import { withDefaults } from './kubernetes.js';
 
 const spec = TrialSpec.parse({
@@ -63,7 +63,13 @@ describe('buildJob', () => {
     });
     const cpu = buildJob(spec, { ...options, resources: ResourcesSpec.parse({ gpu: 0 }) }, template);
     const cpuContainer = cpu.spec!.template.spec!.containers[0]!;
-    expect(cpuContainer.env).toEqual([{ name: 'HOME', value: '/tmp' }]);
+    // A CPU trial trains with as many data-parallel threads as its cpu quantity has whole cores.
+    expect(cpuContainer.env).toEqual([
+      { name: 'HOME', value: '/tmp' },
+      { name: 'FERSWEEP_TRAIN_THREADS', value: '4' },
+    ]);
+    expect(cpuContainer.resources?.limits?.cpu).toBe('4');
+    expect([cpuThreads('2.5'), cpuThreads('1500m'), cpuThreads('500m'), cpuThreads(8)]).toEqual([2, 1, 1, 8]);
     expect(cpu.spec!.template.spec!.volumes).toEqual([{ name: 'tmp', emptyDir: {} }]);
   });
 

@@ -53,6 +53,13 @@ export function jobName(sweep: string, trial: string): string {
   return `${full.slice(0, 54).replace(/-+$/, '')}-${hash}`;
 }
 
+/** Whole cores in a Kubernetes cpu quantity ("4", "2.5", "1500m", 3), at least 1: the trainer's threads. */
+export function cpuThreads(cpu: string | number): number {
+  const text = String(cpu).trim();
+  const cores = text.endsWith('m') ? Number(text.slice(0, -1)) / 1000 : Number(text);
+  return Number.isFinite(cores) ? Math.max(1, Math.floor(cores)) : 1;
+}
+
 /**
  * One batch/v1 Job for one trial: restartPolicy Never, backoffLimit = retries, a podFailurePolicy
  * that fails the Job at once on the trainer's permanent exit codes and ignores disruptions
@@ -90,7 +97,11 @@ export function buildJob(spec: TrialSpec, options: LaunchOptions, t: JobTemplate
           { name: 'CUDA_CACHE_PATH', value: CUDA_CACHE_PATH },
           { name: 'CUDA_CACHE_MAXSIZE', value: CUDA_CACHE_MAXSIZE },
         ]
-      : []),
+      : [
+          // The trainer counts its cgroup quota too; naming the count makes the Job's cpu the thread count
+          // whatever the node's cgroup layout (FERSWEEP_TRAIN_THREADS caps data-parallel training).
+          { name: 'FERSWEEP_TRAIN_THREADS', value: String(cpuThreads(r.cpu)) },
+        ]),
   ];
   const volumeMounts = [
     { name: 'tmp', mountPath: '/tmp' },

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TrialSpec } from '@fersweep/contracts';
 import { createLogger } from '@fersweep/observability';
-import { LocalLauncher } from './local.js';
+import { LocalLauncher, trainerThreads } from './local.js';
 import type { LaunchOptions, LaunchStatus } from './types.js';
 
 const FAKE = fileURLToPath(new URL('../fixtures/fake-trainer.mjs', import.meta.url));
@@ -129,6 +129,30 @@ describe('LocalLauncher', () => {
       AWS_SECRET_ACCESS_KEY: 'sk',
       NATS_URL: 'nats://127.0.0.1:4222',
     });
+  });
+
+  it("gives each trainer its share of the machine's cores as FERSWEEP_TRAIN_THREADS (8 cores, 2 at once: 4 each)", async () => {
+    launcher = new LocalLauncher({
+      command: [process.execPath, FAKE],
+      maxConcurrent: 2,
+      cores: 8,
+      logger,
+      specDir: join(dir, 'specs'),
+      env: { PATH: process.env.PATH ?? '' },
+    });
+    await launcher.launch(trial('a', { dumpEnv: true }), options());
+    await launcher.launch(trial('b', { dumpEnv: true }), options());
+    await finals(launcher, ['a', 'b']);
+    for (const name of ['a', 'b']) {
+      const { env } = JSON.parse(await readFile(join(dir, `sw-${name}.env.json`), 'utf8')) as {
+        env: Record<string, string>;
+      };
+      expect(env.FERSWEEP_TRAIN_THREADS).toBe('4');
+    }
+    // A cap the coordinator was started with wins; more trainers than cores still get one thread each.
+    expect(trainerThreads({ cores: 8, maxConcurrent: 2 }, '3')).toBe(3);
+    expect(trainerThreads({ cores: 2, maxConcurrent: 4 })).toBe(1);
+    expect(trainerThreads({ cores: 16, maxConcurrent: 3 })).toBe(5);
   });
 
   it('honours a deadline longer than setTimeout can hold (30 days)', async () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PERMANENT_EXIT_CODES, type TrialSpec } from '@fersweep/contracts';
 import { bridgeChildToBus, type Bus } from '@fersweep/messaging';
-import type { Logger } from '@fersweep/observability';
+import { usableCores, type Logger } from '@fersweep/observability';
 import { trainerEnv } from './env.js';
 import { setLongTimeout, type LongTimer } from './timer.js';
 import type { LaunchOptions, LaunchStatus, Launcher } from './types.js';
@@ -17,8 +17,14 @@ export interface LocalLauncherOptions {
    * allow-list reaches them (see `trainerEnv`), never FERSWEEP_API_TOKENS.
    */
   env?: NodeJS.ProcessEnv;
-  /** Trainer processes at once on this machine (each uses one core on wasm). */
+  /** Trainer processes at once on this machine; they share its cores (see `cores`). */
   maxConcurrent: number;
+  /**
+   * Cores the trainers share (default: this process's usable cores, cgroup quota included). Each trainer
+   * gets ⌊cores / maxConcurrent⌋ data-parallel threads (FERSWEEP_TRAIN_THREADS, at least 1, never more
+   * than a FERSWEEP_TRAIN_THREADS already in `env`): 8 cores and 2 trainers at once train with 4 each.
+   */
+  cores?: number;
   /** Embedded mode: children publish over IPC and their events land on this bus. */
   bus?: Bus;
   logger: Logger;
@@ -128,7 +134,7 @@ export class LocalLauncher implements Launcher {
     let child: ChildProcess;
     try {
       child = spawn(cmd!, [...args, '--trial', run.specFile], {
-        env: trainerEnv(this.options.env ?? process.env),
+        env: this.childEnv(),
         stdio: this.options.bus ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
       });
     } catch (err) {
@@ -167,6 +173,15 @@ export class LocalLauncher implements Launcher {
         this.pump();
       })();
     });
+  }
+
+  /** The allow-listed environment plus this trainer's share of the cores. */
+  private childEnv(): NodeJS.ProcessEnv {
+    const env = trainerEnv(this.options.env ?? process.env);
+    const cap = env[TRAIN_THREADS_ENV]?.trim();
+    // A cap that is not a positive integer goes through as is: the trainer fails naming it (exit 42).
+    if (cap && !/^[1-9]\d*$/.test(cap)) return env;
+    return { ...env, [TRAIN_THREADS_ENV]: String(trainerThreads(this.options, cap)) };
   }
 
   /** The deadline counts from the first start, retries included (a Job's activeDeadlineSeconds). */
@@ -288,6 +303,21 @@ export class LocalLauncher implements Launcher {
     // Our own temp folder goes; a configured one keeps the specs of unfinished trials for the next start.
     if (this.specDir && !this.options.specDir) await rm(await this.specDir, { recursive: true, force: true });
   }
+}
+
+/** The trainer's data-parallel thread cap (services/trainer parallel/threads.ts reads it). */
+export const TRAIN_THREADS_ENV = 'FERSWEEP_TRAIN_THREADS';
+
+/**
+ * Data-parallel threads per trainer when `maxConcurrent` trainers share `cores` (default: this process's
+ * usable cores): ⌊cores / maxConcurrent⌋, at least 1, at most a positive integer `cap` (a
+ * FERSWEEP_TRAIN_THREADS the coordinator was started with).
+ */
+export function trainerThreads(options: { cores?: number; maxConcurrent: number }, cap?: string): number {
+  const cores = options.cores ?? usableCores();
+  const share = Math.max(1, Math.floor(cores / Math.max(1, options.maxConcurrent)));
+  const limit = Number(cap);
+  return Number.isSafeInteger(limit) && limit >= 1 ? Math.min(share, limit) : share;
 }
 
 function lastLine(log: string): string {

@@ -1,0 +1,294 @@
+/**
+ * Synchronous data-parallel training in one process: N worker threads ({@link Replica}), each with the
+ * model on its own wasm (or cpu) backend, each training on 1/N of every batch; their gradients are reduced
+ * in shared memory and every replica applies the same update. The main thread keeps the master model (the
+ * one checkpoints, evaluation, precise BatchNorm and the saved model read): it pushes it to the replicas
+ * when they have none or its trainable set changed (fine-tuning), and pulls their weights and optimizer
+ * state back before anyone reads it ({@link DataParallel.sync}).
+ */
+import { Worker } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import { Random } from '@fersweep/dataset';
+import { artifactsFromModel } from '@fersweep/models';
+import type { Logger } from '@fersweep/observability';
+import type { FromReplica, ReplicaInit, ReplicaState, ToReplica } from './replica.js';
+import { allocateGradients, allocateShared, Ctl, Param, Result, waitChange, type SharedBuffers } from './shared.js';
+
+/** Replicas whose weights differ: a bug in the reduction, never expected; the trial fails rather than train on. */
+export class ReplicaDivergedError extends Error {
+  override readonly name = 'ReplicaDivergedError';
+}
+
+export interface DataParallelOptions {
+  replicas: number;
+  backend: 'wasm' | 'cpu';
+  /** The trial's seed: each replica's dropout stream is keyed by (seed, epoch, batch, replica). */
+  seed: number;
+  /** The largest batch a step gets. */
+  batchSize: number;
+  input: { height: number; width: number; channels: number; numClasses: number };
+  logger?: Logger;
+  /** Compare a checksum of every replica's weights every K steps (0: only at each sync). */
+  checksumEvery?: number;
+  /** The worker script (default: parallel/worker.js beside this module). */
+  workerUrl?: URL;
+}
+
+/** One batch as epochBatches yields it. */
+export interface StepBatch {
+  xs: Float32Array;
+  labels: Uint8Array;
+  size: number;
+  index: number;
+}
+
+/** parallel/worker.js beside this module; under jest (TypeScript from src/) the compiled one in dist/. */
+export function defaultWorkerUrl(): URL {
+  const here = new URL('./worker.js', import.meta.url);
+  return here.pathname.includes('/src/parallel/')
+    ? new URL(here.href.replace('/src/parallel/', '/dist/parallel/'))
+    : here;
+}
+
+/** The variables trainOnBatch differentiates (tfjs-layers' protected collectedTrainableWeights), in order. */
+function trainedVariables(model: tf.LayersModel): { name: string; size: number }[] {
+  const collected = (model as unknown as { collectedTrainableWeights?: tf.LayerVariable[] }).collectedTrainableWeights;
+  return (collected ?? model.trainableWeights).map((w) => ({ name: w.originalName, size: w.read().size }));
+}
+
+class Handle {
+  pending: { resolve: (m: FromReplica) => void; reject: (e: Error) => void } | undefined;
+  constructor(readonly worker: Worker) {}
+
+  request(message: ToReplica | undefined): Promise<FromReplica> {
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      if (message) this.worker.postMessage(message);
+    });
+  }
+}
+
+export class DataParallel {
+  private readonly control: Int32Array;
+  private readonly params: Float64Array;
+  private readonly results: Float64Array;
+  private readonly pixels: Float32Array;
+  private readonly labels: Uint8Array;
+  private readonly streams: Int32Array;
+  private failure: Error | undefined;
+  private failed!: Promise<Error>;
+  private onFailure!: (e: Error) => void;
+  private loaded: { model: tf.LayersModel; fingerprint: string } | undefined;
+  /** The replicas trained since the master model was last updated from them. */
+  private stale = false;
+  private steps = 0;
+  /** close() ran: the workers' exits are expected. */
+  private closing = false;
+  /** tf.memory().numTensors of each replica after the latest step (leak checks). */
+  readonly tensors: number[];
+
+  private constructor(
+    private readonly options: DataParallelOptions,
+    shared: SharedBuffers,
+    private readonly handles: Handle[],
+  ) {
+    this.control = new Int32Array(shared.control);
+    this.params = new Float64Array(shared.params);
+    this.results = new Float64Array(shared.results);
+    this.pixels = new Float32Array(shared.pixels);
+    this.labels = new Uint8Array(shared.labels);
+    this.streams = new Int32Array(shared.streams);
+    this.tensors = new Array<number>(options.replicas).fill(0);
+    this.failed = new Promise((resolve) => (this.onFailure = resolve));
+  }
+
+  get replicas(): number {
+    return this.options.replicas;
+  }
+
+  /** Starts the worker threads and waits until each has its backend and kernels. */
+  static async start(options: DataParallelOptions): Promise<DataParallel> {
+    const { replicas, input } = options;
+    if (!Number.isInteger(replicas) || replicas < 2)
+      throw new Error(`data-parallel training needs ≥ 2 replicas, got ${replicas}`);
+    const shared = allocateShared(replicas, options.batchSize, input.height * input.width * input.channels);
+    const url = options.workerUrl ?? defaultWorkerUrl();
+    const handles = Array.from({ length: replicas }, (_, index) => {
+      const init: ReplicaInit = {
+        index,
+        replicas,
+        backend: options.backend,
+        input,
+        shared,
+      };
+      return new Handle(new Worker(url, { workerData: init, stdout: false, stderr: false }));
+    });
+    const dp = new DataParallel(options, shared, handles);
+    const ready = handles.map((h, i) => {
+      const first = h.request(undefined);
+      h.worker.on('message', (m: FromReplica) => {
+        if (m.type === 'failed') {
+          const e = new Error(m.message);
+          e.name = m.name;
+          if (m.stack) e.stack = m.stack;
+          dp.fail(e);
+          return;
+        }
+        const p = h.pending;
+        h.pending = undefined;
+        p?.resolve(m);
+      });
+      h.worker.on('error', (e) => dp.fail(e));
+      h.worker.on('exit', (code) => dp.fail(new Error(`data-parallel worker ${i} exited (code ${code})`)));
+      return first;
+    });
+    try {
+      const devices = await Promise.all(ready);
+      options.logger?.info('data-parallel training', {
+        threads: replicas,
+        device: devices[0]?.type === 'ready' ? devices[0].device : undefined,
+      });
+    } catch (err) {
+      await dp.close();
+      throw err;
+    }
+    return dp;
+  }
+
+  /** The first failure of any replica: aborts the step in flight and every later call. */
+  private fail(e: Error): void {
+    if (this.closing) return;
+    this.failure ??= e;
+    this.onFailure(this.failure);
+    Atomics.store(this.control, Ctl.abort, 1);
+    Atomics.notify(this.control, Ctl.generation);
+    Atomics.notify(this.control, Ctl.done);
+    for (const h of this.handles) {
+      const p = h.pending;
+      h.pending = undefined;
+      p?.reject(this.failure);
+    }
+  }
+
+  /** Sends the master model (weights and optimizer state) to every replica, unless they already train it. */
+  private async ensureLoaded(model: tf.LayersModel): Promise<void> {
+    const trained = trainedVariables(model);
+    const fingerprint = trained.map((v) => `${v.name}:${v.size}`).join(',');
+    if (this.loaded?.model === model && this.loaded.fingerprint === fingerprint) return;
+    const parameters = trained.reduce((a, v) => a + v.size, 0);
+    const artifacts = await artifactsFromModel(model, { includeOptimizer: true });
+    const weightData = tf.io.CompositeArrayBuffer.join(artifacts.weightData!);
+    const gradients = allocateGradients(this.replicas, parameters);
+    const payload = {
+      modelTopology: artifacts.modelTopology,
+      weightSpecs: artifacts.weightSpecs!,
+      weightData,
+      ...(artifacts.trainingConfig ? { trainingConfig: artifacts.trainingConfig } : {}),
+    };
+    await Promise.all(this.handles.map((h) => h.request({ type: 'load', model: payload, gradients, parameters })));
+    this.loaded = { model, fingerprint };
+    this.stale = false;
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure;
+  }
+
+  /**
+   * One synchronous step on `batch`: each replica trains its shard, the gradients are summed and applied in
+   * every replica. Resolves with the batch's mean loss and accuracy (as trainOnBatch on the whole batch would).
+   */
+  async trainBatch(model: tf.LayersModel, batch: StepBatch, epoch: number): Promise<[number, number]> {
+    this.throwIfFailed();
+    await this.ensureLoaded(model);
+    const n = this.replicas;
+    if (batch.size > this.options.batchSize || batch.size < 1)
+      throw new Error(`batch of ${batch.size} images: data-parallel steps take 1…${this.options.batchSize}`);
+    this.pixels.set(batch.xs);
+    this.labels.set(batch.labels);
+    const every = this.options.checksumEvery ?? 0;
+    const p = this.params;
+    p[Param.learningRate] = (model.optimizer as unknown as { learningRate: number }).learningRate;
+    p[Param.size] = batch.size;
+    p[Param.epoch] = epoch;
+    p[Param.batch] = batch.index;
+    for (let r = 0; r < n; r++)
+      this.streams.set(Random.keyed(this.options.seed, epoch, batch.index, r, 0x0d20).state(), r * 4);
+    p[Param.checksum] = every > 0 && (this.steps + 1) % every === 0 ? 1 : 0;
+    Atomics.store(this.control, Ctl.done, 0);
+    this.stale = true;
+    Atomics.add(this.control, Ctl.step, 1);
+    Atomics.notify(this.control, Ctl.step);
+    const aborted = () => Atomics.load(this.control, Ctl.abort) !== 0;
+    for (let done = 0; (done = Atomics.load(this.control, Ctl.done)) < n && !aborted();)
+      await waitChange(this.control, Ctl.done, done, aborted);
+    if (aborted()) throw await this.failed;
+    this.steps++;
+    let loss = 0;
+    let accuracy = 0;
+    const checksums = new Set<number>();
+    for (let r = 0; r < n; r++) {
+      const o = r * Result.length;
+      const [begin, end] = [Math.floor((r * batch.size) / n), Math.floor(((r + 1) * batch.size) / n)];
+      loss += this.results[o + Result.loss]! * (end - begin);
+      accuracy += this.results[o + Result.accuracy]! * (end - begin);
+      this.tensors[r] = this.results[o + Result.tensors]!;
+      checksums.add(this.results[o + Result.checksum]!);
+    }
+    if (p[Param.checksum] && checksums.size > 1)
+      throw new ReplicaDivergedError(
+        `replicas' weights differ after step ${this.steps} (epoch ${epoch + 1}, batch ${batch.index})`,
+      );
+    return [loss / batch.size, accuracy / batch.size];
+  }
+
+  /**
+   * Brings the master model up to date with the replicas (before a checkpoint, an evaluation, precise
+   * BatchNorm): trainable weights and optimizer state from replica 0, after checking every replica holds the
+   * same; non-trainable weights (BatchNorm moving statistics, estimated per shard) averaged over replicas.
+   */
+  async sync(model: tf.LayersModel): Promise<void> {
+    this.throwIfFailed();
+    if (!this.stale || this.loaded?.model !== model) return;
+    const states = (await Promise.all(this.handles.map((h) => h.request({ type: 'pull' })))) as (FromReplica &
+      ReplicaState)[];
+    const first = states[0]!;
+    const differing = states.findIndex((s) => s.checksum !== first.checksum);
+    if (differing > 0) throw new ReplicaDivergedError(`replica ${differing}'s weights differ from replica 0's`);
+    const weights = model.weights;
+    if (first.weights.length !== weights.length)
+      throw new Error(`replicas hold ${first.weights.length} weights, the model ${weights.length}`);
+    const values = weights.map((w, i) => {
+      const own = first.weights[i]!;
+      const shape = w.read().shape;
+      if (own.trainable) return tf.tensor(own.data, shape, 'float32');
+      const mean = new Float32Array(own.data.length);
+      for (const s of states) {
+        const d = s.weights[i]!.data;
+        for (let j = 0; j < mean.length; j++) mean[j] = mean[j]! + d[j]! / states.length;
+      }
+      return tf.tensor(mean, shape, 'float32');
+    });
+    try {
+      model.setWeights(values);
+    } finally {
+      tf.dispose(values);
+    }
+    const optimizer = model.optimizer;
+    const old = await optimizer.getWeights();
+    const fresh = first.optimizer.map((o) => ({ name: o.name, tensor: tf.tensor(o.data, o.shape, o.dtype) }));
+    try {
+      await optimizer.setWeights(fresh);
+    } finally {
+      tf.dispose(fresh.map((f) => f.tensor));
+      tf.dispose(old.map((o) => o.tensor));
+    }
+    this.stale = false;
+  }
+
+  /** Stops the worker threads. */
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.handles.map((h) => h.worker.terminate()));
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The trainer's per-batch step, single-threaded (the model on this thread, exactly as before data
+ * parallelism) or data-parallel over worker threads ({@link DataParallel}); runTrial picks one with
+ * {@link createEpochStep} and calls `sync` before it reads the model (checkpoint, evaluation).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { TrialSpec } from '@fersweep/contracts';
+import type { ImageBatch } from '@fersweep/dataset';
+import { labelTensor, type TfRuntime } from '@fersweep/models';
+import type { Logger } from '@fersweep/observability';
+import { DataParallel } from './engine.js';
+import { MIN_SHARD_IMAGES, shardLimit, trainThreads } from './threads.js';
+
+export interface EpochStep {
+  /** Replicas training each batch (1: the model on the main thread). */
+  readonly threads: number;
+  /** Trains one batch; resolves with its mean loss and accuracy. `epoch` is 0-based. */
+  trainBatch(model: tf.LayersModel, batch: ImageBatch, epoch: number): Promise<[loss: number, accuracy: number]>;
+  /** Makes `model` hold the trained weights and optimizer state (a no-op on one thread). */
+  sync(model: tf.LayersModel): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface EpochStepOptions {
+  spec: TrialSpec;
+  runtime: TfRuntime;
+  logger: Logger;
+  input: { height: number; width: number; channels: number; numClasses: number };
+  /** Replicas; default {@link trainThreads} of the environment. */
+  threads?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The single-thread step: trainOnBatch on the main thread's model. */
+function singleThread(o: EpochStepOptions): EpochStep {
+  const { height, width, channels, numClasses } = o.input;
+  return {
+    threads: 1,
+    async trainBatch(model, batch) {
+      const xs = tf.tensor4d(batch.xs, [batch.size, height, width, channels]);
+      const ys = labelTensor(batch.labels, numClasses);
+      try {
+        const out = await model.trainOnBatch(xs, ys);
+        const [loss, acc] = Array.isArray(out) ? out : [out, NaN];
+        return [loss!, acc!];
+      } finally {
+        xs.dispose();
+        ys.dispose();
+      }
+    },
+    sync: async () => undefined,
+    close: async () => undefined,
+  };
+}
+
+/** Chooses the step: data-parallel when more than one thread is available on the wasm or cpu backend. */
+export async function createEpochStep(o: EpochStepOptions): Promise<EpochStep> {
+  const backend = o.runtime.backend;
+  const available = o.threads ?? trainThreads(o.env ?? process.env, backend);
+  const threads = Math.min(available, shardLimit(o.spec.batchSize));
+  if (threads < available)
+    o.logger.info('fewer training threads than cores: each needs a shard of the batch', {
+      threads,
+      cores: available,
+      batchSize: o.spec.batchSize,
+      minImagesPerThread: MIN_SHARD_IMAGES,
+    });
+  if (threads <= 1 || backend === 'tensorflow') return singleThread(o);
+  const dp = await DataParallel.start({
+    replicas: threads,
+    backend,
+    seed: o.spec.seed,
+    batchSize: o.spec.batchSize,
+    input: o.input,
+    logger: o.logger,
+  });
+  return {
+    threads,
+    trainBatch: (model, batch, epoch) => dp.trainBatch(model, batch, epoch),
+    sync: (model) => dp.sync(model),
+    close: () => dp.close(),
+  };
+}

@@ -1,0 +1,271 @@
+/**
+ * One data-parallel replica (the body of a worker thread; see worker.ts for the entry point): the same model
+ * as the main thread's, on its own wasm backend with fersweep's kernels, training on its shard of each batch.
+ * Its gradients are summed with the other replicas' in shared memory and every replica applies the same
+ * reduced gradient with the same optimizer state, so the replicas stay bit-identical.
+ */
+import { createHash } from 'node:crypto';
+import * as tf from '@tensorflow/tfjs';
+import { xoroshiro128plus } from 'pure-rand';
+import { disposeModel, initTf, labelTensor, modelFromArtifacts } from '@fersweep/models';
+import {
+  barrier,
+  Ctl,
+  Param,
+  ReplicaAbortedError,
+  Result,
+  shardRange,
+  waitChange,
+  type SharedBuffers,
+} from './shared.js';
+
+/** What a replica is started with (workerData). */
+export interface ReplicaInit {
+  index: number;
+  replicas: number;
+  backend: 'wasm' | 'cpu';
+  input: { height: number; width: number; channels: number; numClasses: number };
+  shared: SharedBuffers;
+}
+
+/** The model as the main thread sends it (tfjs ModelArtifacts with its weights in one buffer). */
+export interface ModelPayload {
+  modelTopology: tf.io.ModelArtifacts['modelTopology'];
+  weightSpecs: tf.io.WeightsManifestEntry[];
+  weightData: ArrayBuffer;
+  trainingConfig?: tf.io.TrainingConfig;
+}
+
+/** Main thread → replica messages (never per step). */
+export type ToReplica =
+  { type: 'load'; model: ModelPayload; gradients: SharedArrayBuffer; parameters: number } | { type: 'pull' };
+
+/** A replica's weights and optimizer state, for the main thread's model. */
+export interface ReplicaState {
+  /** model.weights in order (trainable first), float32. */
+  weights: { trainable: boolean; data: Float32Array }[];
+  optimizer: { name: string; shape: number[]; dtype: tf.DataType; data: Float32Array | Int32Array }[];
+  checksum: string;
+}
+
+/** Replica → main thread messages. */
+export type FromReplica =
+  | { type: 'ready'; device: string }
+  | { type: 'loaded' }
+  | ({ type: 'state' } & ReplicaState)
+  | { type: 'failed'; name: string; message: string; stack?: string };
+
+interface Slot {
+  name: string;
+  shape: number[];
+  size: number;
+  offset: number;
+}
+
+/** tfjs-layers' protected `collectedTrainableWeights`: the variables, in order, that trainOnBatch differentiates. */
+function trainedVariables(model: tf.LayersModel): tf.Variable[] {
+  const collected = (model as unknown as { collectedTrainableWeights?: tf.LayerVariable[] }).collectedTrainableWeights;
+  return (collected ?? model.trainableWeights).map((w) => w.read() as tf.Variable);
+}
+
+type ApplyGradients = tf.Optimizer['applyGradients'];
+
+export class Replica {
+  private readonly control: Int32Array;
+  private readonly params: Float64Array;
+  private readonly results: Float64Array;
+  private readonly pixels: Float32Array;
+  private readonly labels: Uint8Array;
+  private readonly streams: Int32Array;
+  private model: tf.LayersModel | undefined;
+  private layout: Slot[] = [];
+  private parameters = 0;
+  private gradients: Float32Array<ArrayBufferLike> = new Float32Array(0);
+  /** The share of the current batch this replica trained on (its gradient's weight in the sum). */
+  private share = 0;
+  private apply: ApplyGradients | undefined;
+
+  constructor(private readonly init: ReplicaInit) {
+    const { shared, index } = init;
+    this.control = new Int32Array(shared.control);
+    this.params = new Float64Array(shared.params);
+    this.results = new Float64Array(shared.results, index * Result.length * 8, Result.length);
+    this.pixels = new Float32Array(shared.pixels);
+    this.labels = new Uint8Array(shared.labels);
+    this.streams = new Int32Array(shared.streams, index * 16, 4);
+  }
+
+  /** Initialises the backend with fersweep's kernels (the same as the main thread's). */
+  async start(): Promise<string> {
+    const runtime = await initTf({ prefer: this.init.backend });
+    return runtime.device;
+  }
+
+  /** Replaces the model (the main thread's, with its optimizer state) and routes its optimizer through the reduction. */
+  async load(payload: ModelPayload, gradients: SharedArrayBuffer, parameters: number): Promise<void> {
+    if (this.model) disposeModel(this.model);
+    this.model = undefined;
+    const model = await modelFromArtifacts({ ...payload, modelTopology: payload.modelTopology ?? {} });
+    const optimizer = model.optimizer as tf.Optimizer | undefined;
+    if (optimizer == null) throw new Error('data-parallel training needs a compiled model');
+    let offset = 0;
+    this.layout = trainedVariables(model).map((v) => {
+      const slot = { name: v.name, shape: v.shape.slice(), size: v.size, offset };
+      offset += v.size;
+      return slot;
+    });
+    if (offset !== parameters) {
+      disposeModel(model);
+      throw new Error(
+        `replica ${this.init.index}: ${offset} trainable parameters, the main thread counted ${parameters}`,
+      );
+    }
+    this.parameters = parameters;
+    this.gradients = new Float32Array(gradients);
+    this.apply = optimizer.applyGradients.bind(optimizer);
+    optimizer.applyGradients = (variableGradients) => this.reduceAndApply(variableGradients);
+    this.model = model;
+  }
+
+  /**
+   * Sums the replicas' gradients, each weighted by its share of the batch (so the sum is the gradient of the
+   * whole batch's mean loss), and applies the sum: this replica writes its slot, then reduces its 1/N of the
+   * parameters over all slots in replica order (the same float sums in every run), then all apply the result.
+   */
+  private reduceAndApply(variableGradients: Parameters<ApplyGradients>[0] | undefined): void {
+    const { index, replicas } = this.init;
+    const P = this.parameters;
+    const mine = this.gradients.subarray(index * P, (index + 1) * P);
+    const named = new Map<string, tf.Tensor>();
+    if (variableGradients !== undefined) {
+      if (Array.isArray(variableGradients)) for (const g of variableGradients) named.set(g.name, g.tensor);
+      else for (const [name, g] of Object.entries(variableGradients)) named.set(name, g);
+    }
+    for (const slot of this.layout) {
+      const g = named.get(slot.name);
+      const target = mine.subarray(slot.offset, slot.offset + slot.size);
+      if (g === undefined) {
+        target.fill(0);
+        continue;
+      }
+      const data = g.dataSync() as Float32Array;
+      const w = this.share;
+      for (let i = 0; i < slot.size; i++) target[i] = data[i]! * w;
+    }
+    barrier(this.control, replicas);
+    const [begin, end] = shardRange(P, index, replicas);
+    const reduced = this.gradients.subarray(replicas * P, (replicas + 1) * P);
+    for (let j = begin; j < end; j++) {
+      let sum = 0;
+      for (let r = 0; r < replicas; r++) sum += this.gradients[r * P + j]!;
+      reduced[j] = sum;
+    }
+    barrier(this.control, replicas);
+    const update: tf.NamedTensorMap = {};
+    for (const slot of this.layout) {
+      update[slot.name] = tf.tensor(reduced.slice(slot.offset, slot.offset + slot.size), slot.shape, 'float32');
+    }
+    try {
+      this.apply!(update);
+    } finally {
+      tf.dispose(Object.values(update));
+    }
+  }
+
+  /** Trains this replica's shard of the batch in the shared buffers and writes its results. */
+  async step(): Promise<void> {
+    const model = this.model;
+    if (!model) throw new Error(`replica ${this.init.index}: no model loaded`);
+    const { index, replicas } = this.init;
+    const { height, width, channels, numClasses } = this.init.input;
+    const p = this.params;
+    const size = p[Param.size]!;
+    const [begin, end] = shardRange(size, index, replicas);
+    this.share = (end - begin) / size;
+    (model.optimizer as unknown as { learningRate: number }).learningRate = p[Param.learningRate]!;
+    // tfjs draws dropout masks from Math.random: this replica's stream for this step comes from the main
+    // thread, keyed by (seed, epoch, batch, replica), so a seed and a thread count give the same masks.
+    const rng = xoroshiro128plus.fromState(Array.from(this.streams));
+    Math.random = () => (rng.unsafeNext() >>> 0) / 4294967296;
+    let loss = 0;
+    let accuracy = 0;
+    if (end > begin) {
+      const ppi = height * width * channels;
+      const xs = tf.tensor4d(this.pixels.slice(begin * ppi, end * ppi), [end - begin, height, width, channels]);
+      const ys = labelTensor(this.labels.subarray(begin, end), numClasses);
+      try {
+        const out = await model.trainOnBatch(xs, ys);
+        [loss, accuracy] = (Array.isArray(out) ? out : [out, NaN]) as [number, number];
+      } finally {
+        xs.dispose();
+        ys.dispose();
+      }
+    } else {
+      // An empty shard (a last batch smaller than the replica count) still takes part in the reduction.
+      this.reduceAndApply(undefined);
+    }
+    this.results[Result.loss] = loss;
+    this.results[Result.accuracy] = accuracy;
+    this.results[Result.checksum] = p[Param.checksum] ? parseInt((await this.checksum()).slice(0, 12), 16) : 0;
+    this.results[Result.tensors] = tf.memory().numTensors;
+  }
+
+  /** sha256 of the trainable weights and the optimizer state: equal in every replica, step after step. */
+  async checksum(): Promise<string> {
+    const model = this.model!;
+    const hash = createHash('sha256');
+    for (const w of model.trainableWeights) hash.update(w.read().dataSync() as Float32Array);
+    const state = await model.optimizer.getWeights();
+    try {
+      for (const s of state) hash.update(s.tensor.dataSync() as Float32Array);
+    } finally {
+      tf.dispose(state.filter((s) => s.name === 'iter').map((s) => s.tensor));
+    }
+    return hash.digest('hex');
+  }
+
+  /** The replica's weights and optimizer state, copied out (once per epoch or checkpoint, not per step). */
+  async state(): Promise<ReplicaState> {
+    const model = this.model;
+    if (!model) throw new Error(`replica ${this.init.index}: no model loaded`);
+    const weights = model.weights.map((w) => ({
+      trainable: w.trainable,
+      data: Float32Array.from(w.read().dataSync() as Float32Array),
+    }));
+    const state = await model.optimizer.getWeights();
+    let optimizer: ReplicaState['optimizer'];
+    try {
+      optimizer = state.map((s) => ({
+        name: s.name,
+        shape: s.tensor.shape.slice(),
+        dtype: s.tensor.dtype,
+        data: (s.tensor.dtype === 'int32' ? Int32Array : Float32Array).from(s.tensor.dataSync() as Float32Array),
+      }));
+    } finally {
+      tf.dispose(state.filter((s) => s.name === 'iter').map((s) => s.tensor));
+    }
+    return { weights, optimizer, checksum: await this.checksum() };
+  }
+
+  /**
+   * Serves steps until the thread is terminated: waits (without blocking, so load/pull messages are
+   * handled between steps) for the main thread to bump Ctl.step, trains, counts itself done. A failure
+   * sets Ctl.abort, so the other replicas leave their barriers, and is reported through `failed`.
+   */
+  async serve(failed: (err: unknown) => void): Promise<never> {
+    let seen = Atomics.load(this.control, Ctl.step);
+    for (;;) {
+      await waitChange(this.control, Ctl.step, seen);
+      seen = Atomics.load(this.control, Ctl.step);
+      try {
+        await this.step();
+      } catch (err) {
+        if (!(err instanceof ReplicaAbortedError)) failed(err);
+        Atomics.store(this.control, Ctl.abort, 1);
+        Atomics.notify(this.control, Ctl.generation);
+      }
+      Atomics.add(this.control, Ctl.done, 1);
+      Atomics.notify(this.control, Ctl.done);
+    }
+  }
+}

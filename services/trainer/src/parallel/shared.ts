@@ -1,0 +1,127 @@
+/**
+ * The shared memory of data-parallel training: one control block of Int32 slots (step counter, done
+ * counter, barrier, abort flag), the step's parameters, each replica's results, the batch's pixels and
+ * labels, and the gradients (one slot per replica plus the reduced sum). Everything on the per-step hot
+ * path goes through these SharedArrayBuffers and Atomics: no message is posted per step.
+ */
+
+/** Int32 slots of the control block. */
+export const Ctl = {
+  /** Bumped by the main thread to start a step. */
+  step: 0,
+  /** Replicas done with the current step. */
+  done: 1,
+  /** Replicas arrived at the current barrier. */
+  arrived: 2,
+  /** Barrier generation: bumped when the last replica arrives. */
+  generation: 3,
+  /** Non-zero once a replica failed: everyone leaves its barrier and the step fails. */
+  abort: 4,
+  length: 8,
+} as const;
+
+/** Float64 slots of the step's parameters (written by the main thread before it bumps Ctl.step). */
+export const Param = {
+  learningRate: 0,
+  /** Images in the whole batch. */
+  size: 1,
+  /** 0-based epoch and batch index: the per-shard dropout stream is keyed by them. */
+  epoch: 2,
+  batch: 3,
+  /** 1: compute and report a checksum of the weights after this step. */
+  checksum: 4,
+  length: 8,
+} as const;
+
+/** Float64 slots of one replica's results (stride Result.length). */
+export const Result = {
+  loss: 0,
+  accuracy: 1,
+  /** tf.memory().numTensors after the step: leak checks. */
+  tensors: 2,
+  /** First 48 bits of the sha256 of the trainable weights and optimizer state, when asked for. */
+  checksum: 3,
+  length: 8,
+} as const;
+
+/** The buffers every replica receives at start-up. */
+export interface SharedBuffers {
+  control: SharedArrayBuffer;
+  params: SharedArrayBuffer;
+  results: SharedArrayBuffer;
+  /** batchSize × height × width × channels float32. */
+  pixels: SharedArrayBuffer;
+  /** batchSize class indices. */
+  labels: SharedArrayBuffer;
+  /** Each replica's dropout stream for the step: a 4 × int32 xoroshiro128+ state. */
+  streams: SharedArrayBuffer;
+}
+
+export function allocateShared(replicas: number, batchSize: number, pixelsPerImage: number): SharedBuffers {
+  return {
+    control: new SharedArrayBuffer(Ctl.length * 4),
+    params: new SharedArrayBuffer(Param.length * 8),
+    results: new SharedArrayBuffer(replicas * Result.length * 8),
+    pixels: new SharedArrayBuffer(batchSize * pixelsPerImage * 4),
+    labels: new SharedArrayBuffer(batchSize),
+    streams: new SharedArrayBuffer(replicas * 4 * 4),
+  };
+}
+
+/** Gradient buffer for `parameters` trainable floats: `replicas` slots, then the reduced one. */
+export function allocateGradients(replicas: number, parameters: number): SharedArrayBuffer {
+  return new SharedArrayBuffer((replicas + 1) * parameters * 4);
+}
+
+/** Images [begin, end) of a batch of `size` that replica `index` of `replicas` trains on. */
+export function shardRange(size: number, index: number, replicas: number): [number, number] {
+  return [Math.floor((index * size) / replicas), Math.floor(((index + 1) * size) / replicas)];
+}
+
+/** Thrown in a replica whose barrier was broken by another replica's failure. */
+export class ReplicaAbortedError extends Error {
+  override readonly name = 'ReplicaAbortedError';
+}
+
+/**
+ * A reusable barrier for `parties` replicas (generation counting). Blocks with Atomics.wait, so only
+ * worker threads call it; leaves with ReplicaAbortedError when Ctl.abort is set.
+ */
+export function barrier(control: Int32Array, parties: number): void {
+  const generation = Atomics.load(control, Ctl.generation);
+  if (Atomics.add(control, Ctl.arrived, 1) === parties - 1) {
+    Atomics.store(control, Ctl.arrived, 0);
+    Atomics.add(control, Ctl.generation, 1);
+    Atomics.notify(control, Ctl.generation);
+    return;
+  }
+  while (Atomics.load(control, Ctl.generation) === generation) {
+    if (Atomics.load(control, Ctl.abort) !== 0) throw new ReplicaAbortedError('another replica failed');
+    Atomics.wait(control, Ctl.generation, generation, 250);
+  }
+}
+
+/** `Atomics.waitAsync` (ES2024; Node ≥ 16), which the ES2023 lib does not declare. */
+type WaitAsync = (
+  array: Int32Array,
+  index: number,
+  value: number,
+  timeout?: number,
+) => { async: false; value: string } | { async: true; value: Promise<string> };
+
+/**
+ * Resolves once `control[index]` differs from `value` (or `stop()` says so), without blocking the event
+ * loop: the main thread keeps serving SIGTERM, NATS pings and IPC while replicas compute.
+ */
+export async function waitChange(
+  control: Int32Array,
+  index: number,
+  value: number,
+  stop: () => boolean = () => false,
+): Promise<void> {
+  const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+  while (Atomics.load(control, index) === value && !stop()) {
+    const r = waitAsync(control, index, value, 1000);
+    if (r.async) await r.value;
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Entry point of a data-parallel training worker thread (started by DataParallel in engine.ts): one
+ * {@link Replica}, driven through shared memory for steps and through messages for the rare rest.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { Replica, type FromReplica, type ReplicaInit, type ToReplica } from './replica.js';
+
+const port = parentPort;
+if (!port) throw new Error('parallel/worker.js runs as a worker thread of the trainer');
+
+const replica = new Replica(workerData as ReplicaInit);
+const send = (m: FromReplica, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+const failed = (err: unknown) => {
+  const e = err instanceof Error ? err : new Error(String(err));
+  send({ type: 'failed', name: e.name, message: e.message, ...(e.stack ? { stack: e.stack } : {}) });
+};
+
+port.on('message', (m: ToReplica) => {
+  void (async () => {
+    try {
+      if (m.type === 'load') {
+        await replica.load(m.model, m.gradients, m.parameters);
+        send({ type: 'loaded' });
+      } else {
+        const state = await replica.state();
+        send({ type: 'state', ...state }, [
+          ...state.weights.map((w) => w.data.buffer as ArrayBuffer),
+          ...state.optimizer.map((o) => o.data.buffer as ArrayBuffer),
+        ]);
+      }
+    } catch (err) {
+      failed(err);
+    }
+  })();
+});
+
+try {
+  send({ type: 'ready', device: await replica.start() });
+  await replica.serve(failed);
+} catch (err) {
+  failed(err);
+}
