@@ -13,8 +13,8 @@ const input = (spec: Spec) => ({
   spec: { dataset: 'file:///d', variants: [{ name: 'a', model: 'toy' }], ...spec },
 });
 const sweep = (spec: Spec) => SweepSpec.parse(input(spec));
-const issues = (spec: Spec) => {
-  const r = SweepSpec.safeParse(input(spec));
+const issues = (spec: Record<string, unknown>) => {
+  const r = SweepSpec.safeParse(input(spec as Spec));
   return r.success ? [] : specIssues(r.error);
 };
 
