@@ -37,10 +37,7 @@ export function sweepTable(s: SweepView): string {
     (t.message ?? '').slice(0, 60),
   ]);
   const header = ['trial', 'model', 'phase', 'epoch', 'loss', 'val acc', 'attempts'];
-  return [
-    `sweep ${s.id}: ${s.phase}`,
-    table(rows, [...header, ...(searched ? ['point'] : []), 'message']),
-  ].join('\n');
+  return [`sweep ${s.id}: ${s.phase}`, table(rows, [...header, ...(searched ? ['point'] : []), 'message'])].join('\n');
 }
 
 /**
