@@ -11,7 +11,7 @@ import { TERMINAL_TRIAL, type SweepRecord, type TrialRecord } from './state.js';
 import { validateSweep } from './validate.js';
 import { stopEvent, SweepStopping, toStopRecord, type StopRecord } from './stopping.js';
 import { withBest } from './search-record.js';
-import { needsSuggestion, suggestConfiguration, tpeParamsCheck } from './suggest.js';
+import { needsSuggestion, SweepSearch, tpeParamsCheck } from './suggest.js';
 
 export { SweepError };
 
@@ -66,11 +66,11 @@ export class Scheduler {
   /** Sweep specs by id (immutable once submitted): epoch events need the sweep's scheduler. */
   private readonly specs = new Map<string, SweepSpec>();
 
-  private readonly suggestDeps: Parameters<typeof suggestConfiguration>[0];
+  private readonly search: SweepSearch;
 
   constructor(private readonly deps: SchedulerDeps) {
     this.stopping = new SweepStopping(deps.state);
-    this.suggestDeps = { state: deps.state, events: !!deps.bus, checkParams: tpeParamsCheck(deps.models) };
+    this.search = new SweepSearch({ state: deps.state, events: !!deps.bus, checkParams: tpeParamsCheck(deps.models) });
   }
 
   /** Serialises state changes: launcher callbacks, API calls and event handling never interleave. */
@@ -236,11 +236,12 @@ export class Scheduler {
     const active = trials.filter((t) => t.phase === 'Queued' || t.phase === 'Running').length;
     let free = sweep.spec.spec.parallelism - active;
     const waiting = new Set<string>(); // variants whose next TPE configuration waits for results
+    this.search.waiting.delete(id);
     for (let i = 0; i < trials.length && free > 0; i++) {
       if (trials[i]!.phase !== 'Pending') continue;
       if (needsSuggestion(trials[i]!)) {
         if (waiting.has(trials[i]!.variant)) continue;
-        if (!(await suggestConfiguration(this.suggestDeps, sweep.spec, trials, i))) waiting.add(trials[i]!.variant);
+        if (!(await this.search.suggest(sweep.spec, trials, i))) waiting.add(trials[i]!.variant);
         if (trials[i]!.phase !== 'Pending' || needsSuggestion(trials[i]!)) continue;
       }
       const t = trials[i]!;
@@ -367,7 +368,7 @@ export class Scheduler {
       const spec = record && (await this.specOf(e.sweep));
       if (record && spec?.spec.scheduler) await this.stopping.onCompleted(e.sweep, spec.spec.scheduler, record);
       // A TPE configuration waiting for this result can now be suggested.
-      if (spec?.spec.search?.method === 'tpe') await this.schedule(e.sweep);
+      if (this.search.waiting.has(e.sweep)) await this.schedule(e.sweep);
     }
   }
 

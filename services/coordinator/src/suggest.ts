@@ -180,3 +180,18 @@ export function tpeParamsCheck(
     return r.error.issues.map((e) => `${e.path.join('.') || 'params'}: ${e.message}`).join('; ');
   };
 }
+
+/** The scheduler's TPE side: suggestions, and which sweeps have a configuration waiting for results. */
+export class SweepSearch {
+  /** Sweeps whose next TPE configuration waits for results: a `trial.completed` schedules them again. */
+  readonly waiting = new Set<string>();
+
+  constructor(private readonly deps: Parameters<typeof suggestConfiguration>[0]) {}
+
+  /** {@link suggestConfiguration}, remembering a sweep that must wait. */
+  async suggest(spec: SweepSpec, trials: TrialRecord[], i: number): Promise<boolean> {
+    const ready = await suggestConfiguration(this.deps, spec, trials, i);
+    if (!ready) this.waiting.add(spec.metadata.name);
+    return ready;
+  }
+}
