@@ -242,6 +242,7 @@ export class Scheduler {
       if (needsSuggestion(trials[i]!)) {
         if (waiting.has(trials[i]!.variant)) continue;
         if (!(await this.search.suggest(sweep.spec, trials, i))) waiting.add(trials[i]!.variant);
+        if (waiting.size) this.retryLater(id, 2000); // a grace for a lost trial.completed may expire
         if (trials[i]!.phase !== 'Pending' || needsSuggestion(trials[i]!)) continue;
       }
       const t = trials[i]!;

@@ -3,7 +3,7 @@ import { SweepSpec, TrialSpec } from '@fersweep/contracts';
 import { planTrialRecords } from './plan.js';
 import { withEpoch } from './search-record.js';
 import type { TrialRecord } from './state.js';
-import { samplerOf, suggestionWindow, tpeHistory, withPoint } from './suggest.js';
+import { COMPLETED_GRACE_MS, samplerOf, suggestionWindow, tpeHistory, withPoint } from './suggest.js';
 
 const spec = (over: Record<string, unknown> = {}) =>
   SweepSpec.parse({
@@ -79,7 +79,11 @@ describe('the TPE history a configuration is suggested from', () => {
     });
     delete noCompleted[0]!.bestEpoch;
     expect(tpeHistory(s, noCompleted, 3, true)).toBeUndefined();
-    // Without trial events there is nothing to wait for: a success without results counts as failed.
+    // A trial.completed lost with an in-process bus (embedded mode, restarted) is waited for a grace only.
+    noCompleted[0]!.finishedAt = new Date(Date.now() - COMPLETED_GRACE_MS - 1).toISOString();
+    expect(tpeHistory(s, noCompleted, 3, true)![0]).toMatchObject({ state: 'complete', value: 0.5 });
+    noCompleted[0]!.finishedAt = new Date().toISOString();
+    // Without trial events there is nothing to wait for: a success counts with what the record has.
     expect(tpeHistory(s, noCompleted, 3, false)![0]).toMatchObject({ state: 'complete', value: 0.5 });
   });
 

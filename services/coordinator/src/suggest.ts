@@ -42,6 +42,9 @@ export function samplerOf(spec: SweepSpec): TpeSampler {
   });
 }
 
+/** How long a succeeded trial's `trial.completed` is waited for before its results count as they are. */
+export const COMPLETED_GRACE_MS = 10_000;
+
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /**
@@ -50,7 +53,7 @@ const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.lengt
  * epochs, as Optuna ranks a pruned trial by its last intermediate value); complete with the mean of
  * the objective (each replicate's best validation value) over its succeeded replicates; failed
  * (ignored) when none succeeded. `undefined` while a succeeded replicate's `trial.completed` has not
- * arrived (its last epochs may still be on the way).
+ * arrived (its last epochs may still be on the way) — for at most COMPLETED_GRACE_MS after it ended.
  */
 function observe(
   k: number,
@@ -58,6 +61,7 @@ function observe(
   runs: readonly TrialRecord[],
   metric: 'valAccuracy' | 'valLoss',
   events: boolean,
+  now: number,
 ): Observation | undefined {
   const stopped = runs.filter((t) => t.phase === 'Stopped');
   if (stopped.length > 0) {
@@ -71,7 +75,9 @@ function observe(
     };
   }
   const succeeded = runs.filter((t) => t.phase === 'Succeeded');
-  if (events && succeeded.some((t) => t.bestEpoch === undefined)) return undefined;
+  // Events lost with an in-process bus (embedded mode, restarted) never come: wait a grace, no longer.
+  const recent = (t: TrialRecord) => !t.finishedAt || now - Date.parse(t.finishedAt) < COMPLETED_GRACE_MS;
+  if (events && succeeded.some((t) => t.bestEpoch === undefined && recent(t))) return undefined;
   const values = succeeded.flatMap((t) => (t.bestVal ? [t.bestVal[metric].value] : []));
   if (values.length === 0) return { trial: k, params: point, state: 'failed' };
   return { trial: k, params: point, state: 'complete', value: mean(values) };
@@ -87,6 +93,7 @@ export function tpeHistory(
   variantTrials: readonly TrialRecord[],
   k: number,
   events: boolean,
+  now = Date.now(),
 ): Observation[] | undefined {
   const window = suggestionWindow(spec);
   const metric = spec.spec.search?.metric ?? 'valAccuracy';
@@ -106,7 +113,7 @@ export function tpeHistory(
       continue;
     }
     if (!runs.every((t) => TERMINAL_TRIAL.includes(t.phase))) return undefined;
-    const o = observe(j, point, runs, metric, events);
+    const o = observe(j, point, runs, metric, events, now);
     if (!o) return undefined;
     history.push(o);
   }
