@@ -13,7 +13,7 @@ if ! /usr/bin/python3 -c 'import optuna' 2>/dev/null; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-optuna >/dev/null || { echo "python3-optuna unavailable: the search benchmark needs it" >&2; }
 fi
-names=("$@"); [ ${#names[@]} -gt 0 ] || names=(dataset models evaluator coordinator expansion faces search)
+names=("$@"); [ ${#names[@]} -gt 0 ] || names=(dataset models evaluator coordinator expansion faces search scheduling)
 for n in "${names[@]}"; do
   echo "== bench $n"
   # kernels: the wasm kernel micro-benchmark (bench/kernels.mjs; BENCH_FILTER narrows it to matching kernels).
