@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SearchMetric, searchMode } from './search-spec.js';
+import { SelectionMetric, selectionRuleOf } from './report-variants.js';
 import type { SweepSpec, TrialPlan } from './sweep.js';
 
 /**
@@ -31,8 +31,13 @@ export const SweepBudget = z
     ),
     /** Every variant has the same configurations count, trials and epochs. */
     equal: z.boolean(),
-    /** How each variant's best configuration is chosen: on validation, never on test. */
-    selection: z.object({ split: z.literal('val'), metric: SearchMetric, mode: z.enum(['max', 'min']) }).strict(),
+    /**
+     * How each variant's best configuration is chosen (`selectionRuleOf`, as the report and TPE): on
+     * validation (or a training metric a scheduler names), never on test.
+     */
+    selection: z
+      .object({ split: z.enum(['val', 'train']), metric: SelectionMetric, mode: z.enum(['max', 'min']) })
+      .strict(),
   })
   .strict();
 export type SweepBudget = z.infer<typeof SweepBudget>;
@@ -40,7 +45,6 @@ export type SweepBudget = z.infer<typeof SweepBudget>;
 /** The budget of each variant of `spec`, from its planned trials (`expandTrials(spec)`). */
 export function sweepBudget(spec: SweepSpec, plans: readonly TrialPlan[]): SweepBudget {
   const s = spec.spec;
-  const metric = s.search?.metric ?? 'valAccuracy';
   const variants = s.variants.map((v) => {
     const mine = plans.filter((p) => p.variant === v.name);
     return {
@@ -51,6 +55,7 @@ export function sweepBudget(spec: SweepSpec, plans: readonly TrialPlan[]): Sweep
     };
   });
   const first = variants[0];
+  const rule = selectionRuleOf(s);
   const searchesEpochs = s.search !== undefined && 'epochs' in s.search.parameters;
   return {
     method: s.search?.method ?? 'none',
@@ -60,6 +65,6 @@ export function sweepBudget(spec: SweepSpec, plans: readonly TrialPlan[]): Sweep
     equal: variants.every(
       (v) => v.configurations === first?.configurations && v.trials === first.trials && v.epochs === first.epochs,
     ),
-    selection: { split: 'val', metric, mode: searchMode(metric) },
+    selection: { split: rule.metric.startsWith('val') ? 'val' : 'train', metric: rule.metric, mode: rule.mode },
   };
 }

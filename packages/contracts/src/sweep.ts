@@ -53,6 +53,8 @@ export const SearchSpec = z
     seed: z.number().int().optional(),
     /** The validation metric selected on (TPE's objective; default valAccuracy, maximised; valLoss is minimised). */
     metric: SearchMetric.optional(),
+    /** Which way `metric` is better (default: max for valAccuracy, min for valLoss). */
+    mode: z.enum(['max', 'min']).optional(),
     /** TPE: the first configurations drawn at random before the model is used (Optuna's n_startup_trials; default 10). */
     startupTrials: z.number().int().min(0).max(1000).optional(),
     /** TPE: one joint estimator over all parameters instead of one per parameter (Optuna's multivariate). */

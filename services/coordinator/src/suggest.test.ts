@@ -38,7 +38,12 @@ function records(s: SweepSpec, ended: Record<number, { phase: TrialRecord['phase
       search: { configuration: k, ...(point ? { point } : {}) },
       ...(best
         ? {
-            bestVal: { valAccuracy: best, valLoss: { epoch: best.epoch, value: 1 - best.value } },
+            bestVal: {
+              valAccuracy: best,
+              valLoss: { epoch: best.epoch, value: 1 - best.value },
+              accuracy: best,
+              loss: { epoch: best.epoch, value: 1 - best.value },
+            },
             lastEpoch: { epoch: best.epoch, loss: 0, accuracy: 0, valLoss: 1 - best.value, valAccuracy: best.value },
           }
         : {}),
@@ -92,7 +97,7 @@ describe('the TPE history a configuration is suggested from', () => {
     expect(suggestionWindow(s)).toBe(1);
     const trials = records(s, { 0: { phase: 'Succeeded', value: 0.4 }, 1: { phase: 'Succeeded', value: 0.6 } });
     // Replicate values differ: configuration 0's r1 did better.
-    trials[1]!.bestVal = { valAccuracy: { epoch: 3, value: 0.6 }, valLoss: { epoch: 3, value: 0.4 } };
+    trials[1]!.bestVal = { ...trials[1]!.bestVal!, valAccuracy: { epoch: 3, value: 0.6 } };
     expect(tpeHistory(s, trials, 2, true)![0]).toEqual({
       trial: 0,
       params: { learningRate: 0.001 },
@@ -144,10 +149,35 @@ describe('the TPE history a configuration is suggested from', () => {
 });
 
 describe('bestVal', () => {
-  it('keeps the best value of each validation metric with its epoch; NaN never wins', () => {
-    let b = withEpoch(undefined, { epoch: 1, valAccuracy: 0.5, valLoss: 1 });
-    b = withEpoch(b, { epoch: 2, valAccuracy: 0.7, valLoss: 1.2 });
-    b = withEpoch(b, { epoch: 3, valAccuracy: NaN, valLoss: NaN });
-    expect(b).toEqual({ valAccuracy: { epoch: 2, value: 0.7 }, valLoss: { epoch: 1, value: 1 } });
+  it('keeps the best value of each epoch metric with its epoch (losses minimised); NaN never wins', () => {
+    const e = (epoch: number, acc: number, loss: number) => ({
+      epoch,
+      valAccuracy: acc,
+      valLoss: loss,
+      accuracy: acc,
+      loss,
+    });
+    let b = withEpoch(undefined, e(1, 0.5, 1));
+    b = withEpoch(b, e(2, 0.7, 1.2));
+    b = withEpoch(b, e(3, NaN, NaN));
+    const acc = { epoch: 2, value: 0.7 };
+    const loss = { epoch: 1, value: 1 };
+    expect(b).toEqual({ valAccuracy: acc, valLoss: loss, accuracy: acc, loss });
+  });
+});
+
+describe("the objective follows the report's selection rule", () => {
+  it("search.metric, else the scheduler's metric, else valAccuracy", () => {
+    const s = spec({
+      scheduler: { policy: 'asha', metric: 'valLoss', mode: 'min', minEpochs: 1, reductionFactor: 3 },
+    });
+    expect(samplerOf(s).options.direction).toBe('minimize');
+    const trials = records(s, {
+      0: { phase: 'Succeeded', value: 0.7 },
+      1: { phase: 'Running' },
+      2: { phase: 'Running' },
+    });
+    expect(tpeHistory(s, trials, 3, true)![0]).toMatchObject({ state: 'complete', value: 1 - 0.7 });
+    expect(samplerOf(spec()).options.direction).toBe('maximize');
   });
 });

@@ -1,10 +1,11 @@
 import {
   replicateSeed,
   SEARCH_TRIAL_FIELDS,
-  searchMode,
+  selectionRuleOf,
   spaceOf,
   TrialSpec,
   type ModelParamSchemas,
+  type SelectionMetric,
   type SweepSpec,
 } from '@fersweep/contracts';
 import { MODEL_PARAMS } from '@fersweep/models/params';
@@ -35,7 +36,7 @@ export function samplerOf(spec: SweepSpec): TpeSampler {
     // One seed for every variant (common random numbers): the variants' start-up points are the
     // same, so their bests differ by the variant, not by a luckier draw.
     seed: search.seed ?? spec.spec.seed,
-    direction: searchMode(search.metric ?? 'valAccuracy') === 'max' ? 'maximize' : 'minimize',
+    direction: selectionRuleOf(spec.spec).mode === 'max' ? 'maximize' : 'minimize',
     nStartupTrials: search.startupTrials ?? 10,
     multivariate: search.multivariate ?? false,
     constantLiar: true,
@@ -59,7 +60,7 @@ function observe(
   k: number,
   point: Point,
   runs: readonly TrialRecord[],
-  metric: 'valAccuracy' | 'valLoss',
+  metric: SelectionMetric,
   events: boolean,
   now: number,
 ): Observation | undefined {
@@ -96,7 +97,8 @@ export function tpeHistory(
   now = Date.now(),
 ): Observation[] | undefined {
   const window = suggestionWindow(spec);
-  const metric = spec.spec.search?.metric ?? 'valAccuracy';
+  // The report's selection rule: search.metric, else the scheduler's, else valAccuracy (max).
+  const metric = selectionRuleOf(spec.spec).metric;
   const byConfig = new Map<number, TrialRecord[]>();
   for (const t of variantTrials) {
     const j = t.search?.configuration;
