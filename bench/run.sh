@@ -18,7 +18,7 @@ names=(); opts=()
 for a in "$@"; do
   if [ ${#opts[@]} -gt 0 ] || [[ "$a" == --* ]]; then opts+=("$a"); else names+=("$a"); fi
 done
-[ ${#names[@]} -gt 0 ] || names=(dataset models relaxed evaluator coordinator expansion faces search scaling)
+[ ${#names[@]} -gt 0 ] || names=(dataset models relaxed evaluator coordinator expansion faces search scheduling scaling)
 for n in "${names[@]}"; do
   echo "== bench $n"
   # kernels: the wasm kernel micro-benchmark (bench/kernels.mjs; BENCH_FILTER narrows it to matching kernels).

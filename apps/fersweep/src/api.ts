@@ -22,6 +22,11 @@ export interface TrialView {
   stoppedEarly?: boolean;
   /** Set when the sweep's scheduler (ASHA, median rule) stopped it: where, and against what. */
   stopped?: { epoch: number; rung?: number; threshold?: number; reason: string };
+  /** A search trial: its configuration within its variant and the point it tries (TPE: once suggested). */
+  search?: { configuration: number; point?: Record<string, string | number | boolean>; suggestedAt?: string };
+  /** Seed replicates: which replicate of its configuration, and its seed. */
+  replicate?: number;
+  seed?: number;
   message?: string;
   startedAt?: string;
   finishedAt?: string;

@@ -119,3 +119,18 @@ describe('sweep progress bars', () => {
     expect([5, 59.6, 192, 3600 + 5 * 60 + 20].map(formatDuration)).toEqual(['5s', '1m00s', '3m12s', '1h05m']);
   });
 });
+
+describe('search points in the status table', () => {
+  it("shows each trial's point (TPE: once suggested), and no column without a search", () => {
+    const text = sweepTable(
+      sweep([
+        trial({ trial: 'cnn-0-r0', search: { configuration: 0, point: { learningRate: 0.0012345, width: 1 } } }),
+        trial({ trial: 'cnn-1-r0', phase: 'Pending', search: { configuration: 1 } }),
+      ]),
+    );
+    expect(text).toMatch(/attempts {2}point +message/);
+    expect(text).toMatch(/cnn-0-r0 .* learningRate=0\.00123 width=1/);
+    expect(text).toMatch(/cnn-1-r0 .* \(at launch\)/);
+    expect(sweepTable(sweep([trial({})]))).not.toMatch(/point/);
+  });
+});

@@ -7,9 +7,24 @@ const TERMINAL = ['Succeeded', 'Failed', 'Cancelled', 'Stopped'];
 
 export const isTerminal = (phase: string): boolean => TERMINAL.includes(phase);
 
-/** The sweep as a table: one row per trial with its phase, epoch and metrics. */
+/** A search point in a table cell: `learningRate=0.00123 dropout=0.31` (floats to 3 significant digits). */
+export function pointText(point: Record<string, string | number | boolean>): string {
+  return Object.keys(point)
+    .sort()
+    .map((k) => {
+      const v = point[k]!;
+      return `${k}=${typeof v === 'number' && !Number.isInteger(v) ? +v.toPrecision(3) : String(v)}`;
+    })
+    .join(' ');
+}
+
+/**
+ * The sweep as a table: one row per trial with its phase, epoch and metrics; for a search, the
+ * point each trial tries (a TPE trial shows `(at launch)` until its point is suggested).
+ */
 export function sweepTable(s: SweepView): string {
   const epochs = s.spec?.spec.epochs;
+  const searched = (s.trials ?? []).some((t) => t.search);
   const rows = (s.trials ?? []).map((t: TrialView) => [
     t.trial,
     t.model,
@@ -18,12 +33,11 @@ export function sweepTable(s: SweepView): string {
     t.lastEpoch ? t.lastEpoch.loss.toFixed(3) : '-',
     t.lastEpoch ? t.lastEpoch.valAccuracy.toFixed(3) : '-',
     t.attempts,
+    ...(searched ? [t.search?.point ? pointText(t.search.point) : t.search ? '(at launch)' : '-'] : []),
     (t.message ?? '').slice(0, 60),
   ]);
-  return [
-    `sweep ${s.id}: ${s.phase}`,
-    table(rows, ['trial', 'model', 'phase', 'epoch', 'loss', 'val acc', 'attempts', 'message']),
-  ].join('\n');
+  const header = ['trial', 'model', 'phase', 'epoch', 'loss', 'val acc', 'attempts'];
+  return [`sweep ${s.id}: ${s.phase}`, table(rows, [...header, ...(searched ? ['point'] : []), 'message'])].join('\n');
 }
 
 /**

@@ -10,3 +10,5 @@ export * from './search.js';
 export * from './report.js';
 export * from './report-variants.js';
 export * from './sweep-check.js';
+export * from './search-spec.js';
+export * from './budget.js';

@@ -5,6 +5,7 @@
  * added to a model is checked here without a change.
  */
 import type { z } from 'zod';
+import { checkedValues } from './search-spec.js';
 import { SEARCH_TRIAL_FIELDS, SweepSpec, type TrialPlan } from './sweep.js';
 
 /** One problem with a sweep spec: where (`spec.variants[1].params.alpha`) and what is wrong or allowed. */
@@ -49,10 +50,23 @@ class Issues {
   }
 }
 
+type Issue = z.ZodError['issues'][number];
+
+/**
+ * A union's failure as the issues of the one branch whose type matched (a search parameter given
+ * as a declaration: the declaration's own faults, at their fields), else the union's own message.
+ */
+function matchedBranch(issue: Issue): Issue[] {
+  if (issue.code !== 'invalid_union') return [issue];
+  const typed = issue.errors.filter((branch) => !branch.every((e) => e.code === 'invalid_type' && e.path.length === 0));
+  if (typed.length !== 1) return [issue];
+  return typed[0]!.flatMap((e) => matchedBranch({ ...e, path: [...issue.path, ...e.path] } as Issue));
+}
+
 /** A failed SweepSpec parse as issues with field paths (unknown keys one each). */
 export function specIssues(error: z.ZodError, prefix: readonly PropertyKey[] = []): SpecIssue[] {
   const issues = new Issues();
-  for (const issue of error.issues) {
+  for (const issue of error.issues.flatMap(matchedBranch)) {
     const at = [...prefix, ...issue.path];
     if (issue.code === 'unrecognized_keys')
       for (const k of issue.keys) issues.add(fieldPath([...at, k]), 'unknown field');
@@ -77,6 +91,9 @@ const pointText = (point: Record<string, unknown>) =>
     .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
     .join(', ');
 
+const insideHint = (value: unknown) =>
+  ` (${JSON.stringify(value)} is inside the declared range: declare an int range, or list the values)`;
+
 /** The schema of a search parameter that sets a trial field (epochs, batchSize, seed): the sweep's own. */
 function trialFieldSchema(name: string): z.ZodType {
   return (SweepSpec.shape.spec.shape as unknown as Record<string, z.ZodType>)[name]!;
@@ -87,7 +104,9 @@ function trialFieldSchema(name: string): z.ZodType {
  * - a variant's `model` that is not registered, and its own params' unknown names and out-of-range values;
  * - each search value against the field it sets: `epochs`/`batchSize`/`seed` against the sweep's own
  *   bounds, any other name against each variant's model schema (unknown names included), one value at
- *   a time — a large search costs the sum of its lists, not their product.
+ *   a time — a large search costs the sum of its lists, not their product. A declared range is
+ *   checked at its bounds (`…parameters.learningRate.min`) and, for a float range, at a fractional
+ *   value inside it (an integer field refuses a float range).
  * Rules between fields are left to {@link checkTrialParams}, which judges whole trials.
  */
 export function checkSweepValues(spec: SweepSpec, models: ModelParamSchemas): SpecIssue[] {
@@ -121,21 +140,24 @@ export function checkSweepValues(spec: SweepSpec, models: ModelParamSchemas): Sp
       }
     }
   });
-  for (const [name, values] of search) {
+  for (const [name, param] of search) {
     if (!SEARCH_TRIAL_FIELDS.has(name)) continue;
     const schema = trialFieldSchema(name);
-    values.forEach((value, j) => {
+    for (const { value, at, inside } of checkedValues(param)) {
       const r = schema.safeParse(value);
       if (!r.success)
-        issues.add(fieldPath(['spec', 'search', 'parameters', name, j]), r.error.issues[0]?.message ?? 'invalid');
-    });
+        issues.add(
+          fieldPath(['spec', 'search', 'parameters', name, ...at]),
+          `${r.error.issues[0]?.message ?? 'invalid'}${inside ? insideHint(value) : ''}`,
+        );
+    }
   }
   for (const v of s.variants) {
     const schema = schemaOf(v.model);
     if (!schema) continue;
-    for (const [name, values] of search) {
+    for (const [name, param] of search) {
       if (SEARCH_TRIAL_FIELDS.has(name)) continue;
-      for (const [j, value] of values.entries()) {
+      for (const { value, at, inside } of checkedValues(param)) {
         if (issues.full) return issues.list;
         const r = schema.safeParse({ ...v.params, [name]: value });
         if (r.success) continue;
@@ -149,7 +171,10 @@ export function checkSweepValues(spec: SweepSpec, models: ModelParamSchemas): Sp
         // Only this value's own faults: rules between fields are judged on whole trials below.
         const own = r.error.issues.find((e) => e.path[0] === name && e.code !== 'custom');
         if (own)
-          issues.add(fieldPath(['spec', 'search', 'parameters', name, j]), `${own.message} (model '${v.model}')`);
+          issues.add(
+            fieldPath(['spec', 'search', 'parameters', name, ...at]),
+            `${own.message} (model '${v.model}')${inside ? insideHint(value) : ''}`,
+          );
       }
     }
   }

@@ -1,15 +1,22 @@
 import { z } from 'zod';
 import { AshaPolicy, MedianConfig } from '@fersweep/search';
 import { NAME_PATTERN } from './keys.js';
+import { gridValues } from '@fersweep/search';
 import { sampleIndices, searchPointAt, searchSpaceSize, type SearchPoint } from './search.js';
+import {
+  allCategorical,
+  gridParameters,
+  MAX_REPLICATES,
+  randomSearchPoint,
+  replicateSeed,
+  SearchMetric,
+  SearchParam,
+} from './search-spec.js';
 import { PreciseBatchNorm, TrainingSpec } from './trial.js';
 
 const Name = z
   .string()
   .regex(NAME_PATTERN, "must be lowercase letters, digits and '-', start and end alphanumeric, at most 63 characters");
-
-/** A value a search can try: params are JSON scalars (numbers, strings, booleans). */
-const SearchValue = z.union([z.number(), z.string(), z.boolean()]);
 
 /**
  * The most trials `expandTrials` builds for one sweep, whatever a deployment allows: a sweep is
@@ -33,21 +40,43 @@ export type VariantSpec = z.infer<typeof VariantSpec>;
 
 export const SearchSpec = z
   .object({
-    method: z.enum(['grid', 'random']).default('grid'),
+    method: z.enum(['grid', 'random', 'tpe']).default('grid'),
     /**
-     * Values to try per parameter. `batchSize`, `epochs` and `seed` set the trial's own fields;
-     * any other name sets that model param (e.g. learningRate, width, alpha).
+     * Per parameter, a list of values or a declaration (`{ type: float, min, max, log: true }`,
+     * int, categorical). `batchSize`, `epochs` and `seed` set the trial's own fields; any other
+     * name sets that model param (e.g. learningRate, width, alpha).
      */
-    parameters: z.record(z.string(), z.array(SearchValue).min(1)),
-    /** Random search: how many combinations to draw (without replacement) per variant. */
+    parameters: z.record(z.string().min(1).max(128), SearchParam),
+    /** Random search and TPE: how many configurations to try per variant (random: distinct, for lists). */
     samples: z.number().int().min(1).max(MAX_TRIALS_PER_SWEEP).optional(),
-    /** Random search: the draw's seed (default the sweep's seed). */
+    /** Random search and TPE: the sampler's seed (default the sweep's seed). */
     seed: z.number().int().optional(),
+    /** The validation metric selected on (TPE's objective; default valAccuracy, maximised; valLoss is minimised). */
+    metric: SearchMetric.optional(),
+    /** Which way `metric` is better (default: max for valAccuracy, min for valLoss). */
+    mode: z.enum(['max', 'min']).optional(),
+    /** TPE: the first configurations drawn at random before the model is used (Optuna's n_startup_trials; default 10). */
+    startupTrials: z.number().int().min(0).max(1000).optional(),
+    /** TPE: one joint estimator over all parameters instead of one per parameter (Optuna's multivariate). */
+    multivariate: z.boolean().optional(),
   })
   .strict()
-  .refine((s) => s.method === 'grid' || s.samples !== undefined, {
-    message: 'random search needs samples',
-    path: ['samples'],
+  .superRefine((s, ctx) => {
+    if (s.method !== 'grid' && s.samples === undefined)
+      ctx.addIssue({ code: 'custom', message: `${s.method} search needs samples`, path: ['samples'] });
+    if (s.method === 'grid')
+      for (const [name, p] of Object.entries(s.parameters))
+        try {
+          if (!Array.isArray(p)) gridValues(p, name);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', message: (err as Error).message, path: ['parameters', name] });
+        }
+    if (s.method === 'tpe' && 'epochs' in s.parameters)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'epochs cannot be a TPE parameter: every configuration of every variant gets the same epoch budget',
+        path: ['parameters', 'epochs'],
+      });
   });
 export type SearchSpec = z.infer<typeof SearchSpec>;
 
@@ -122,6 +151,13 @@ export const SweepSpec = z
         ...SweepTraining.shape,
         variants: z.array(VariantSpec).min(1, 'a sweep needs at least one variant'),
         search: SearchSpec.optional(),
+        /**
+         * Seed replicates: each configuration is trained with this many seeds (replicate 0 keeps
+         * the configuration's seed, the others derive theirs: `replicateSeed`); default 1. With more
+         * than one, trial ids end in `-r<r>`. Optional without a default, so that specs submitted
+         * before it existed keep their canonical hash (idempotent resubmission).
+         */
+        replicates: z.number().int().min(1).max(MAX_REPLICATES).optional(),
         /** Cross-trial early stopping (ASHA or the median rule): weak trials end as `Stopped`. */
         scheduler: SchedulerSpec.optional(),
         parallelism: z.number().int().min(1).max(1000).default(4),
@@ -172,7 +208,10 @@ export type SweepSpecInput = z.input<typeof SweepSpec>;
 
 /** One trial of a sweep, as expandTrials plans it (the coordinator adds URLs to make a TrialSpec). */
 export interface TrialPlan {
-  /** DNS-1123 label, unique in the sweep: `<variant>` or `<variant>-<nn>` when a search expands it. */
+  /**
+   * DNS-1123 label, unique in the sweep: `<variant>`, `<variant>-<nn>` when a search expands it,
+   * with `-r<r>` appended for each seed replicate when the sweep has `replicates` > 1.
+   */
   trial: string;
   variant: string;
   model: string;
@@ -180,23 +219,38 @@ export interface TrialPlan {
   epochs: number;
   batchSize: number;
   seed: number;
-  /** The search point this trial tries ({} without a search). */
+  /** The search point this trial tries ({} without a search, and for TPE until it is suggested). */
   searchPoint: SearchPoint;
+  /** The configuration's index within its variant (0 without a search): TPE's trial number k. */
+  configuration: number;
+  /** Which seed replicate of its configuration (set only when the sweep has `replicates` > 1). */
+  replicate?: number;
+  /** TPE: the point is suggested just before launch, from the variant's history (params lack it until then). */
+  suggested?: true;
 }
 
 /** Search parameters that set the trial's own fields; any other name sets a model param. */
 export const SEARCH_TRIAL_FIELDS: ReadonlySet<string> = new Set(['batchSize', 'epochs', 'seed']);
 
 /**
- * The number of trials a spec expands to, counted without building anything (so oversized sweeps
- * are refused cheaply): exact up to 2^53, and Infinity for spaces too large for a number.
+ * The number of trials a spec expands to, replicates included, counted without building anything
+ * (so oversized sweeps are refused cheaply): exact up to 2^53, and Infinity for spaces too large
+ * for a number.
  */
 export function countTrials(spec: SweepSpec): number {
   const s = spec.spec.search;
-  if (!s) return spec.spec.variants.length;
-  const size = searchSpaceSize(s.parameters);
-  const perVariant = s.method === 'grid' ? size : BigInt(s.samples ?? 0) < size ? BigInt(s.samples ?? 0) : size;
-  return Number(perVariant * BigInt(spec.spec.variants.length));
+  const replicates = BigInt(spec.spec.replicates ?? 1);
+  const variants = BigInt(spec.spec.variants.length);
+  if (!s) return Number(variants * replicates);
+  const samples = BigInt(s.samples ?? 0);
+  let perVariant: bigint;
+  if (s.method === 'grid') perVariant = searchSpaceSize(gridParameters(s.parameters));
+  else if (s.method === 'tpe' || !allCategorical(s.parameters)) perVariant = samples;
+  else {
+    const size = searchSpaceSize(gridParameters(s.parameters));
+    perVariant = samples < size ? samples : size;
+  }
+  return Number(perVariant * variants * replicates);
 }
 
 /** Thrown by `expandTrials` for a spec above its `maxTrials`: callers refuse such specs by `countTrials` first. */
@@ -226,18 +280,10 @@ export function expandTrials(sweep: SweepSpec, options: { maxTrials?: number } =
   const count = countTrials(sweep);
   if (count > limit) throw new TooManyTrialsError(count, limit);
   const s = sweep.spec;
+  const replicates = s.replicates ?? 1;
   const out: TrialPlan[] = [];
   for (const v of s.variants) {
-    let points: SearchPoint[] = [{}];
-    if (s.search) {
-      const parameters = s.search.parameters;
-      const size = searchSpaceSize(parameters);
-      const indices =
-        s.search.method === 'random'
-          ? sampleIndices(size, s.search.samples ?? 0, (s.search.seed ?? s.seed) ^ hashString(v.name))
-          : Array.from({ length: Number(size) }, (_, i) => BigInt(i));
-      points = indices.map((i) => searchPointAt(parameters, i));
-    }
+    const points = variantPoints(sweep, v.name);
     const width = String(points.length - 1).length;
     points.forEach((point, i) => {
       const params = { ...v.params };
@@ -246,17 +292,45 @@ export function expandTrials(sweep: SweepSpec, options: { maxTrials?: number } =
         if (SEARCH_TRIAL_FIELDS.has(k)) (trial as Record<string, unknown>)[k] = value;
         else params[k] = value;
       }
-      out.push({
-        trial: points.length === 1 && !s.search ? v.name : `${v.name}-${String(i).padStart(width, '0')}`,
-        variant: v.name,
-        model: v.model,
-        params,
-        ...trial,
-        searchPoint: point,
-      });
+      const base = !s.search ? v.name : `${v.name}-${String(i).padStart(width, '0')}`;
+      for (let r = 0; r < replicates; r++)
+        out.push({
+          trial: replicates > 1 ? `${base}-r${r}` : base,
+          variant: v.name,
+          model: v.model,
+          params: { ...params },
+          ...trial,
+          seed: replicateSeed(trial.seed, r),
+          searchPoint: point,
+          configuration: i,
+          ...(replicates > 1 ? { replicate: r } : {}),
+          ...(s.search?.method === 'tpe' ? { suggested: true as const } : {}),
+        });
     });
   }
   return out;
+}
+
+/**
+ * A variant's configurations: the grid's points; random search's draws (grid indices when every
+ * parameter is a list, as before; keyed points per k when a range is declared); for TPE,
+ * `samples` empty placeholders whose points are suggested at launch.
+ */
+function variantPoints(sweep: SweepSpec, variant: string): SearchPoint[] {
+  const s = sweep.spec;
+  const search = s.search;
+  if (!search) return [{}];
+  const seed = (search.seed ?? s.seed) ^ hashString(variant);
+  if (search.method === 'tpe') return Array.from({ length: search.samples ?? 0 }, () => ({}));
+  if (search.method === 'random' && !allCategorical(search.parameters))
+    return Array.from({ length: search.samples ?? 0 }, (_, k) => randomSearchPoint(search.parameters, seed, k));
+  const parameters = gridParameters(search.parameters);
+  const size = searchSpaceSize(parameters);
+  const indices =
+    search.method === 'random'
+      ? sampleIndices(size, search.samples ?? 0, seed)
+      : Array.from({ length: Number(size) }, (_, i) => BigInt(i));
+  return indices.map((i) => searchPointAt(parameters, i));
 }
 
 function hashString(s: string): number {

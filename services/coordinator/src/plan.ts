@@ -39,7 +39,11 @@ export function planTrialRecords(spec: SweepSpec, ctx: PlanContext): TrialRecord
       epochs: p.epochs,
       batchSize: p.batchSize,
       seed: p.seed,
+      ...(p.replicate !== undefined ? { replicate: p.replicate } : {}),
     }),
+    ...(s.search
+      ? { search: { configuration: p.configuration, ...(p.suggested ? {} : { point: p.searchPoint }) } }
+      : {}),
     updatedAt: ctx.now,
   }));
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { keys, type ModelParamSchemas, type SweepSpec, type TrialEvent } from '@fersweep/contracts';
+import { keys, sweepBudget, type ModelParamSchemas, type SweepSpec, type TrialEvent } from '@fersweep/contracts';
 import { MessagingError, type Bus, type Subscription } from '@fersweep/messaging';
 import type { Logger } from '@fersweep/observability';
 import type { ObjectStore } from '@fersweep/storage';
@@ -10,6 +10,8 @@ import type { SweepState } from './state.js';
 import { TERMINAL_TRIAL, type SweepRecord, type TrialRecord } from './state.js';
 import { validateSweep } from './validate.js';
 import { stopEvent, SweepStopping, toStopRecord, type StopRecord } from './stopping.js';
+import { withBest } from './search-record.js';
+import { needsSuggestion, SweepSearch, tpeParamsCheck } from './suggest.js';
 
 export { SweepError };
 
@@ -64,8 +66,11 @@ export class Scheduler {
   /** Sweep specs by id (immutable once submitted): epoch events need the sweep's scheduler. */
   private readonly specs = new Map<string, SweepSpec>();
 
+  private readonly search: SweepSearch;
+
   constructor(private readonly deps: SchedulerDeps) {
     this.stopping = new SweepStopping(deps.state);
+    this.search = new SweepSearch({ state: deps.state, events: !!deps.bus, checkParams: tpeParamsCheck(deps.models) });
   }
 
   /** Serialises state changes: launcher callbacks, API calls and event handling never interleave. */
@@ -107,7 +112,7 @@ export class Scheduler {
   /** Validates, expands and records a sweep, then schedules it. Idempotent by name (and Idempotency-Key). */
   submit(input: unknown, idempotencyKey?: string): Promise<SubmitResult> {
     return this.serial(async () => {
-      const { spec } = validateSweep(input, this.deps.maxTrials, this.deps.models);
+      const { spec, plans } = validateSweep(input, this.deps.maxTrials, this.deps.models);
       const id = spec.metadata.name;
       const specHash = createHash('sha256').update(canonical(spec)).digest('hex');
       const existing = await this.deps.state.getSweep(id);
@@ -129,6 +134,7 @@ export class Scheduler {
         specHash,
         phase: 'Pending',
         trialIds: trials.map((t) => t.trial),
+        budget: sweepBudget(spec, plans),
         createdAt: now,
         updatedAt: now,
         ...(idempotencyKey ? { idempotencyKey } : {}),
@@ -229,9 +235,17 @@ export class Scheduler {
     const trials = await this.deps.state.trials(sweep);
     const active = trials.filter((t) => t.phase === 'Queued' || t.phase === 'Running').length;
     let free = sweep.spec.spec.parallelism - active;
-    for (const [i, t] of trials.entries()) {
-      if (free <= 0) break;
-      if (t.phase !== 'Pending') continue;
+    const waiting = new Set<string>(); // variants whose next TPE configuration waits for results
+    this.search.waiting.delete(id);
+    for (let i = 0; i < trials.length && free > 0; i++) {
+      if (trials[i]!.phase !== 'Pending') continue;
+      if (needsSuggestion(trials[i]!)) {
+        if (waiting.has(trials[i]!.variant)) continue;
+        if (!(await this.search.suggest(sweep.spec, trials, i))) waiting.add(trials[i]!.variant);
+        if (waiting.size) this.retryLater(id, 2000); // a grace for a lost trial.completed may expire
+        if (trials[i]!.phase !== 'Pending' || needsSuggestion(trials[i]!)) continue;
+      }
+      const t = trials[i]!;
       trials[i] = (await this.deps.state.updateTrial(id, t.trial, (r) => ({ ...r, phase: 'Queued' }))) ?? t;
       try {
         await this.deps.launcher.launch(t.spec, {
@@ -332,6 +346,7 @@ export class Scheduler {
                 valAccuracy: e.valAccuracy,
                 seconds: e.seconds,
               },
+              ...withBest(t.bestVal, e),
             },
       );
       const spec = record && (await this.specOf(e.sweep));
@@ -353,6 +368,8 @@ export class Scheduler {
       const record = await this.deps.state.getTrial(e.sweep, e.trial);
       const spec = record && (await this.specOf(e.sweep));
       if (record && spec?.spec.scheduler) await this.stopping.onCompleted(e.sweep, spec.spec.scheduler, record);
+      // A TPE configuration waiting for this result can now be suggested.
+      if (this.search.waiting.has(e.sweep)) await this.schedule(e.sweep);
     }
   }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { SweepSpec, TrialSpec } from '@fersweep/contracts';
+import { SweepBudget, SweepSpec, TrialSpec } from '@fersweep/contracts';
+import { BestVal, TrialSearch } from './search-record.js';
 import { MessagingError, type KeyValueStore } from '@fersweep/messaging';
 import type { Logger } from '@fersweep/observability';
 import { openFileBackedKv } from './file-kv.js';
@@ -52,6 +53,14 @@ export const TrialRecord = z.object({
       reason: z.string(),
     })
     .optional(),
+  /**
+   * A search trial: its configuration's index within its variant and the point it tries. TPE
+   * trials are planned without a point; it is suggested and stored here (and in `spec`) just before
+   * the launch, so a restarted coordinator launches the same point.
+   */
+  search: TrialSearch.optional(),
+  /** The best value of each validation metric over the epochs so far, with its epoch: a search's objective. */
+  bestVal: BestVal.optional(),
   startedAt: z.string().optional(),
   finishedAt: z.string().optional(),
   updatedAt: z.string(),
@@ -69,6 +78,8 @@ export const SweepRecord = z.object({
   updatedAt: z.string(),
   finishedAt: z.string().optional(),
   idempotencyKey: z.string().optional(),
+  /** What each variant is given (configurations, replicates, epochs) and whether it is equal: contracts `sweepBudget`. */
+  budget: SweepBudget.optional(),
 });
 export type SweepRecord = z.infer<typeof SweepRecord>;
 

@@ -175,3 +175,48 @@ describe('validateSweep against the model registry', () => {
     expect(() => validateSweep(huge(parameters), 1000)).toThrow(/expands to 4096000000 trials, more than the 1000/);
   });
 });
+
+describe('validateSweep: declared ranges, TPE and replicates', () => {
+  it("checks a range's bounds against every variant's field, and names the bound", () => {
+    expect(
+      issuesOf(
+        sweep({
+          search: {
+            method: 'tpe',
+            samples: 10,
+            parameters: {
+              learningRate: { type: 'float', min: 1e-5, max: 2, log: true },
+              dropout: { type: 'float', min: 0, max: 0.95 },
+              batchSize: { type: 'float', min: 16, max: 128 },
+            },
+          },
+        }),
+      ).map((i) => i.field),
+    ).toEqual([
+      'spec.search.parameters.batchSize.type',
+      // Each model refuses it (message: "… (model 'cnn')", "… (model 'mobilenetv2')").
+      'spec.search.parameters.learningRate.max',
+      'spec.search.parameters.dropout.max',
+      'spec.search.parameters.learningRate.max',
+      'spec.search.parameters.dropout.max',
+    ]);
+  });
+
+  it('refuses a grid over a continuous range, saying what to do', () => {
+    expect(
+      issuesOf(sweep({ search: { parameters: { learningRate: { type: 'float', min: 1e-4, max: 1e-2, log: true } } } })),
+    ).toEqual([
+      {
+        field: 'spec.search.parameters.learningRate',
+        message:
+          'learningRate: grid search needs a finite set of values: give the float range a step, list the values, or use method random or tpe',
+      },
+    ]);
+  });
+
+  it('counts replicates against the trial limit', () => {
+    const big = sweep({ replicates: 10, search: { method: 'tpe', samples: 60, parameters: { dropout: [0.1, 0.2] } } });
+    expect(() => validateSweep(big, 1000)).toThrow(/expands to 1200 trials, more than the 1000 allowed/);
+    expect(validateSweep(big, 1200).plans).toHaveLength(1200);
+  });
+});

@@ -17,6 +17,9 @@ export function trialView(t: TrialRecord) {
     ...(t.bestEpoch !== undefined ? { bestEpoch: t.bestEpoch } : {}),
     ...(t.stoppedEarly !== undefined ? { stoppedEarly: t.stoppedEarly } : {}),
     ...(t.stopped ? { stopped: t.stopped } : {}),
+    ...(t.search ? { search: t.search } : {}),
+    ...(t.spec.replicate !== undefined ? { replicate: t.spec.replicate, seed: t.spec.seed } : {}),
+    ...(t.bestVal ? { bestVal: t.bestVal } : {}),
     ...(t.message ? { message: t.message } : {}),
     ...(t.error ? { error: t.error } : {}),
     ...(t.startedAt ? { startedAt: t.startedAt } : {}),
@@ -32,6 +35,7 @@ export function sweepView(s: SweepRecord, trials?: TrialRecord[]) {
     createdAt: s.createdAt,
     ...(s.finishedAt ? { finishedAt: s.finishedAt } : {}),
     trialCount: s.trialIds.length,
+    ...(s.budget ? { budget: s.budget } : {}),
     ...(trials ? { trials: trials.map(trialView), spec: s.spec } : {}),
   };
 }
