@@ -9,8 +9,9 @@ import { planTrialRecords } from './plan.js';
 import type { SweepState } from './state.js';
 import { TERMINAL_TRIAL, type SweepRecord, type TrialRecord } from './state.js';
 import { validateSweep } from './validate.js';
-import { stopEvent, SweepStopping, toStopRecord, type StopRecord } from './stopping.js';
+import { stopEvent, SweepStopping, type StopRecord } from './stopping.js';
 import { recordLaunch } from './launches.js';
+import { applyTrialEvent } from './trial-events.js';
 import { ENDED_PHASES, purgeSweep } from './retention.js';
 
 export { SweepError };
@@ -362,55 +363,20 @@ export class Scheduler {
     if (reschedule) await this.schedule(s.sweep);
   }
 
-  private async onEvent(e: TrialEvent): Promise<void> {
-    if (e.type === 'trial.stopped') return; // its own
-    const check = await this.launches.check(e);
-    if (!check.ok) {
-      this.deps.onRejectedEvent?.(check.reason);
-      this.deps.logger.warn(`dropping trial event ${e.id}: ${check.detail}`, {
-        sweep: e.sweep,
-        trial: e.trial,
-        type: e.type,
-        reason: check.reason,
-      });
-      return;
-    }
-    if (e.type === 'trial.epoch') {
-      const record = await this.deps.state.updateTrial(e.sweep, e.trial, (t) =>
-        t.lastEpoch && t.lastEpoch.epoch >= e.epoch
-          ? undefined
-          : {
-              ...t,
-              lastEpoch: {
-                epoch: e.epoch,
-                loss: e.loss,
-                accuracy: e.accuracy,
-                valLoss: e.valLoss,
-                valAccuracy: e.valAccuracy,
-                seconds: e.seconds,
-              },
-            },
-      );
-      const spec = record && (await this.specOf(e.sweep));
-      const policy = spec?.spec.scheduler;
-      if (record && spec && policy) {
-        const decision = await this.stopping.onEpoch(e.sweep, policy, spec.spec.epochs, record, e.epoch, e);
-        if (decision.action === 'stop') await this.stopTrial(e.sweep, e.trial, toStopRecord(e.epoch, decision));
-      }
-    } else if (e.type === 'trial.failed') {
-      const error = { code: e.code, reason: e.reason.slice(0, 2000), exitCode: e.exitCode, retryable: e.retryable };
-      await this.deps.state.updateTrial(e.sweep, e.trial, (t) => ({ ...t, error }));
-    } else if (e.type === 'trial.completed') {
-      await this.deps.state.updateTrial(e.sweep, e.trial, (t) => ({
-        ...t,
-        modelUri: e.modelUri,
-        bestEpoch: e.bestEpoch,
-        stoppedEarly: e.stoppedEarly,
-      }));
-      const record = await this.deps.state.getTrial(e.sweep, e.trial);
-      const spec = record && (await this.specOf(e.sweep));
-      if (record && spec?.spec.scheduler) await this.stopping.onCompleted(e.sweep, spec.spec.scheduler, record);
-    }
+  /** A trial event from the bus, applied only with the trial's current launch (trial-events.ts). */
+  private onEvent(e: TrialEvent): Promise<void> {
+    return applyTrialEvent(
+      {
+        state: this.deps.state,
+        stopping: this.stopping,
+        launches: this.launches,
+        logger: this.deps.logger,
+        ...(this.deps.onRejectedEvent ? { onRejected: this.deps.onRejectedEvent } : {}),
+        specOf: (id) => this.specOf(id),
+        stopTrial: (sweep, trial, stopped) => this.stopTrial(sweep, trial, stopped),
+      },
+      e,
+    );
   }
 
   /** The spec of a sweep (cached: a submitted spec never changes). */
