@@ -46,9 +46,12 @@ beforeAll(async () => {
   Object.assign(process.env, s3.env);
   await s3.createBucket('fersweep');
   const env = { ...s3.env, NATS_URL: nats.url, FERSWEEP_STORE: 's3://fersweep', FERSWEEP_API_TOKENS: TOKEN };
-  evaluator = await startEvaluatorService(loadConfig({ ...env, FERSWEEP_PORT: '0', FERSWEEP_HOST: '127.0.0.1' }), {
-    logger,
-  });
+  evaluator = await startEvaluatorService(
+    loadConfig({ ...env, FERSWEEP_PORT: '0', FERSWEEP_HOST: '127.0.0.1', FERSWEEP_VERIFY_LAUNCHES: 'false' }),
+    {
+      logger,
+    },
+  );
   coordinator = await startCoordinator({
     env: { ...env, PATH: process.env.PATH ?? '', FERSWEEP_EVALUATOR_URL: `http://127.0.0.1:${evaluator.port}` },
     port: 0,

@@ -151,3 +151,9 @@ queueName: {{ required "trainer.kueue.queueName is required with trainer.kueue.e
 {{- range .Values.imagePullSecrets }}{{ $names = append $names .name }}{{ end }}
 {{- join "," $names }}
 {{- end }}
+
+{{/* The Secret with NATS_USER / NATS_PASSWORD of one component (natsAuth): (dict "root" . "component" "trainer"). */}}
+{{- define "fersweep.natsSecretName" -}}
+{{- $existing := index .root.Values.natsAuth.existingSecrets .component }}
+{{- if $existing }}{{ tpl $existing .root }}{{ else }}{{ include "fersweep.componentName" (dict "root" .root "component" (printf "nats-%s" .component)) }}{{ end }}
+{{- end }}

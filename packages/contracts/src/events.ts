@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SweepId, TrialId } from './ids.js';
 import { NUM_CLASSES } from './labels.js';
+import { TrialLaunch } from './launch.js';
 
 const Unit = z.number().min(0).max(1);
 const Metric = z.number().finite();
@@ -14,6 +15,11 @@ const Base = {
   /** 1 for the first run of the trial; a restarted pod (retry) increments it. Not part of `id`. */
   attempt: z.number().int().min(1),
   time: z.string().datetime(),
+  /**
+   * The launch this event belongs to (the TrialSpec's `launch`): trainer events carry it, and
+   * consumers that verify launches drop events whose launch is not the trial's current one.
+   */
+  launch: TrialLaunch.optional(),
 };
 
 export const TrialStarted = z.object({

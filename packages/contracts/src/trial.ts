@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AugmentationConfig } from './augmentation.js';
 import { SweepId, TrialId } from './ids.js';
+import { TrialLaunch } from './launch.js';
 
 /** Metrics a callback can watch (Keras names in camelCase). */
 export const MonitoredMetric = z.enum(['valAccuracy', 'valLoss', 'accuracy', 'loss']);
@@ -134,6 +135,8 @@ export const TrialSpec = z
     /** How many sample predictions (with probabilities) to publish per evaluated split. */
     samplePredictions: z.number().int().min(0).max(256).default(28),
     bus: BusSettings.default({ kind: 'none' }),
+    /** The coordinator's launch of this run (seq + secret nonce): copied into every event it publishes. */
+    launch: TrialLaunch.optional(),
   })
   .strict();
 export type TrialSpec = z.infer<typeof TrialSpec>;

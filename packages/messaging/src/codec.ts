@@ -2,6 +2,7 @@
  * The wire format and the checks both bus kinds share: an event travels as its JSON (UTF-8),
  * validated against the TrialEvent contract on the way in and on the way out.
  */
+import { createHash } from 'node:crypto';
 import { NATS, TrialEvent } from '@fersweep/contracts';
 import { assertSubjectFilter, subjectIsSubset } from './subjects.js';
 import { MessagingError, type ConsumeOptions } from './types.js';
@@ -169,3 +170,14 @@ export const silentLogger = {
   warn: () => undefined,
   error: () => undefined,
 };
+
+/**
+ * The stream's dedupe key (`Nats-Msg-Id`): the event id, plus a tag derived from its launch when it
+ * has one. Retries of one run dedupe as before; a client that does not know the launch's nonce cannot
+ * publish an event under the same key first and so have the genuine one dropped as a duplicate.
+ */
+export function streamMsgId(event: TrialEvent): string {
+  if (!event.launch) return event.id;
+  const tag = createHash('sha256').update(`${event.launch.seq}\n${event.launch.nonce}`).digest('hex').slice(0, 16);
+  return `${event.id}~${tag}`;
+}

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { EventEmitter } from 'node:events';
 import { startNats, type RunningServer } from '@fersweep/testkit';
 import { busFromEnv } from './connect.js';
+import { connectNatsBus } from './nats.js';
 import type { IpcEndpoint } from './ipc.js';
 import { epochEvent, rejectsWith, uniqueSweep } from './test-support.js';
 import type { TrialEvent } from '@fersweep/contracts';
@@ -10,6 +11,8 @@ describe('busFromEnv', () => {
   let nats: RunningServer | undefined;
   beforeAll(async () => {
     nats = await startNats();
+    // The trainers' bus publishes only: the stream is the coordinator's and evaluator's to create.
+    await (await connectNatsBus({ url: nats.url, name: 'setup' })).close();
   });
   afterAll(async () => {
     await nats?.stop();

@@ -6,6 +6,7 @@ import type { BusSettings, TrialEvent } from '@fersweep/contracts';
 import { redactUrl, silentLogger, validateEvent } from './codec.js';
 import { createIpcPublisher, type IpcEndpoint } from './ipc.js';
 import { connectNatsBus, type NatsBusOptions } from './nats.js';
+import { NATS_INBOX } from './permissions.js';
 import { MessagingError, type Bus, type Logger, type PublishResult, type Subscription } from './types.js';
 
 /** What is not in the trial spec's BusSettings: how to connect, and test seams. */
@@ -21,7 +22,9 @@ export interface BusFromEnvOptions {
 /**
  * The bus for this process, from the trial spec's `bus` settings (`{ kind, url? }`, contracts'
  * BusSettings) and the environment:
- * - NATS when `env.NATS_URL` is set (it wins over any kind), or kind is 'nats' with `url`;
+ * - NATS when `env.NATS_URL` is set (it wins over any kind), or kind is 'nats' with `url`: a
+ *   publish-only connection (no JetStream API call) with the trainer's inbox prefix, as the user
+ *   `NATS_USER` / `NATS_PASSWORD` when set (the trainer's least-privilege user, `natsPermissions`);
  * - the IPC publisher for kind 'ipc' ('Unavailable' at once without an IPC channel, rather than
  *   events dropped silently later);
  * - for kind 'none' (the default), the log-only bus.
@@ -35,7 +38,16 @@ export async function busFromEnv(
   const url = env.NATS_URL?.trim() || (settings.kind === 'nats' ? settings.url?.trim() : undefined);
   if (url) {
     logger.info(`publishing trial events to NATS at ${redactUrl(url)}`);
-    return connectNatsBus({ ...options.nats, url, name: options.name ?? 'fersweep', logger });
+    const user = env.NATS_USER?.trim();
+    return connectNatsBus({
+      mode: 'publish',
+      inboxPrefix: NATS_INBOX.trainer,
+      ...options.nats,
+      ...(user ? { user, pass: env.NATS_PASSWORD ?? '' } : {}),
+      url,
+      name: options.name ?? 'fersweep',
+      logger,
+    });
   }
   if (settings.kind === 'nats')
     throw new MessagingError(

@@ -31,3 +31,14 @@ export {
   type IpcPublisherOptions,
 } from './ipc.js';
 export { busFromEnv, createLogBus, type BusFromEnvOptions } from './connect.js';
+export {
+  COORDINATOR_EVENT_TYPES,
+  NATS_INBOX,
+  TRAINER_EVENT_TYPES,
+  natsAuthorizationConfig,
+  natsPermissions,
+  type NatsComponent,
+  type NatsUser,
+  type SubjectPermissions,
+} from './permissions.js';
+export { LaunchVerifier, withoutLaunch, type LaunchCheck, type LaunchVerifierOptions } from './launch-verifier.js';

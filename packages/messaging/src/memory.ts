@@ -11,6 +11,7 @@ import {
   encodeEvent,
   resolveConsume,
   silentLogger,
+  streamMsgId,
   subjectOf,
   toBytes,
   validateEvent,
@@ -216,7 +217,9 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
     async publish(event: TrialEvent): Promise<PublishResult> {
       assertOpen('publish');
       const valid = validateEvent(event);
-      const existing = ids.get(valid.id);
+      // The same dedupe key as the NATS stream's (the id, tagged by the event's launch).
+      const key = streamMsgId(valid);
+      const existing = ids.get(key);
       if (existing !== undefined) {
         logger.debug(`duplicate event ${valid.id} dropped`, { id: valid.id, seq: existing });
         return { duplicate: true, seq: existing };
@@ -225,11 +228,11 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
       const stored: Stored = {
         seq: stream.length + 1,
         subject: subjectOf(valid),
-        id: valid.id,
+        id: key,
         raw: encodeEvent(valid),
       };
       stream.push(stored);
-      ids.set(valid.id, stored.seq);
+      ids.set(key, stored.seq);
       for (const d of durables.values()) d.wake();
       return { duplicate: false, seq: stored.seq };
     },

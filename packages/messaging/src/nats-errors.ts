@@ -18,9 +18,23 @@ export const isApiCode = (err: unknown, code: number) => err instanceof JetStrea
 export const reason = (err: unknown) =>
   (err instanceof Error ? err.message : String(err)).replace(/\/\/[^@\s/]*@/g, '//');
 
-/** A nats.js failure as MessagingError 'Closed' or 'Unavailable', naming what could not be done. */
+/** nats-server refused a publish or subscribe for this user (`authorization` permissions). */
+export const isPermission = (err: unknown) =>
+  isNamed(err, 'PermissionViolationError') || (err instanceof Error && /Permissions Violation/.test(err.message));
+
+/**
+ * A nats.js failure as MessagingError 'PermissionDenied', 'Closed' or 'Unavailable', naming what
+ * could not be done.
+ */
 export function unavailable(url: string, what: string, err: unknown): MessagingError {
   if (err instanceof MessagingError) return err;
+  if (isPermission(err))
+    return new MessagingError(
+      'PermissionDenied',
+      `cannot ${what} on NATS at ${url}: ${reason(err)} (this component's NATS user lacks the permission; see natsPermissions)`,
+      url,
+      { cause: err },
+    );
   if (isClosedError(err))
     return new MessagingError('Closed', `cannot ${what}: the connection to ${url} is closed`, url);
   return new MessagingError('Unavailable', `cannot ${what} on NATS at ${url}: ${reason(err)}`, url, { cause: err });

@@ -16,6 +16,11 @@ import {
 
 /** Options of {@link openNatsKv}. */
 export interface NatsKvOptions {
+  /**
+   * Open an existing bucket without creating or configuring it (a reader such as the evaluator, whose
+   * NATS user may read the bucket but not manage it). Reads use direct gets.
+   */
+  readOnly?: boolean;
   /** Values kept per key (1 = only the current one). Default 1. */
   history?: number;
   /** Timeout of each KV operation. Default 5 s. */
@@ -35,11 +40,10 @@ export async function openNatsKv(
   const timeout = options.timeoutMs ?? 5_000;
   let kv: KV;
   try {
-    kv = await new Kvm(jetstream(nc, { timeout })).create(bucket, {
-      history: options.history ?? 1,
-      storage: StorageType.File,
-      timeout,
-    });
+    const kvm = new Kvm(jetstream(nc, { timeout }));
+    kv = options.readOnly
+      ? await kvm.open(bucket, { timeout, allow_direct: true })
+      : await kvm.create(bucket, { history: options.history ?? 1, storage: StorageType.File, timeout });
   } catch (err) {
     throw unavailable(url, `open KV bucket '${bucket}'`, err);
   }

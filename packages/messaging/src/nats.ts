@@ -22,10 +22,11 @@ import {
   redactUrl,
   resolveConsume,
   silentLogger,
+  streamMsgId,
   subjectOf,
   validateEvent,
 } from './codec.js';
-import { isClosedError, isNamed, isTransient, reason, unavailable } from './nats-errors.js';
+import { isClosedError, isNamed, isPermission, isTransient, reason, unavailable } from './nats-errors.js';
 import { ensureConsumer, ensureStream } from './nats-setup.js';
 import { NatsSubscription, within } from './nats-subscription.js';
 import {
@@ -54,11 +55,31 @@ export interface NatsBusOptions {
   duplicateWindowMs?: number;
   /** How long close() waits for the drain before closing hard. Default 5 s. */
   closeTimeoutMs?: number;
+  /**
+   * Credentials, when not in the URL (`NATS_USER` / `NATS_PASSWORD`: a Secret per component, see
+   * `natsAuthorization`). They win over the URL's user info.
+   */
+  user?: string;
+  pass?: string;
+  /**
+   * Prefix of this connection's reply subjects (JetStream acks, API replies, pull deliveries).
+   * Each component gets its own (`_INBOX_trainer`, …) so that a subscribe permission on its
+   * inboxes never covers another component's replies. Default `_INBOX`.
+   */
+  inboxPrefix?: string;
+  /**
+   * 'manage' (default): create or update the trial stream at connect, consume, publish.
+   * 'publish': publish only (a trainer): no JetStream API call at all, so its NATS user needs
+   * nothing but publish rights on its events' subjects and its inbox; consume is 'Unsupported'.
+   */
+  mode?: 'manage' | 'publish';
 }
 
 /** The NATS bus, with its connection for sharing (KV, health checks). */
 export interface NatsBus extends Bus {
   readonly connection: NatsConnection;
+  /** Deletes a sweep's events from the trial stream (retention, purge); the number deleted. */
+  purgeSweep(sweep: string): Promise<number>;
   /** The server URL(s), credentials removed. */
   readonly url: string;
 }
@@ -79,8 +100,11 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
   const closeTimeoutMs = options.closeTimeoutMs ?? 5_000;
   let nc: NatsConnection;
   try {
+    const servers = parseServers(options.url);
     nc = await connect({
-      ...parseServers(options.url),
+      ...servers,
+      ...(options.user !== undefined ? { user: options.user, pass: options.pass ?? '' } : {}),
+      ...(options.inboxPrefix ? { inboxPrefix: options.inboxPrefix } : {}),
       name: options.name,
       timeout: timeoutMs,
       // Keep trying for as long as the process lives: a trainer or evaluator outlives a NATS restart.
@@ -98,12 +122,13 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
     }
   })();
 
-  let jsm: JetStreamManager;
-  let js: JetStreamClient;
+  let jsm: JetStreamManager | undefined;
+  const js: JetStreamClient = jetstream(nc, { timeout: timeoutMs });
   try {
-    jsm = await jetstreamManager(nc, { timeout: timeoutMs });
-    js = jetstream(nc, { timeout: timeoutMs });
-    await ensureStream(jsm, options.duplicateWindowMs ?? 120_000, logger);
+    if (options.mode !== 'publish') {
+      jsm = await jetstreamManager(nc, { timeout: timeoutMs });
+      await ensureStream(jsm, options.duplicateWindowMs ?? 120_000, logger);
+    }
   } catch (err) {
     await nc.close().catch(() => undefined);
     const hint = isNamed(err, 'JetStreamNotEnabled') ? ' (is JetStream enabled? nats-server -js)' : '';
@@ -140,13 +165,17 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
         const left = deadline - Date.now();
         if (left <= 0) break;
         try {
-          const ack = await js.publish(subject, data, { msgID: valid.id, timeout: Math.min(left, 2_000) });
+          const ack = await js.publish(subject, data, { msgID: streamMsgId(valid), timeout: Math.min(left, 2_000) });
           if (ack.duplicate) logger.debug(`duplicate event ${valid.id}`, { id: valid.id, seq: ack.seq });
           return { duplicate: ack.duplicate, seq: ack.seq };
         } catch (err) {
           if (isClosedError(err)) throw unavailable(url, 'publish', err);
           if (!isTransient(err)) {
-            const code = err instanceof JetStreamApiError ? 'Rejected' : 'Unavailable';
+            const code = isPermission(err)
+              ? 'PermissionDenied'
+              : err instanceof JetStreamApiError
+                ? 'Rejected'
+                : 'Unavailable';
             throw new MessagingError(code, `NATS at ${url} refused event ${valid.id}: ${reason(err)}`, url, {
               cause: err,
             });
@@ -166,6 +195,11 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
     async consume(consumeOptions: ConsumeOptions): Promise<Subscription> {
       assertOpen('consume');
       const config = resolveConsume(consumeOptions);
+      if (!jsm)
+        throw new MessagingError(
+          'Unsupported',
+          `this bus for ${url} publishes only (mode 'publish'): nothing to consume`,
+        );
       let consumer: Consumer;
       let messages: ConsumerMessages;
       try {
@@ -180,6 +214,17 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
       );
       subscriptions.add(sub);
       return sub;
+    },
+
+    async purgeSweep(sweep: string): Promise<number> {
+      assertOpen('purge');
+      try {
+        const manager = jsm ?? (await jetstreamManager(nc, { timeout: timeoutMs }));
+        const r = await manager.streams.purge(NATS.trialStream, { filter: NATS.sweepSubjects(sweep) });
+        return r.purged;
+      } catch (err) {
+        throw unavailable(url, `purge the events of sweep '${sweep}'`, err);
+      }
     },
 
     close(): Promise<void> {

@@ -189,6 +189,8 @@ export type MessagingErrorCode =
   | 'WrongRevision' // KV update whose revision is not the key's current one
   | 'ConsumerConflict' // a durable name reused with another filter
   | 'Rejected' // the server refused the message (size or stream limits)
+  | 'NotFound' // a KV bucket opened read-only that does not exist
+  | 'PermissionDenied' // the NATS user may not publish or subscribe there (nats-server authorization)
   | 'Unsupported'; // an operation this bus kind does not offer (consume on a publisher-only bus)
 
 /**

@@ -2,6 +2,7 @@ import { cpus } from 'node:os';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
+import { parseRetention } from './retention.js';
 import { MAX_TRIALS_PER_SWEEP, ResourcesSpec } from '@fersweep/contracts';
 
 function parseJson(s: string, ctx: z.RefinementCtx): unknown {
@@ -83,6 +84,37 @@ export const CoordinatorConfig = z.object({
     .string()
     .regex(/^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/)
     .optional(),
+  /**
+   * Secret with NATS_USER / NATS_PASSWORD for the trainer Jobs (envFrom): the trainers' NATS user,
+   * which may publish trial events and nothing else (`natsPermissions`). Unset: none.
+   */
+  FERSWEEP_TRAINER_NATS_SECRET: z
+    .string()
+    .regex(/^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/)
+    .optional(),
+  /**
+   * How long a finished sweep is kept (`30d`, `12h`, `90m`, `45s`): then its records, events and
+   * evaluator state are purged (artifacts stay). Unset or `0`: kept until `DELETE ?purge=true`.
+   */
+  FERSWEEP_RETENTION: z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      try {
+        parseRetention(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    }),
+  /** The coordinator's own NATS user and password (its Secret); they win over credentials in NATS_URL. */
+  NATS_USER: z.string().min(1).optional(),
+  NATS_PASSWORD: z.string().optional(),
+  /**
+   * The trainers' NATS user and password for the local launcher with NATS (multi-process mode):
+   * handed to each child as NATS_USER / NATS_PASSWORD — never the coordinator's own credentials.
+   */
+  FERSWEEP_TRAINER_NATS_USER: z.string().min(1).optional(),
+  FERSWEEP_TRAINER_NATS_PASSWORD: z.string().optional(),
   /** ServiceAccount of the trainer pods (IRSA / workload identity annotations go on it). */
   FERSWEEP_TRAINER_SERVICE_ACCOUNT: z
     .string()

@@ -1,7 +1,11 @@
 import type { Server } from 'node:http';
 import type { ModelParamSchemas } from '@fersweep/contracts';
 import { runService, type SignalSource } from '@fersweep/lifecycle';
-import { connectNatsBus, createMemoryBus, openNatsKv, type Bus, type NatsBus } from '@fersweep/messaging';
+import { connectNatsBus, createMemoryBus, NATS_INBOX, openNatsKv, type Bus, type NatsBus } from '@fersweep/messaging';
+import { COORDINATOR_BUCKET } from '@fersweep/contracts';
+import { Counter } from 'prom-client';
+import { localTrainerEnv } from './launchers/nats-env.js';
+import { parseRetention, startRetention } from './retention.js';
 import { chooseListenHost, createLogger, createRegistry, type Logger } from '@fersweep/observability';
 import { openStore } from '@fersweep/storage';
 import { createApp } from './app.js';
@@ -51,10 +55,18 @@ export async function startCoordinator(options: StartOptions = {}): Promise<Coor
   const store = openStore(config.storeUrl);
   let bus: Bus;
   let state: SweepState;
+  let purgeEvents: ((sweep: string) => Promise<void>) | undefined;
   if (config.NATS_URL) {
-    const nats: NatsBus = await connectNatsBus({ url: config.NATS_URL, name: 'fersweep-coordinator', logger });
+    const nats: NatsBus = await connectNatsBus({
+      url: config.NATS_URL,
+      name: 'fersweep-coordinator',
+      logger,
+      inboxPrefix: NATS_INBOX.coordinator,
+      ...(config.NATS_USER ? { user: config.NATS_USER, pass: config.NATS_PASSWORD ?? '' } : {}),
+    });
     bus = nats;
-    state = new SweepState(await openNatsKv(nats.connection, 'fersweep-coordinator'));
+    purgeEvents = async (sweep) => void (await nats.purgeSweep(sweep));
+    state = new SweepState(await openNatsKv(nats.connection, COORDINATOR_BUCKET));
   } else {
     bus = createMemoryBus();
     state = new SweepState(await openFileKv(config.stateDir, { logger }));
@@ -87,12 +99,21 @@ export async function startCoordinator(options: StartOptions = {}): Promise<Coor
         command: options.trainerCommand,
         maxConcurrent: config.FERSWEEP_MAX_LOCAL_TRAINERS,
         logger,
-        env: { ...(options.env ?? process.env), ...(config.NATS_URL ? { NATS_URL: config.NATS_URL } : {}) },
+        env: localTrainerEnv(options.env ?? process.env, config),
         ...(config.NATS_URL ? {} : { bus }),
       });
     }
   }
+  const registry = createRegistry({ service: 'coordinator' });
+  const rejected = new Counter({
+    name: 'fersweep_coordinator_events_rejected_total',
+    help: "Trial events the coordinator dropped because they do not carry the trial's current launch",
+    labelNames: ['reason'],
+    registers: [registry],
+  });
   const scheduler = new Scheduler({
+    onRejectedEvent: (reason) => rejected.inc({ reason }),
+    ...(purgeEvents ? { purgeEvents } : {}),
     state,
     launcher,
     store,
@@ -103,9 +124,10 @@ export async function startCoordinator(options: StartOptions = {}): Promise<Coor
     ...(options.resolveDataset ? { resolveDataset: options.resolveDataset } : {}),
   });
   await scheduler.start();
+  const retentionMs = parseRetention(config.FERSWEEP_RETENTION);
+  const retention = retentionMs !== undefined ? startRetention({ scheduler, retentionMs, logger }) : undefined;
 
   let ready = true;
-  const registry = createRegistry({ service: 'coordinator' });
   const app = createApp({
     scheduler,
     logger,
@@ -128,6 +150,7 @@ export async function startCoordinator(options: StartOptions = {}): Promise<Coor
   const drain = async () => {
     ready = false;
     await new Promise<void>((r) => server.close(() => r()));
+    await retention?.stop();
     await scheduler.stop();
   };
   const close = async () => {

@@ -159,6 +159,22 @@ export function createReportReader(o: ReportReaderOptions) {
     current,
     final: finalOnce,
     /**
+     * Forgets a purged sweep: what this reader remembered, and the evaluator's memory of it
+     * (`DELETE /v1/sweeps/{id}` there, best effort: a sweep the evaluator no longer holds is fine).
+     */
+    async forget(id: string): Promise<void> {
+      finalSeen.delete(id);
+      if (!evaluator) return;
+      try {
+        await fetch(`${evaluator}/v1/sweeps/${id}`, { method: 'DELETE', headers, signal: AbortSignal.timeout(10_000) });
+      } catch (err) {
+        warn('evaluator unreachable: it keeps the purged sweep in memory until it evicts it', {
+          sweep: id,
+          error: err instanceof Error ? err.message : String(err),
+        });
+      }
+    },
+    /**
      * Whether the final report of an ended sweep is there to be read now (stored by the evaluator,
      * or already served): what the sweep view shows as `report.ready`. Never waits.
      */

@@ -3,7 +3,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { eventId, type SweepId, type TrialEpoch, type TrialEvent, type TrialId } from '@fersweep/contracts';
+import {
+  eventId,
+  launchKey,
+  LaunchRecord,
+  type SweepId,
+  type TrialEpoch,
+  type TrialEvent,
+  type TrialId,
+} from '@fersweep/contracts';
 import { createMemoryBus, createMemoryKv, type Bus, type KeyValueStore } from '@fersweep/messaging';
 import { createLogger } from '@fersweep/observability';
 import { openStore } from '@fersweep/storage';
@@ -95,6 +103,13 @@ const epoch = (trial: string, n: number, valAccuracy: number): TrialEpoch => ({
   seconds: 1,
 });
 
+/** Publishes as the trial's trainer would: with the launch the coordinator recorded for its current run. */
+async function publish(e: TrialEvent): Promise<void> {
+  const entry = await kv.get(launchKey(e.sweep, e.trial));
+  const launch = entry ? LaunchRecord.parse(JSON.parse(Buffer.from(entry.value).toString('utf8'))) : undefined;
+  await bus.publish(launch ? { ...e, launch: { seq: launch.seq, nonce: launch.nonce } } : e);
+}
+
 async function until(check: () => Promise<boolean>, ms = 20_000) {
   const end = Date.now() + ms;
   while (Date.now() < end) {
@@ -127,7 +142,7 @@ describe('sweep scheduler (ASHA) in the coordinator', () => {
     const s = await start();
     await s.submit(spec({ policy: 'asha', metric: 'valAccuracy', mode: 'max', minEpochs: 1, reductionFactor: 2 }));
     await until(async () => Object.values(await phases()).every((p) => p === 'Running'));
-    for (const e of RUNG1) await bus.publish(e);
+    for (const e of RUNG1) await publish(e);
     await until(async () => (await trial('b-1'))?.phase === 'Stopped');
     // The evaluator learns of each stop from the event log: one trial.stopped per stopped trial.
     const seen: TrialEvent[] = [];
@@ -166,7 +181,7 @@ describe('sweep scheduler (ASHA) in the coordinator', () => {
     let s = await start();
     await s.submit(spec({ policy: 'asha', metric: 'valAccuracy', mode: 'max', minEpochs: 1, reductionFactor: 2 }));
     await until(async () => Object.values(await phases()).every((p) => p === 'Running'));
-    for (const e of RUNG1) await bus.publish(e);
+    for (const e of RUNG1) await publish(e);
     await until(async () => (await trial('b-1'))?.phase === 'Stopped');
     // One state per variant: stopping.<sweep>.<variant>.
     const read = async (variant: string) =>
@@ -187,8 +202,8 @@ describe('sweep scheduler (ASHA) in the coordinator', () => {
 
     // Every event again (JetStream redelivers after a restart), in another order, with other values:
     // the recorded verdicts stand.
-    for (const e of [...RUNG1].reverse()) await bus.publish({ ...e, valAccuracy: 1 - e.valAccuracy });
-    await bus.publish(epoch('a-0', 2, 0.91)); // a new event is still judged
+    for (const e of [...RUNG1].reverse()) await publish({ ...e, valAccuracy: 1 - e.valAccuracy });
+    await publish(epoch('a-0', 2, 0.91)); // a new event is still judged
     // Events are handled one at a time, in order: once a-0's rung 2 is recorded, the replays were judged.
     await until(async () => (await read('a')).asha.groups.a!['2'] !== undefined);
     expect(await phases()).toEqual(before);
@@ -207,8 +222,8 @@ describe('sweep scheduler (ASHA) in the coordinator', () => {
       ['a-0', 0.2],
       ['a-1', 0.3],
     ] as const) {
-      await bus.publish(epoch(t, 1, 1 - v - 0.1));
-      await bus.publish(epoch(t, 2, 1 - v));
+      await publish(epoch(t, 1, 1 - v - 0.1));
+      await publish(epoch(t, 2, 1 - v));
       const completed: TrialEvent = {
         id: eventId({ sweep: 'asha', trial: t, type: 'trial.completed' }),
         type: 'trial.completed',
@@ -223,11 +238,11 @@ describe('sweep scheduler (ASHA) in the coordinator', () => {
         modelUri: 'file:///m',
         seconds: 1,
       };
-      await bus.publish(completed);
+      await publish(completed);
     }
-    await bus.publish(epoch('a-2', 1, 0.1)); // before startEpoch: continues
-    await bus.publish(epoch('b-0', 2, 0.1)); // b has no completed trials: continues
-    await bus.publish(epoch('a-2', 2, 0.2)); // valLoss 0.8, worse than the median 0.25
+    await publish(epoch('a-2', 1, 0.1)); // before startEpoch: continues
+    await publish(epoch('b-0', 2, 0.1)); // b has no completed trials: continues
+    await publish(epoch('a-2', 2, 0.2)); // valLoss 0.8, worse than the median 0.25
     await until(async () => (await trial('a-2'))?.phase === 'Stopped');
     expect((await trial('a-2'))!.stopped).toMatchObject({ epoch: 2, rung: 2, threshold: 0.25 });
     expect((await phases())['b-0']).toBe('Running');

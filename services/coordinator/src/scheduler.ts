@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { keys, sweepBudget, type ModelParamSchemas, type SweepSpec, type TrialEvent } from '@fersweep/contracts';
-import { MessagingError, type Bus, type Subscription } from '@fersweep/messaging';
+import { LaunchVerifier, MessagingError, type Bus, type Subscription } from '@fersweep/messaging';
 import type { Logger } from '@fersweep/observability';
 import type { ObjectStore } from '@fersweep/storage';
 import { SweepError } from './errors.js';
@@ -9,9 +9,11 @@ import { planTrialRecords } from './plan.js';
 import type { SweepState } from './state.js';
 import { TERMINAL_TRIAL, type SweepRecord, type TrialRecord } from './state.js';
 import { validateSweep } from './validate.js';
-import { stopEvent, SweepStopping, toStopRecord, type StopRecord } from './stopping.js';
-import { withBest } from './search-record.js';
+import { stopEvent, SweepStopping, type StopRecord } from './stopping.js';
 import { needsSuggestion, SweepSearch, tpeParamsCheck } from './suggest.js';
+import { recordLaunch } from './launches.js';
+import { applyTrialEvent } from './trial-events.js';
+import { ENDED_PHASES, purgeSweep } from './retention.js';
 
 export { SweepError };
 
@@ -33,6 +35,10 @@ export interface SchedulerDeps {
   launchRetryMs?: number;
   /** Turns a spec's dataset URL into one a trainer can open (e.g. resolves relative file:// paths). */
   resolveDataset?: (url: string) => string;
+  /** Deletes a purged sweep's events from the trial stream (NATS). */
+  purgeEvents?: (sweep: string) => Promise<void>;
+  /** Called for each trial event dropped because it does not carry the trial's current launch (metric). */
+  onRejectedEvent?: (reason: string) => void;
 }
 
 export interface SubmitResult {
@@ -65,12 +71,15 @@ export class Scheduler {
   private readonly stopping: SweepStopping;
   /** Sweep specs by id (immutable once submitted): epoch events need the sweep's scheduler. */
   private readonly specs = new Map<string, SweepSpec>();
+  /** Trial events count only with the trial's current launch (launches.ts). */
+  private readonly launches: LaunchVerifier;
 
   private readonly search: SweepSearch;
 
   constructor(private readonly deps: SchedulerDeps) {
     this.stopping = new SweepStopping(deps.state);
     this.search = new SweepSearch({ state: deps.state, events: !!deps.bus, checkParams: tpeParamsCheck(deps.models) });
+    this.launches = new LaunchVerifier({ kv: deps.state.kv });
   }
 
   /** Serialises state changes: launcher callbacks, API calls and event handling never interleave. */
@@ -190,27 +199,58 @@ export class Scheduler {
 
   /** Cancels a sweep: stops and deletes its running trials; pending ones never start. */
   cancel(id: string): Promise<SweepRecord> {
+    return this.serial(() => this.cancelNow(id));
+  }
+
+  /**
+   * Purges a sweep (cancelled first when it still runs): records, scheduler state, launch records,
+   * its events where the bus can, the evaluator's stored state; artifacts only with `artifacts`.
+   * The name can be submitted again afterwards. See retention.ts.
+   */
+  purge(id: string, options: { artifacts: boolean }): Promise<void> {
     return this.serial(async () => {
       const sweep = await this.deps.state.getSweep(id);
       if (!sweep) throw new SweepError('NotFound', `no sweep '${id}'`);
-      if (['Succeeded', 'Failed', 'Cancelled'].includes(sweep.phase)) return sweep;
-      await this.deps.state.updateSweep(id, (s) => ({
-        ...s,
+      if (!ENDED_PHASES.includes(sweep.phase)) await this.cancelNow(id);
+      // The launcher forgets the runs (a Job, a finished child): a reused name must launch anew.
+      for (const trial of sweep.trialIds) await this.deps.launcher.cancel(id, trial);
+      clearTimeout(this.retries.get(id));
+      this.retries.delete(id);
+      await purgeSweep(
+        {
+          kv: this.deps.state.kv,
+          store: this.deps.store,
+          logger: this.deps.logger,
+          ...(this.deps.purgeEvents ? { purgeEvents: this.deps.purgeEvents } : {}),
+        },
+        id,
+        options,
+      );
+      this.specs.delete(id);
+      this.launches.forget(id);
+    });
+  }
+
+  private async cancelNow(id: string): Promise<SweepRecord> {
+    const sweep = await this.deps.state.getSweep(id);
+    if (!sweep) throw new SweepError('NotFound', `no sweep '${id}'`);
+    if (['Succeeded', 'Failed', 'Cancelled'].includes(sweep.phase)) return sweep;
+    await this.deps.state.updateSweep(id, (s) => ({
+      ...s,
+      phase: 'Cancelled',
+      finishedAt: new Date().toISOString(),
+    }));
+    for (const t of await this.deps.state.trials(sweep)) {
+      if (TERMINAL_TRIAL.includes(t.phase)) continue;
+      await this.deps.state.updateTrial(id, t.trial, (r) => ({
+        ...r,
         phase: 'Cancelled',
         finishedAt: new Date().toISOString(),
       }));
-      for (const t of await this.deps.state.trials(sweep)) {
-        if (TERMINAL_TRIAL.includes(t.phase)) continue;
-        await this.deps.state.updateTrial(id, t.trial, (r) => ({
-          ...r,
-          phase: 'Cancelled',
-          finishedAt: new Date().toISOString(),
-        }));
-        if (t.phase !== 'Pending') await this.deps.launcher.cancel(id, t.trial);
-      }
-      this.deps.logger.info('sweep cancelled', { sweep: id });
-      return (await this.deps.state.getSweep(id))!;
-    });
+      if (t.phase !== 'Pending') await this.deps.launcher.cancel(id, t.trial);
+    }
+    this.deps.logger.info('sweep cancelled', { sweep: id });
+    return (await this.deps.state.getSweep(id))!;
   }
 
   private readonly retries = new Map<string, NodeJS.Timeout>();
@@ -248,12 +288,17 @@ export class Scheduler {
       const t = trials[i]!;
       trials[i] = (await this.deps.state.updateTrial(id, t.trial, (r) => ({ ...r, phase: 'Queued' }))) ?? t;
       try {
-        await this.deps.launcher.launch(t.spec, {
-          retries: sweep.spec.spec.retries,
-          deadlineSeconds: sweep.spec.spec.deadlineSeconds,
-          resources: sweep.spec.spec.resources,
-          ...(sweep.spec.spec.queueName ? { queueName: sweep.spec.spec.queueName } : {}),
-        });
+        // A new run: a new launch (seq, nonce), recorded before the run can publish anything.
+        const launch = await recordLaunch(this.deps.state.kv, id, t.trial);
+        await this.deps.launcher.launch(
+          { ...t.spec, launch },
+          {
+            retries: sweep.spec.spec.retries,
+            deadlineSeconds: sweep.spec.spec.deadlineSeconds,
+            resources: sweep.spec.spec.resources,
+            ...(sweep.spec.spec.queueName ? { queueName: sweep.spec.spec.queueName } : {}),
+          },
+        );
       } catch (err) {
         // The API server refused or was unreachable: the trial waits as Pending and the sweep is
         // scheduled again shortly; the submission itself still succeeds.
@@ -331,46 +376,24 @@ export class Scheduler {
     if (reschedule) await this.schedule(s.sweep);
   }
 
-  private async onEvent(e: TrialEvent): Promise<void> {
-    if (e.type === 'trial.epoch') {
-      const record = await this.deps.state.updateTrial(e.sweep, e.trial, (t) =>
-        t.lastEpoch && t.lastEpoch.epoch >= e.epoch
-          ? undefined
-          : {
-              ...t,
-              lastEpoch: {
-                epoch: e.epoch,
-                loss: e.loss,
-                accuracy: e.accuracy,
-                valLoss: e.valLoss,
-                valAccuracy: e.valAccuracy,
-                seconds: e.seconds,
-              },
-              ...withBest(t.bestVal, e),
-            },
-      );
-      const spec = record && (await this.specOf(e.sweep));
-      const policy = spec?.spec.scheduler;
-      if (record && spec && policy) {
-        const decision = await this.stopping.onEpoch(e.sweep, policy, spec.spec.epochs, record, e.epoch, e);
-        if (decision.action === 'stop') await this.stopTrial(e.sweep, e.trial, toStopRecord(e.epoch, decision));
-      }
-    } else if (e.type === 'trial.failed') {
-      const error = { code: e.code, reason: e.reason.slice(0, 2000), exitCode: e.exitCode, retryable: e.retryable };
-      await this.deps.state.updateTrial(e.sweep, e.trial, (t) => ({ ...t, error }));
-    } else if (e.type === 'trial.completed') {
-      await this.deps.state.updateTrial(e.sweep, e.trial, (t) => ({
-        ...t,
-        modelUri: e.modelUri,
-        bestEpoch: e.bestEpoch,
-        stoppedEarly: e.stoppedEarly,
-      }));
-      const record = await this.deps.state.getTrial(e.sweep, e.trial);
-      const spec = record && (await this.specOf(e.sweep));
-      if (record && spec?.spec.scheduler) await this.stopping.onCompleted(e.sweep, spec.spec.scheduler, record);
-      // A TPE configuration waiting for this result can now be suggested.
-      if (this.search.waiting.has(e.sweep)) await this.schedule(e.sweep);
-    }
+  /** A trial event from the bus, applied only with the trial's current launch (trial-events.ts). */
+  private onEvent(e: TrialEvent): Promise<void> {
+    return applyTrialEvent(
+      {
+        state: this.deps.state,
+        stopping: this.stopping,
+        launches: this.launches,
+        logger: this.deps.logger,
+        ...(this.deps.onRejectedEvent ? { onRejected: this.deps.onRejectedEvent } : {}),
+        specOf: (id) => this.specOf(id),
+        stopTrial: (sweep, trial, stopped) => this.stopTrial(sweep, trial, stopped),
+        // A TPE configuration waiting for this result can now be suggested.
+        onCompleted: async (sweep) => {
+          if (this.search.waiting.has(sweep)) await this.schedule(sweep);
+        },
+      },
+      e,
+    );
   }
 
   /** The spec of a sweep (cached: a submitted spec never changes). */

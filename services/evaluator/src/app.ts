@@ -122,6 +122,10 @@ export function createApp(deps: AppDeps): express.Express {
     if (!report) throw notFound(req.params.id);
     res.json(report);
   });
+  // The coordinator purged the sweep: drop it from memory (its stored state is already gone).
+  app.delete('/v1/sweeps/:id', async (req, res) => {
+    res.json({ sweep: req.params.id, evicted: await evaluator.forget(req.params.id) });
+  });
   app.post('/v1/sweeps/:id/finalize', async (req, res) => {
     const report = await evaluator.finalize(req.params.id);
     if (!report) throw notFound(req.params.id);

@@ -51,6 +51,22 @@ export const EvaluatorConfig = z.object({
     .min(1000)
     .default(30_000)
     .describe('How long a trial event may stay unacked before NATS redelivers it'),
+  NATS_USER: z.string().min(1).optional().describe("The evaluator's NATS user (least privilege: natsPermissions)"),
+  NATS_PASSWORD: z.string().optional().describe("The evaluator's NATS password (from its Secret; never logged)"),
+  FERSWEEP_VERIFY_LAUNCHES: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true')
+    .describe(
+      "With NATS: drop trial events that do not carry the trial's current launch from the coordinator's KV records (forged or stale)",
+    ),
+  FERSWEEP_EVICT_AFTER_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(86_400)
+    .default(300)
+    .describe('How long a finished sweep stays in memory after its final report is stored (then served from it)'),
   FERSWEEP_SHUTDOWN_TIMEOUT_MS: z.coerce
     .number()
     .int()

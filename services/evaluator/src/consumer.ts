@@ -10,7 +10,7 @@
  * full batch commits.
  */
 import { NATS, type SweepId } from '@fersweep/contracts';
-import type { Bus, Delivery, Subscription } from '@fersweep/messaging';
+import { withoutLaunch, type Bus, type Delivery, type LaunchVerifier, type Subscription } from '@fersweep/messaging';
 import type { Logger } from '@fersweep/observability';
 import type { EvaluatorMetrics } from './metrics.js';
 import { eachLimited, type SweepEntry } from './sweeps.js';
@@ -77,6 +77,12 @@ export interface EventConsumerOptions extends ConsumerSettings {
    * sweeps it could not commit (their deliveries are nak'ed and come back).
    */
   commit: (entries: SweepEntry[]) => Promise<Set<string>>;
+  /**
+   * Checks each event against the coordinator's launch records: an event for a trial it never
+   * launched, of an earlier launch, or with another launch's nonce is counted, logged, acked and
+   * dropped before it touches any sweep. Absent: every valid event is applied (hand-fed tests).
+   */
+  launches?: LaunchVerifier;
 }
 
 interface Pending {
@@ -156,6 +162,11 @@ export class EventConsumer {
     return Math.min((this.#o.retryDelayMs ?? 2_000) * 2 ** Math.min(delivery.deliveryCount - 1, 16), 60_000);
   }
 
+  /** Whether applied events of this sweep wait for their commit (it must not be evicted meanwhile). */
+  holds(sweep: string): boolean {
+    return this.#touched.has(sweep) || this.#pending.some((p) => p.sweep === sweep);
+  }
+
   /** Consumer lag: events not yet delivered plus deliveries not yet acked; undefined when stopped. */
   async lag(): Promise<number | undefined> {
     return this.#subscription?.pending();
@@ -189,8 +200,39 @@ export class EventConsumer {
       this.#invalid(delivery, delivery.error.message);
       return;
     }
-    const event = delivery.event;
+    let event = delivery.event;
     metrics.consumed.inc({ type: event.type });
+    if (this.#o.launches) {
+      let check;
+      try {
+        check = await this.#o.launches.check(event);
+      } catch (err) {
+        logger.warn(`cannot check the launch of event ${event.id}: ${(err as Error).message}; it comes back`, {
+          sweep: event.sweep,
+          trial: event.trial,
+          id: event.id,
+        });
+        await delivery.nak(this.#retryDelay(delivery)).catch(() => undefined);
+        return;
+      }
+      if (!check.ok) {
+        metrics.rejected.inc({ reason: check.reason });
+        this.#logOnce(delivery.id, () =>
+          logger.warn(`rejecting trial event ${event.id} (${check.reason}): ${check.detail}`, {
+            sweep: event.sweep,
+            trial: event.trial,
+            id: event.id,
+            type: event.type,
+            reason: check.reason,
+            subject: delivery.subject,
+          }),
+        );
+        this.#pending.push({ delivery, sweep: undefined });
+        return;
+      }
+    }
+    // Kept without its launch: the nonce never reaches the store the evaluator writes to.
+    event = withoutLaunch(event);
     let entry: SweepEntry;
     try {
       entry = await this.#o.open(event.sweep);
@@ -226,16 +268,22 @@ export class EventConsumer {
   /** Counted, logged once (subject and id), acked and dropped: a bad message never stops the consumer. */
   #invalid(delivery: Delivery, problem: string): void {
     this.#o.metrics.invalid.inc();
-    if (!this.#loggedInvalid.has(delivery.id)) {
-      if (this.#loggedInvalid.size >= LOGGED_INVALID_LIMIT) this.#loggedInvalid.clear();
-      this.#loggedInvalid.add(delivery.id);
+    this.#logOnce(delivery.id, () =>
       this.#o.logger.warn(`dropping invalid trial event ${delivery.id} on ${delivery.subject}: ${problem}`, {
         subject: delivery.subject,
         id: delivery.id,
         seq: delivery.seq,
-      });
-    }
+      }),
+    );
     this.#pending.push({ delivery, sweep: undefined });
+  }
+
+  /** Logs a dropped delivery once per id (bounded), however often it is redelivered. */
+  #logOnce(id: string, log: () => void): void {
+    if (this.#loggedInvalid.has(id)) return;
+    if (this.#loggedInvalid.size >= LOGGED_INVALID_LIMIT) this.#loggedInvalid.clear();
+    this.#loggedInvalid.add(id);
+    log();
   }
 
   /** Commits the sweeps touched so far and settles their deliveries; serialized. */

@@ -3,8 +3,8 @@
  * clients it is given. The service (main.ts) and embedded mode (an in-process bus and a file store)
  * run exactly this.
  */
-import { SweepId, type RankMetric, type SweepReport } from '@fersweep/contracts';
-import type { Bus } from '@fersweep/messaging';
+import { keys, SweepId, SweepReport, type RankMetric } from '@fersweep/contracts';
+import type { Bus, LaunchVerifier } from '@fersweep/messaging';
 import type { Logger } from '@fersweep/observability';
 import { openStore as defaultOpenStore, type ObjectStore } from '@fersweep/storage';
 import { renderReportHtml, type EchartsSource } from '@fersweep/report';
@@ -34,7 +34,17 @@ export interface EvaluatorOptions extends ConsumerSettings {
   sampleImages?: SampleImageSource | false;
   /** Opens dataset URLs for sample images. Default storage's `openStore`. */
   openStore?: (url: string) => ObjectStore;
+  /** Drops events without the trial's current launch (the coordinator's records); see EventConsumer. */
+  launches?: LaunchVerifier;
+  /**
+   * How long a finished sweep stays in memory after its final report is stored; then it is evicted
+   * (its events, per-image predictions included, leave memory) and served from the stored report.
+   * Default 5 min.
+   */
+  evictAfterMs?: number;
 }
+
+const TERMINAL = new Set(['Succeeded', 'Failed', 'Cancelled']);
 
 /** A line of the sweep list. */
 export interface SweepSummary {
@@ -65,6 +75,10 @@ export interface Evaluator {
   sweeps(): SweepSummary[];
   /** Commits and acks what has been applied so far (tests, embedded mode before reading the store). */
   flush(): Promise<void>;
+  /** Drops a sweep from memory at once (it was purged); true when it was loaded. */
+  forget(sweep: string): Promise<boolean>;
+  /** Evicts the finished sweeps whose final report has been stored for `evictAfterMs`; their ids. */
+  evictFinished(): Promise<string[]>;
   readonly metrics: EvaluatorMetrics;
 }
 
@@ -118,6 +132,7 @@ export function createEvaluator(options: EvaluatorOptions): Evaluator {
     const report = await reportOf(entry, defaultMetric);
     await writeReportArtifacts(store, report);
     entry.reportedVersion = version;
+    entry.reportedAt = Date.now();
     metrics.reportsWritten.inc();
     logger.info(`report of sweep ${report.sweep} written (${report.phase})`, {
       sweep: report.sweep,
@@ -160,11 +175,56 @@ export function createEvaluator(options: EvaluatorOptions): Evaluator {
           );
         }
       }
+      if (evictAfterMs === 0) await evictNow();
       return failed;
     });
 
   const openExisting = async (sweep: string): Promise<SweepEntry | undefined> =>
     states.open(parseSweepId(sweep), false);
+
+  const dropCached = (sweep: string) => {
+    for (const key of cache.keys()) if (key.startsWith(`${sweep}\n`)) cache.delete(key);
+  };
+  /** Finished, reported at its current version long enough ago, nothing waiting to be written or committed. */
+  const evictNow = async (): Promise<string[]> => {
+    const evicted: string[] = [];
+    const now = Date.now();
+    for (const entry of states.loaded()) {
+      const a = entry.aggregator;
+      if (
+        entry.reportedVersion !== a.version ||
+        entry.reportedAt === undefined ||
+        now - entry.reportedAt < evictAfterMs ||
+        entry.dirty.size > 0 ||
+        entry.sweepDirty ||
+        consumer?.holds(a.sweep) ||
+        !a.snapshot().ended
+      )
+        continue;
+      states.evict(a.sweep);
+      dropCached(a.sweep);
+      evicted.push(a.sweep);
+    }
+    if (evicted.length) logger.info(`evicted finished sweeps from memory: ${evicted.join(', ')}`, { sweeps: evicted });
+    return evicted;
+  };
+  const evictAfterMs = options.evictAfterMs ?? 300_000;
+  let evictTimer: NodeJS.Timeout | undefined;
+
+  /** An evicted (or never loaded) finished sweep: its stored final report, when it was ranked by `metric`. */
+  const storedFinal = async (sweep: string, metric: RankMetric): Promise<SweepReport | undefined> => {
+    if (states.peek(sweep)) return undefined;
+    try {
+      const parsed = SweepReport.safeParse(
+        JSON.parse((await store.get(`${keys.report(parseSweepId(sweep))}/report.json`)).toString('utf8')),
+      );
+      if (!parsed.success) return undefined;
+      const r = parsed.data;
+      return TERMINAL.has(r.phase) && r.comparison.metric === metric ? r : undefined;
+    } catch {
+      return undefined;
+    }
+  };
 
   return {
     metrics,
@@ -181,25 +241,42 @@ export function createEvaluator(options: EvaluatorOptions): Evaluator {
         logger,
         open: async (sweep) => (await states.open(sweep, true))!,
         commit,
+        ...(options.launches ? { launches: options.launches } : {}),
       });
       await consumer.start();
+      clearInterval(evictTimer);
+      evictTimer = setInterval(() => void serial(evictNow), Math.min(Math.max(evictAfterMs, 1_000), 60_000));
+      evictTimer.unref();
       logger.info('consuming trial events', { durable: options.durable ?? DEFAULT_DURABLE });
     },
 
     async stop() {
+      clearInterval(evictTimer);
       await consumer?.stop();
     },
+
+    forget: (sweep) =>
+      serial(async () => {
+        dropCached(sweep);
+        return states.evict(parseSweepId(sweep));
+      }),
+
+    evictFinished: () => serial(evictNow),
 
     async flush() {
       await consumer?.flush();
     },
 
     async report(sweep, opts = {}) {
+      const stored = await storedFinal(sweep, opts.metric ?? defaultMetric);
+      if (stored) return stored;
       const entry = await openExisting(sweep);
       return entry ? reportOf(entry, opts.metric ?? defaultMetric) : undefined;
     },
 
     async html(sweep, echarts, opts = {}) {
+      const stored = await storedFinal(sweep, opts.metric ?? defaultMetric);
+      if (stored) return renderReportHtml(stored, echarts);
       const entry = await openExisting(sweep);
       return entry ? renderReportHtml(await reportOf(entry, opts.metric ?? defaultMetric), echarts) : undefined;
     },

@@ -14,7 +14,7 @@ afterEach(async () => {
 });
 
 describe('loadConfig', () => {
-  it('has a default for everything but NATS_URL, FERSWEEP_HOST and FERSWEEP_API_TOKENS', () => {
+  it('has a default for everything but NATS_URL, NATS_USER/PASSWORD, FERSWEEP_HOST and FERSWEEP_API_TOKENS', () => {
     expect(loadConfig({})).toEqual({
       FERSWEEP_PORT: 8081,
       FERSWEEP_STORE: './fersweep-data',
@@ -22,6 +22,8 @@ describe('loadConfig', () => {
       FERSWEEP_RANK_METRIC: 'test.accuracy',
       FERSWEEP_ACK_WAIT_MS: 30_000,
       FERSWEEP_SHUTDOWN_TIMEOUT_MS: 20_000,
+      FERSWEEP_VERIFY_LAUNCHES: true,
+      FERSWEEP_EVICT_AFTER_SECONDS: 300,
     });
     expect(loadConfig({ NATS_URL: 'nats://nats:4222', FERSWEEP_PORT: '9000' })).toMatchObject({
       NATS_URL: 'nats://nats:4222',

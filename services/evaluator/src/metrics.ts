@@ -24,6 +24,8 @@ export interface EvaluatorMetrics {
   readonly duplicates: Counter<'type'>;
   /** Events that failed their schema or were inconsistent: acked and dropped. */
   readonly invalid: Counter<string>;
+  /** Events refused by the launch check (unknown trial, missing/stale/forged launch): acked and dropped. */
+  readonly rejected: Counter<'reason'>;
   /** Reports written to the object store. */
   readonly reportsWritten: Counter<string>;
   /** Failed attempts to write state or reports to the store (the events come back and are retried). */
@@ -196,9 +198,17 @@ export function createEvaluatorMetrics(registry: Registry, source: MetricsSource
     consumed.inc({ type }, 0);
     duplicates.inc({ type }, 0);
   }
+  const rejected = new Counter({
+    name: 'fersweep_evaluator_events_rejected_total',
+    help: "Trial events dropped because they do not carry the trial's current launch (unknown trial, missing, stale or forged launch).",
+    labelNames: ['reason'],
+    registers,
+  });
+  for (const reason of ['UnknownTrial', 'MissingLaunch', 'StaleLaunch', 'ForgedLaunch']) rejected.inc({ reason }, 0);
   return {
     consumed,
     duplicates,
+    rejected,
     invalid: new Counter({
       name: 'fersweep_evaluator_invalid_events_total',
       help: 'Messages on the trial subjects that are not valid trial events: counted, logged, acked and dropped.',

@@ -3,7 +3,16 @@
  * shutdown sequence. The process around it (signals, grace period) is @fersweep/lifecycle's.
  */
 import type { Server } from 'node:http';
-import { connectNatsBus, createMemoryBus, type Bus } from '@fersweep/messaging';
+import { COORDINATOR_BUCKET } from '@fersweep/contracts';
+import {
+  connectNatsBus,
+  createMemoryBus,
+  LaunchVerifier,
+  NATS_INBOX,
+  openNatsKv,
+  type Bus,
+  type NatsBus,
+} from '@fersweep/messaging';
 import { chooseListenHost, createLogger, createRegistry, type Logger } from '@fersweep/observability';
 import { openStore, type ObjectStore } from '@fersweep/storage';
 import type { Registry } from 'prom-client';
@@ -60,9 +69,23 @@ export async function startEvaluatorService(
   }
   const store = overrides.store ?? openStore(config.FERSWEEP_STORE);
   let bus = overrides.bus;
+  let launches: LaunchVerifier | undefined;
   if (!bus) {
-    if (config.NATS_URL) bus = await connectNatsBus({ url: config.NATS_URL, name: 'evaluator', logger });
-    else {
+    if (config.NATS_URL) {
+      const nats: NatsBus = await connectNatsBus({
+        url: config.NATS_URL,
+        name: 'evaluator',
+        logger,
+        inboxPrefix: NATS_INBOX.evaluator,
+        ...(config.NATS_USER ? { user: config.NATS_USER, pass: config.NATS_PASSWORD ?? '' } : {}),
+      });
+      bus = nats;
+      if (config.FERSWEEP_VERIFY_LAUNCHES)
+        launches = new LaunchVerifier({
+          kv: await openNatsKv(nats.connection, COORDINATOR_BUCKET, { readOnly: true }),
+        });
+      else logger.warn('FERSWEEP_VERIFY_LAUNCHES=false: trial events are applied without checking their launch');
+    } else {
       logger.warn('NATS_URL is not set: consuming the in-process bus (embedded mode); no trainer can reach it');
       bus = createMemoryBus({ logger });
     }
@@ -74,6 +97,8 @@ export async function startEvaluatorService(
     logger,
     metric: config.FERSWEEP_RANK_METRIC,
     ackWaitMs: config.FERSWEEP_ACK_WAIT_MS,
+    evictAfterMs: config.FERSWEEP_EVICT_AFTER_SECONDS * 1000,
+    ...(launches ? { launches } : {}),
   });
   const tokens = config.FERSWEEP_API_TOKENS ?? [];
   const listen = chooseListenHost({

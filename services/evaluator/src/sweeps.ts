@@ -42,6 +42,8 @@ export interface SweepEntry {
   sweepDirty: boolean;
   /** Aggregator version whose report is in the store (undefined: not written by this process). */
   reportedVersion: number | undefined;
+  /** When that report was written (ms since epoch): finished sweeps are evicted some time after. */
+  reportedAt?: number;
 }
 
 /** Options of {@link SweepStates}. */
@@ -95,6 +97,12 @@ export class SweepStates {
   /** The sweeps in memory, by id. */
   loaded(): SweepEntry[] {
     return [...this.#entries.values()];
+  }
+
+  /** Drops a sweep from memory (its state stays in the store; `open` loads it again). */
+  evict(sweep: string): boolean {
+    this.#badSpecs.delete(sweep);
+    return this.#entries.delete(sweep);
   }
 
   /** A sweep in memory, without touching the store. */

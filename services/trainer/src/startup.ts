@@ -62,6 +62,7 @@ export async function publishStartupFailure(
       variant: spec.variant,
       attempt: prev + 1,
       time: new Date().toISOString(),
+      ...(spec.launch ? { launch: spec.launch } : {}),
     };
     await o.bus.publish({ ...e, id: eventId(e) } as TrialEvent);
   } catch (err) {

@@ -76,6 +76,8 @@ export async function runTrial(deps: TrainerDeps): Promise<TrialResult> {
       variant: spec.variant,
       attempt,
       time: now().toISOString(),
+      // The coordinator's launch (seq + nonce): consumers drop events without the current one.
+      ...(spec.launch ? { launch: spec.launch } : {}),
     };
     const event = { ...e, id: eventId(e as Parameters<typeof eventId>[0]) } as TrialEvent;
     await bus.publish(event);

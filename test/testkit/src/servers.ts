@@ -88,11 +88,12 @@ async function startProcess(
   env: NodeJS.ProcessEnv = process.env,
   /** Writes what the process needs in its data dir (config files) before it starts. */
   prepare?: (port: number, dataDir: string) => void,
+  fixed: { port?: number; dataDir?: string } = {},
 ): Promise<{ child: ChildProcess; port: number; dataDir: string }> {
   let lastErr: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const dataDir = mkdtempSync(join(tmpdir(), `fersweep-${name}-`));
+    const port = fixed.port ?? (await freePort());
+    const dataDir = fixed.dataDir ?? mkdtempSync(join(tmpdir(), `fersweep-${name}-`));
     prepare?.(port, dataDir);
     let stderr = '';
     const child = spawn(cmd, args(port, dataDir), { stdio: ['ignore', 'ignore', 'pipe'], env });
@@ -102,28 +103,65 @@ async function startProcess(
       return { child, port, dataDir };
     } catch (err) {
       child.kill('SIGKILL');
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!fixed.dataDir) rmSync(dataDir, { recursive: true, force: true });
       lastErr = new Error(`${(err as Error).message}\n${stderr}`);
     }
   }
   throw lastErr;
 }
 
-/** nats-server with JetStream, its store in a fresh temp dir. */
-export async function startNats(): Promise<RunningServer> {
+/** Options of {@link startNats}. */
+export interface StartNatsOptions {
+  /** nats-server configuration text (e.g. an `authorization { users [...] }` block), loaded with `-c`. */
+  config?: string;
+  /** Reuse this port and store dir (a restart after a kill: JetStream keeps its data). */
+  port?: number;
+  dataDir?: string;
+}
+
+/** A nats-server that can also be killed hard (SIGKILL) and started again on its port and store. */
+export interface RunningNats extends RunningServer {
+  /** SIGKILL, keeping the store dir; `startNats({ port, dataDir, config })` brings it back. */
+  kill(): Promise<void>;
+}
+
+/** nats-server with JetStream, its store in a fresh temp dir (or `options.dataDir`). */
+export async function startNats(options: StartNatsOptions = {}): Promise<RunningNats> {
   const bin = which('nats-server');
   if (!bin)
     throw new Error('nats-server is not installed: run the tests with `npm test` (scripts/test.sh installs it)');
-  const { child, port, dataDir } = await startProcess('nats', bin, (p, d) => [
-    '-a',
-    '127.0.0.1',
-    '-p',
-    String(p),
-    '-js',
-    '-sd',
-    d,
-  ]);
-  return { url: `nats://127.0.0.1:${port}`, port, dataDir, stop: stopper(child, dataDir), ...pausing(child) };
+  const { child, port, dataDir } = await startProcess(
+    'nats',
+    bin,
+    (p, d) => [
+      '-a',
+      '127.0.0.1',
+      '-p',
+      String(p),
+      '-js',
+      '-sd',
+      d,
+      ...(options.config ? ['-c', join(d, 'nats.conf')] : []),
+    ],
+    process.env,
+    (_p, d) => {
+      if (options.config) writeFileSync(join(d, 'nats.conf'), options.config);
+    },
+    { ...(options.port ? { port: options.port } : {}), ...(options.dataDir ? { dataDir: options.dataDir } : {}) },
+  );
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    dataDir,
+    stop: stopper(child, dataDir),
+    ...pausing(child),
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
 }
 
 export interface RunningS3 extends RunningServer {

@@ -89,8 +89,18 @@ export function openApiDocument() {
           responses: { '200': { description: 'the sweep' }, '404': err('no such sweep') },
         },
         delete: {
-          summary: 'Cancel: stops and deletes running trials',
-          responses: { '200': { description: 'cancelled' }, '404': err('no such sweep') },
+          summary:
+            'Cancel: stops and deletes running trials. With `purge=true`: also removes the sweep (records, events, ' +
+            "the evaluator's state; its artifacts too with `artifacts=true`), and its name can be used again",
+          parameters: [
+            { name: 'purge', in: 'query', schema: { type: 'boolean' } },
+            { name: 'artifacts', in: 'query', schema: { type: 'boolean' } },
+          ],
+          responses: {
+            '200': { description: 'cancelled, or purged' },
+            '400': err('purge or artifacts not true/false'),
+            '404': err('no such sweep'),
+          },
         },
       },
       '/v1/sweeps/{id}/report': {

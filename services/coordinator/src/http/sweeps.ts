@@ -9,6 +9,10 @@ import type { Scheduler } from '../scheduler.js';
 import { ApiError, ID, sweepIdOf } from './problem.js';
 import { sweepView } from './views.js';
 
+const Flag = z.enum(['true', 'false']).transform((v) => v === 'true');
+/** `DELETE /v1/sweeps/{id}` query: cancel (default), or purge, with or without the artifacts. */
+const PurgeQuery = z.object({ purge: Flag.default(false), artifacts: Flag.default(false) }).strict();
+
 export interface SweepRoutesDeps {
   scheduler: Scheduler;
   metrics: ReturnType<typeof coordinatorMetrics>;
@@ -88,7 +92,19 @@ export function mountSweepRoutes(app: Express, deps: SweepRoutesDeps): void {
   });
 
   app.delete('/v1/sweeps/:id', async (req, res) => {
-    const s = await scheduler.cancel(sweepIdOf(req));
+    const q = PurgeQuery.safeParse(req.query);
+    if (!q.success) {
+      const field = q.error.issues[0]!.path.join('.');
+      throw new ApiError(400, 'InvalidQuery', `${field}: use true or false`, field);
+    }
+    const id = sweepIdOf(req);
+    if (q.data.purge) {
+      await scheduler.purge(id, { artifacts: q.data.artifacts });
+      await reports.forget(id);
+      res.json({ sweep: id, purged: true, artifacts: q.data.artifacts });
+      return;
+    }
+    const s = await scheduler.cancel(id);
     res.json(sweepView(s, await scheduler.state.trials(s)));
   });
 

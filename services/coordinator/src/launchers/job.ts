@@ -24,6 +24,8 @@ export interface JobTemplate {
   configMapName?: string;
   /** Secret with AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (by reference, never inlined). */
   secretName?: string;
+  /** Secret with NATS_USER / NATS_PASSWORD: the trainers' least-privilege NATS user (by reference). */
+  natsSecretName?: string;
   serviceAccountName?: string;
   /** Secrets for pulling the trainer image from a private registry. */
   imagePullSecrets?: string[];
@@ -120,6 +122,7 @@ export function buildJob(spec: TrialSpec, options: LaunchOptions, t: JobTemplate
   const envFrom = [
     ...(t.configMapName ? [{ configMapRef: { name: t.configMapName } }] : []),
     ...(t.secretName ? [{ secretRef: { name: t.secretName } }] : []),
+    ...(t.natsSecretName ? [{ secretRef: { name: t.natsSecretName } }] : []),
   ];
   return {
     apiVersion: 'batch/v1',

@@ -80,6 +80,7 @@ export class KubernetesLauncher implements Launcher {
       image: c.FERSWEEP_TRAINER_IMAGE,
       configMapName: c.FERSWEEP_TRAINER_CONFIGMAP,
       ...(c.FERSWEEP_TRAINER_SECRET ? { secretName: c.FERSWEEP_TRAINER_SECRET } : {}),
+      ...(c.FERSWEEP_TRAINER_NATS_SECRET ? { natsSecretName: c.FERSWEEP_TRAINER_NATS_SECRET } : {}),
       ...(c.FERSWEEP_TRAINER_SERVICE_ACCOUNT ? { serviceAccountName: c.FERSWEEP_TRAINER_SERVICE_ACCOUNT } : {}),
       ...(c.FERSWEEP_TRAINER_IMAGE_PULL_SECRETS?.length
         ? { imagePullSecrets: c.FERSWEEP_TRAINER_IMAGE_PULL_SECRETS }

@@ -266,6 +266,12 @@ export class LocalLauncher implements Launcher {
   async cancel(sweep: string, trial: string): Promise<void> {
     const run = this.runs.get(this.key(sweep, trial));
     if (!run) return;
+    // A run that already ended is removed, as a deleted Job is: launching the same trial again (a
+    // purged sweep's name reused) starts anew. A running one is stopped and stays listed as ended.
+    if (!run.active && run.status.phase !== 'Pending') {
+      this.runs.delete(this.key(sweep, trial));
+      return;
+    }
     run.cancelled = true;
     const child = run.child;
     if (run.active && child) {

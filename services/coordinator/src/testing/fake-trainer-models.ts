@@ -9,6 +9,8 @@ export const FakeTrainerParams = z
     exitCodes: z.array(z.number().int()).optional(),
     /** Run until the test writes <stateDir>/<sweep>-<trial>.go. */
     waitFile: z.boolean().optional(),
+    /** Write the spec it was given to <stateDir>/<sweep>-<trial>.spec.json. */
+    dumpSpec: z.boolean().optional(),
     /** Ignored by the trainer: a searchable param (e.g. to expand one variant into several trials). */
     tag: z.number().optional(),
     /** Ignored by the trainer: makes params as large as a test needs. */

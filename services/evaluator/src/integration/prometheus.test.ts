@@ -35,6 +35,8 @@ beforeAll(async () => {
     FERSWEEP_STORE: temp.dir,
     FERSWEEP_PORT: '0',
     FERSWEEP_HOST: '127.0.0.1',
+    // Events are hand-published here, without a coordinator's launch.
+    FERSWEEP_VERIFY_LAUNCHES: 'false',
   });
   service = await startEvaluatorService(config, { logger: memoryLogger('error').logger });
   publisher = await connectNatsBus({ url: nats.url, name: 'trainer' });
