@@ -221,7 +221,8 @@ describe('helm chart helm/fersweep', () => {
     const minimal = await objectsOf('minimal-values.yaml');
     for (const kind of ['Ingress', 'HorizontalPodAutoscaler', 'ServiceMonitor', 'PrometheusRule'])
       expect(find(minimal, kind)).toEqual([]);
-    expect(find(minimal, 'Secret').map((s) => s.metadata.name)).toEqual(['fs-fersweep-api']);
+    // The tenants document (default policy, no tenants) is always there: both services mount it.
+    expect(find(minimal, 'Secret').map((s) => s.metadata.name)).toEqual(['fs-fersweep-api', 'fs-fersweep-tenants']);
   });
 
   it('refuses to render without NATS or a store, naming the value', async () => {
@@ -294,7 +295,7 @@ describe('k8s/ plain manifests', () => {
           find(objects, 'Secret')
             .map((s) => s.metadata.name)
             .sort(),
-        ).toEqual(['fersweep-api-tokens', 'fersweep-s3']);
+        ).toEqual(['fersweep-api-tokens', 'fersweep-s3', 'fersweep-tenants']);
         const env = deploymentSpec(objects, 'coordinator').containers[0]!.env!;
         expect(env.find((e) => e.name === 'FERSWEEP_TRAINER_IMAGE')!.value).toBe('ghcr.io/fersweep/fersweep:0.1.0');
       }

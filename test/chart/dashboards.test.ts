@@ -120,7 +120,7 @@ beforeAll(async () => {
     kind: 'Sweep',
     metadata: { name: 'chart-coordinator' },
     spec: {
-      dataset: 'file:///nowhere',
+      dataset: 's3://fersweep/nowhere', // a cluster coordinator (NATS) reads datasets from s3:// only
       epochs: 1,
       variants: [
         { name: 'ok', model: 'cnn', params: { stateDir: dir } },

@@ -62,7 +62,7 @@ describe('private registry and keyless S3', () => {
     const env = coordinatorEnv(objects);
     expect(env).not.toHaveProperty('FERSWEEP_TRAINER_SECRET');
     expect(env.FERSWEEP_TRAINER_CUDA_CACHE_CLAIM).toBe('fersweep-cuda-cache');
-    expect(find(objects, 'Secret').map((s) => s.metadata.name)).toEqual(['fs-fersweep-api']);
+    expect(find(objects, 'Secret').map((s) => s.metadata.name)).toEqual(['fs-fersweep-api', 'fs-fersweep-tenants']);
   });
 });
 

@@ -83,10 +83,30 @@ function renderedEnv(objects: K8sObject[]): { env: Record<string, string>; names
     else if (e.name === 'FERSWEEP_API_TOKENS' && e.valueFrom?.secretKeyRef) env[e.name] = TOKEN;
     else throw new Error(`${e.name}: cannot resolve ${JSON.stringify(e.valueFrom)}`);
   }
+  // The tenants document, mounted from its Secret as the kubelet would.
+  if (env.FERSWEEP_TENANTS_FILE) env.FERSWEEP_TENANTS_FILE = mountTenants(objects, deployment);
   return {
     namespace,
     env: { ...env, NATS_URL: nats!.url, FERSWEEP_STORE: `file://${dir}/store`, KUBECONFIG: kubeconfig, HOME: dir },
   };
+}
+
+/** Writes the tenants Secret's document (as rendered) where the coordinator will read it. */
+function mountTenants(objects: K8sObject[], deployment: K8sObject): string {
+  const volumes = (
+    deployment.spec as {
+      template: { spec: { volumes: { name: string; secret?: { secretName: string; items?: { key: string }[] } }[] } };
+    }
+  ).template.spec.volumes;
+  const volume = volumes.find((v) => v.name === 'tenants')!.secret!;
+  const secret = objects.find((o) => o.kind === 'Secret' && o.metadata.name === volume.secretName) as
+    (K8sObject & { stringData?: Record<string, string>; data?: Record<string, string> }) | undefined;
+  if (!secret) throw new Error(`the tenants Secret ${volume.secretName} is not rendered`);
+  const key = volume.items?.[0]?.key ?? 'tenants.json';
+  const text = secret.stringData?.[key] ?? Buffer.from(secret.data?.[key] ?? '', 'base64').toString('utf8');
+  const file = join(dir, 'tenants.json');
+  writeFileSync(file, text);
+  return file;
 }
 
 /** Starts the coordinator with the rendered env, submits a one-trial sweep, returns its Job. */

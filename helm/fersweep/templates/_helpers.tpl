@@ -157,3 +157,38 @@ queueName: {{ required "trainer.kueue.queueName is required with trainer.kueue.e
 {{- $existing := index .root.Values.natsAuth.existingSecrets .component }}
 {{- if $existing }}{{ tpl $existing .root }}{{ else }}{{ include "fersweep.componentName" (dict "root" .root "component" (printf "nats-%s" .component)) }}{{ end }}
 {{- end }}
+
+{{- /* The tenants document (FERSWEEP_TENANTS_FILE): the cluster's default policy and the tenants. */}}
+{{- define "fersweep.tenantsSecretName" -}}
+{{- default (include "fersweep.componentName" (dict "root" . "component" "tenants")) .Values.tenancy.existingSecret }}
+{{- end }}
+
+{{- define "fersweep.tenantsSecretKey" -}}
+{{- if .Values.tenancy.existingSecret }}{{ .Values.tenancy.existingSecretKey }}{{ else }}tenants.json{{ end }}
+{{- end }}
+
+{{- define "fersweep.tenantsDocument" -}}
+{{- dict "apiVersion" "fersweep/v1" "kind" "Tenants" "defaults" (dict "policy" .Values.policy) "tenants" .Values.tenancy.tenants | toJson }}
+{{- end }}
+
+{{- /* The env variable, volume mount and volume that give a service the tenants document. */}}
+{{- define "fersweep.tenantsEnv" -}}
+- name: FERSWEEP_TENANTS_FILE
+  value: /etc/fersweep/tenants/tenants.json
+{{- end }}
+
+{{- define "fersweep.tenantsMount" -}}
+- name: tenants
+  mountPath: /etc/fersweep/tenants
+  readOnly: true
+{{- end }}
+
+{{- define "fersweep.tenantsVolume" -}}
+- name: tenants
+  secret:
+    secretName: {{ include "fersweep.tenantsSecretName" . }}
+    defaultMode: 0400
+    items:
+      - key: {{ include "fersweep.tenantsSecretKey" . }}
+        path: tenants.json
+{{- end }}

@@ -13,3 +13,4 @@ export * from './report-variants.js';
 export * from './sweep-check.js';
 export * from './search-spec.js';
 export * from './budget.js';
+export * from './tenancy.js';

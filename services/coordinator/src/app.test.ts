@@ -131,7 +131,7 @@ describe('coordinator API', () => {
       continue?: string;
     };
     expect(page1.items).toHaveLength(2);
-    expect(page1.continue).toBe('2');
+    expect(page1.continue).toEqual(expect.any(String));
     const page2 = (await (
       await fetch(`${base}/v1/sweeps?limit=2&continue=${page1.continue}`, { headers: auth })
     ).json()) as { items: unknown[] };

@@ -1,7 +1,7 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { ObjectStore } from '@fersweep/storage';
 import type { Registry } from 'prom-client';
-import { BEARER_CHALLENGE, tokenChecker, type Logger } from '@fersweep/observability';
+import { BEARER_CHALLENGE, type Access, type Logger } from '@fersweep/observability';
 import { coordinatorMetrics } from './metrics.js';
 import { createReportReader } from './reports.js';
 import type { Scheduler } from './scheduler.js';
@@ -9,6 +9,7 @@ import { openApiDocument } from './http/openapi.js';
 import { errorHandler, notFound, problem } from './http/problem.js';
 import { mountReportRoutes } from './http/report-routes.js';
 import { mountSweepRoutes } from './http/sweeps.js';
+import { accessOf } from './tenancy/http.js';
 
 export { ApiError } from './http/problem.js';
 export { openApiDocument } from './http/openapi.js';
@@ -24,8 +25,10 @@ export interface AppDeps {
   evaluatorToken?: string;
   logger: Logger;
   registry: Registry;
-  /** Accepted bearer tokens; empty = auth off (the caller has warned). */
+  /** Accepted bearer tokens (the default tenant's admins); empty and no `access` = auth off (the caller has warned). */
   tokens: readonly string[];
+  /** Tokens → tenants (tenancy/config.ts); wins over `tokens`. */
+  access?: Access;
   /** False while starting or shutting down: /readyz answers 503. */
   ready: () => boolean;
   /** Largest accepted request body. */
@@ -45,7 +48,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   mountProbes(app, deps, metrics);
-  const requireToken = bearerAuth(deps.tokens);
+  const requireToken = bearerAuth(accessOf(deps));
   app.use('/v1', requireToken);
   const reports = reportReader(deps);
   const bodyLimit = deps.bodyLimit ?? '1mb';
@@ -78,11 +81,16 @@ function mountProbes(app: Express, deps: AppDeps, metrics: ReturnType<typeof coo
   app.get('/openapi.json', (_req, res) => void res.json(openApiDocument()));
 }
 
-/** 401 with a Bearer challenge unless the request carries one of `tokens` (none configured: auth off). */
-function bearerAuth(tokens: readonly string[]) {
-  const authorized = tokenChecker(tokens);
+/**
+ * 401 with a Bearer challenge unless the request carries a known token (none configured: auth off);
+ * the caller's principal (tenant, admin) goes to `res.locals.principal` for the routes.
+ */
+function bearerAuth(access: Access) {
   const requireToken = (req: Request, res: Response, next: NextFunction) => {
-    if (tokens.length === 0 || authorized(req.headers.authorization)) return next();
+    if (!access.enabled) return next();
+    const who = access.principal(req.headers.authorization);
+    res.locals.principal = who;
+    if (who) return next();
     res.setHeader('WWW-Authenticate', BEARER_CHALLENGE);
     problem(
       res,

@@ -97,7 +97,8 @@ export function bodyParserProblem(err: unknown): { status: number; code: string;
         detail: 'the body is not as long as its Content-Length says',
       };
     case undefined:
-      if (typeof e.code === 'string' && e.code.startsWith('Z_'))
+      // zlib's codes: Z_DATA_ERROR… for gzip/deflate, ERR__ERROR_FORMAT_… / ERR_BROTLI_… for br.
+      if (typeof e.code === 'string' && /^(Z_|ERR__|ERR_BROTLI)/.test(e.code))
         return {
           status: 400,
           code: 'InvalidEncoding',

@@ -48,6 +48,14 @@ export const CoordinatorConfig = z.object({
   FERSWEEP_LAUNCHER: z.enum(['local', 'kubernetes']).default('local'),
   /** Accepted API bearer tokens, comma-separated; unset = auth off (refused with the kubernetes launcher). */
   FERSWEEP_API_TOKENS: List.optional(),
+  /**
+   * The tenants document (JSON: tenants, their token sha256s, roles and policies, and the cluster's
+   * default policy), a file mounted from a Secret (tenancy/config.ts). FERSWEEP_API_TOKENS still works
+   * beside it, as the default tenant's admins.
+   */
+  FERSWEEP_TENANTS_FILE: z.string().min(1).optional(),
+  /** The same document inline (embedded and dev use). */
+  FERSWEEP_TENANTS: z.string().min(1).optional(),
   /** Namespace of the trial Jobs. */
   FERSWEEP_NAMESPACE: z
     .string()
@@ -166,9 +174,14 @@ export function loadConfig(env: NodeJS.ProcessEnv, cwd = process.cwd()): Coordin
     throw new ConfigError(`${name}=${JSON.stringify(env[name] ?? '')} is invalid: ${issue.message}`);
   }
   const c = r.data;
-  if (c.FERSWEEP_LAUNCHER === 'kubernetes' && !c.FERSWEEP_API_TOKENS?.length) {
+  if (
+    c.FERSWEEP_LAUNCHER === 'kubernetes' &&
+    !c.FERSWEEP_API_TOKENS?.length &&
+    !c.FERSWEEP_TENANTS_FILE &&
+    !c.FERSWEEP_TENANTS
+  ) {
     throw new ConfigError(
-      'FERSWEEP_API_TOKENS is required with FERSWEEP_LAUNCHER=kubernetes: an unauthenticated API would let anyone start GPU Jobs',
+      'FERSWEEP_API_TOKENS is required (or a tenants document, FERSWEEP_TENANTS_FILE) with FERSWEEP_LAUNCHER=kubernetes: an unauthenticated API would let anyone start GPU Jobs',
     );
   }
   const storeUrl = c.FERSWEEP_STORE ?? pathToFileURL(resolve(cwd, 'fersweep-data')).href;

@@ -23,3 +23,7 @@ export {
 } from './launchers/kubernetes.js';
 export { buildJob, jobName, jobStatus, labelValue, type JobTemplate } from './launchers/job.js';
 export { tokenChecker } from '@fersweep/observability';
+export { loadTenancy, readTenantsDocument, type Tenancy } from './tenancy/config.js';
+export { admit, mergePolicy, isBlockedHost, Policy, PolicyError, type AdmissionContext } from './tenancy/policy.js';
+export { defaultAdmission, policyAdmission, checkSweepName, type Admission } from './tenancy/admission.js';
+export { SweepIndex, type SweepSummary } from './tenancy/sweep-index.js';

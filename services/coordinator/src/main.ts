@@ -14,6 +14,8 @@ import { LocalLauncher } from './launchers/local.js';
 import type { Launcher } from './launchers/types.js';
 import { Scheduler } from './scheduler.js';
 import { openFileKv, SweepState } from './state.js';
+import { policyAdmission } from './tenancy/admission.js';
+import { loadTenancy } from './tenancy/config.js';
 
 export interface Coordinator {
   url: string;
@@ -72,7 +74,8 @@ export async function startCoordinator(options: StartOptions = {}): Promise<Coor
     state = new SweepState(await openFileKv(config.stateDir, { logger }));
     logger.info('embedded mode: in-process bus, state in a local folder', { stateDir: config.stateDir });
   }
-  const authenticated = Boolean(config.FERSWEEP_API_TOKENS?.length);
+  const tenancy = loadTenancy(options.env ?? process.env, config.FERSWEEP_API_TOKENS ?? []);
+  const authenticated = tenancy.access.enabled;
   const evaluatorToken = config.FERSWEEP_EVALUATOR_TOKEN ?? config.FERSWEEP_API_TOKENS?.[0];
   const listen = chooseListenHost({
     ...(options.host !== undefined ? { explicit: options.host } : {}),
@@ -120,6 +123,7 @@ export async function startCoordinator(options: StartOptions = {}): Promise<Coor
     logger,
     bus,
     maxTrials: config.FERSWEEP_MAX_TRIALS,
+    admission: policyAdmission(launcher.kind === 'local' && !config.NATS_URL, tenancy.policyFor),
     ...(options.models ? { models: options.models } : {}),
     ...(options.resolveDataset ? { resolveDataset: options.resolveDataset } : {}),
   });
@@ -136,6 +140,7 @@ export async function startCoordinator(options: StartOptions = {}): Promise<Coor
     ...(config.FERSWEEP_EVALUATOR_URL ? { evaluatorUrl: config.FERSWEEP_EVALUATOR_URL } : {}),
     ...(evaluatorToken ? { evaluatorToken } : {}),
     tokens: config.FERSWEEP_API_TOKENS ?? [],
+    access: tenancy.access,
     reportWaitMs: config.FERSWEEP_REPORT_WAIT_SECONDS * 1000,
     ready: () => ready,
   });

@@ -8,7 +8,7 @@ export interface CoordinatorMetrics {
   schedulingLatency: Histogram;
 }
 
-/** The coordinator's metrics on an injected registry; phase gauges are computed at scrape time. */
+/** The coordinator's metrics on an injected registry; phase gauges read the state's counters at scrape time. */
 export function coordinatorMetrics(registry: Registry, state: SweepState): CoordinatorMetrics {
   new Gauge({
     name: 'fersweep_sweeps',
@@ -16,9 +16,9 @@ export function coordinatorMetrics(registry: Registry, state: SweepState): Coord
     labelNames: ['phase'],
     registers: [registry],
     async collect() {
-      const counts = Object.fromEntries(SweepPhase.options.map((p) => [p, 0]));
-      for (const s of await state.listSweeps()) counts[s.phase]!++;
-      for (const [phase, n] of Object.entries(counts)) this.set({ phase }, n);
+      // Counters the state keeps with every write (tenancy/sweep-index.ts): O(phases), no store read.
+      const counts = (await state.index()).sweepPhases;
+      for (const phase of SweepPhase.options) this.set({ phase }, counts.get(phase) ?? 0);
     },
   });
   new Gauge({
@@ -27,9 +27,8 @@ export function coordinatorMetrics(registry: Registry, state: SweepState): Coord
     labelNames: ['phase'],
     registers: [registry],
     async collect() {
-      const counts = Object.fromEntries(TrialPhase.options.map((p) => [p, 0]));
-      for (const s of await state.listSweeps()) for (const t of await state.trials(s)) counts[t.phase]!++;
-      for (const [phase, n] of Object.entries(counts)) this.set({ phase }, n);
+      const counts = (await state.index()).trialPhases;
+      for (const phase of TrialPhase.options) this.set({ phase }, counts.get(phase) ?? 0);
     },
   });
   return {

@@ -7,6 +7,7 @@ import { createMemoryKv } from '@fersweep/messaging';
 import { createLogger } from '@fersweep/observability';
 import { openStore } from '@fersweep/storage';
 import { LocalLauncher } from './launchers/local.js';
+import { trialSpecOf } from './plan.js';
 import { Scheduler, SweepError } from './scheduler.js';
 import { FAKE_TRAINER_MODELS } from './testing/fake-trainer-models.js';
 import { openFileKv, SweepState } from './state.js';
@@ -93,7 +94,9 @@ describe('Scheduler with the local launcher', () => {
       sweep('bn-more', [{ name: 'a', params: {} }], { preciseBatchNorm: { images: 1024 } }),
     );
     const absent = await scheduler.submit(sweep('bn-default', [{ name: 'a', params: {} }]));
-    expect([off, more, absent].map((r) => r.trials[0]!.spec.preciseBatchNorm)).toEqual([
+    const launched = (r: typeof off) =>
+      trialSpecOf(r.sweep.spec, r.trials[0]!, { output: 'file:///o', dataset: 'file:///d' });
+    expect([off, more, absent].map((r) => launched(r).preciseBatchNorm)).toEqual([
       false,
       { images: 1024 },
       { images: 256 },

@@ -1,11 +1,19 @@
 import { createHash } from 'node:crypto';
-import { keys, sweepBudget, type ModelParamSchemas, type SweepSpec, type TrialEvent } from '@fersweep/contracts';
+import {
+  DEFAULT_TENANT,
+  keys,
+  sweepBudget,
+  type ModelParamSchemas,
+  type SweepSpec,
+  type TrialEvent,
+} from '@fersweep/contracts';
 import { LaunchVerifier, MessagingError, type Bus, type Subscription } from '@fersweep/messaging';
 import type { Logger } from '@fersweep/observability';
 import type { ObjectStore } from '@fersweep/storage';
 import { SweepError } from './errors.js';
 import type { LaunchStatus, Launcher } from './launchers/types.js';
-import { planTrialRecords } from './plan.js';
+import { planTrialRecords, trialSpecOf } from './plan.js';
+import { checkSweepName, defaultAdmission, type Admission } from './tenancy/admission.js';
 import type { SweepState } from './state.js';
 import { TERMINAL_TRIAL, type SweepRecord, type TrialRecord } from './state.js';
 import { validateSweep } from './validate.js';
@@ -39,6 +47,17 @@ export interface SchedulerDeps {
   purgeEvents?: (sweep: string) => Promise<void>;
   /** Called for each trial event dropped because it does not carry the trial's current launch (metric). */
   onRejectedEvent?: (reason: string) => void;
+  /**
+   * The policy check of a submission (tenancy/policy.ts), after the schema's: throws PolicyError.
+   * Default: the baseline rules only, file:// datasets allowed with the local launcher.
+   */
+  admission?: Admission;
+}
+
+export interface SubmitOptions {
+  idempotencyKey?: string;
+  /** The submitting tenant: the sweep's id is `<name>--<tenant>` (the bare name for the default tenant). */
+  tenant?: string;
 }
 
 export interface SubmitResult {
@@ -119,10 +138,14 @@ export class Scheduler {
   }
 
   /** Validates, expands and records a sweep, then schedules it. Idempotent by name (and Idempotency-Key). */
-  submit(input: unknown, idempotencyKey?: string): Promise<SubmitResult> {
+  submit(input: unknown, options: string | SubmitOptions = {}): Promise<SubmitResult> {
+    const o: SubmitOptions = typeof options === 'string' ? { idempotencyKey: options } : options;
+    const idempotencyKey = o.idempotencyKey;
+    const tenant = o.tenant ?? DEFAULT_TENANT;
     return this.serial(async () => {
       const { spec, plans } = validateSweep(input, this.deps.maxTrials, this.deps.models);
-      const id = spec.metadata.name;
+      const id = checkSweepName(spec.metadata.name, tenant);
+      (this.deps.admission ?? defaultAdmission(this.deps.launcher.kind === 'local'))(spec, tenant);
       const specHash = createHash('sha256').update(canonical(spec)).digest('hex');
       const existing = await this.deps.state.getSweep(id);
       if (existing) {
@@ -131,12 +154,12 @@ export class Scheduler {
         }
         throw new SweepError(
           'Conflict',
-          `sweep '${id}' exists with a different spec: choose another metadata.name or delete it first`,
+          `sweep '${spec.metadata.name}' exists with a different spec: choose another metadata.name or delete it first`,
           'metadata.name',
         );
       }
       const now = new Date().toISOString();
-      const trials = this.plan(spec, now);
+      const trials = this.plan(id, spec, now);
       const sweep: SweepRecord = {
         id,
         spec,
@@ -162,7 +185,11 @@ export class Scheduler {
             });
           if (winner && winner.specHash === specHash)
             return { sweep: winner, trials: await this.deps.state.trials(winner), created: false };
-          throw new SweepError('Conflict', `sweep '${id}' was just created by another request`, 'metadata.name');
+          throw new SweepError(
+            'Conflict',
+            `sweep '${spec.metadata.name}' was just created by another request`,
+            'metadata.name',
+          );
         }
         throw err;
       }
@@ -174,13 +201,13 @@ export class Scheduler {
   }
 
   /** The trial records a spec expands to, with this coordinator's store and dataset resolution. */
-  private plan(spec: SweepSpec, now = new Date().toISOString()): TrialRecord[] {
-    return planTrialRecords(spec, { ...this.planContext(spec, now), maxTrials: this.deps.maxTrials });
+  private plan(id: string, spec: SweepSpec, now = new Date().toISOString()): TrialRecord[] {
+    return planTrialRecords(spec, { ...this.planContext(id, spec, now), maxTrials: this.deps.maxTrials });
   }
 
-  private planContext(spec: SweepSpec, now = new Date().toISOString()) {
+  private planContext(sweepId: string, spec: SweepSpec, now = new Date().toISOString()) {
     const dataset = this.deps.resolveDataset ? this.deps.resolveDataset(spec.spec.dataset) : spec.spec.dataset;
-    return { output: this.deps.store.url, dataset, now };
+    return { output: this.deps.store.url, dataset, now, sweepId };
   }
 
   /** Writes again the trial records a sweep misses (its creator died half-way, or a record was quarantined). */
@@ -188,7 +215,7 @@ export class Scheduler {
     try {
       const restored = await this.deps.state.restoreTrials(
         sweep,
-        planTrialRecords(sweep.spec, this.planContext(sweep.spec)),
+        planTrialRecords(sweep.spec, this.planContext(sweep.id, sweep.spec)),
       );
       if (restored.length)
         this.deps.logger.warn('trial records were missing: restored as Pending', { sweep: sweep.id, trials: restored });
@@ -226,6 +253,7 @@ export class Scheduler {
         id,
         options,
       );
+      this.deps.state.forgetIndexed(id);
       this.specs.delete(id);
       this.launches.forget(id);
     });
@@ -291,7 +319,7 @@ export class Scheduler {
         // A new run: a new launch (seq, nonce), recorded before the run can publish anything.
         const launch = await recordLaunch(this.deps.state.kv, id, t.trial);
         await this.deps.launcher.launch(
-          { ...t.spec, launch },
+          { ...trialSpecOf(sweep.spec, t), launch },
           {
             retries: sweep.spec.spec.retries,
             deadlineSeconds: sweep.spec.spec.deadlineSeconds,

@@ -10,7 +10,7 @@ import { createMemoryKv } from '@fersweep/messaging';
 import { createLogger } from '@fersweep/observability';
 import { openStore } from '@fersweep/storage';
 import { LocalLauncher } from './launchers/local.js';
-import { planTrialRecords } from './plan.js';
+import { planTrialRecords, trialSpecOf } from './plan.js';
 import { Scheduler } from './scheduler.js';
 import { openFileKv, SweepState, type SweepRecord } from './state.js';
 
@@ -150,7 +150,10 @@ describe('createSweep', () => {
     const winner = (await state.getSweep('race'))!;
     const trials = await state.trials(winner);
     expect(trials).toHaveLength(2);
-    for (const t of trials) expect(t.spec.params.from).toBe(winner.spec.spec.variants[0]!.params.from);
+    for (const t of trials)
+      expect(trialSpecOf(winner.spec, t, { output: 'file:///o', dataset: 'file:///d' }).params.from).toBe(
+        winner.spec.spec.variants[0]!.params.from,
+      );
   });
 
   it('a sweep whose creator died after the sweep record gets its missing trials at the next start', async () => {

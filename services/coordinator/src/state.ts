@@ -4,6 +4,7 @@ import { BestVal, TrialSearch } from './search-record.js';
 import { MessagingError, type KeyValueStore } from '@fersweep/messaging';
 import type { Logger } from '@fersweep/observability';
 import { openFileBackedKv } from './file-kv.js';
+import { SweepIndex } from './tenancy/sweep-index.js';
 
 /** `Stopped`: ended by the sweep's scheduler (ASHA or median rule) — terminal, and a success for the sweep. */
 export const TrialPhase = z.enum(['Pending', 'Queued', 'Running', 'Succeeded', 'Failed', 'Cancelled', 'Stopped']);
@@ -22,6 +23,12 @@ export const TrialRecord = z.object({
   /** Attempts started, preempted ones included. */
   attempts: z.number().int().min(0),
   preemptions: z.number().int().min(0),
+  /**
+   * The trial's spec with its *own* params only — the search point's model params (and a TPE
+   * suggestion's, once made): the variant's params live once, in the sweep's spec, and are merged
+   * under these at launch (`trialSpecOf`), so a sweep with large params does not copy them into every
+   * record (issue 12, item 5). Records written before hold the whole params; the merge keeps them.
+   */
   spec: TrialSpec,
   message: z.string().optional(),
   exitCode: z.number().int().optional(),
@@ -84,6 +91,13 @@ export const SweepRecord = z.object({
 export type SweepRecord = z.infer<typeof SweepRecord>;
 
 const enc = (v: unknown) => JSON.stringify(v);
+const safeJson = (bytes: Uint8Array): Record<string, unknown> | undefined => {
+  try {
+    return JSON.parse(Buffer.from(bytes).toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+};
 const dec = <T>(schema: z.ZodType<T>, bytes: Uint8Array) =>
   schema.parse(JSON.parse(Buffer.from(bytes).toString('utf8')));
 
@@ -93,7 +107,54 @@ const dec = <T>(schema: z.ZodType<T>, bytes: Uint8Array) =>
  * so concurrent writers (a watch callback and an API call) never lose each other's change.
  */
 export class SweepState {
+  private readonly summaries = new SweepIndex();
+  private indexing?: Promise<SweepIndex>;
+  /** Sweeps written while the index was being built: read again once it is. */
+  private dirty?: Set<string>;
+
   constructor(readonly kv: KeyValueStore) {}
+
+  /**
+   * The sweep list and phase counts (tenancy/sweep-index.ts), built by one pass over the store at the
+   * first call and kept current by every write through this object afterwards.
+   */
+  index(): Promise<SweepIndex> {
+    this.indexing ??= (async () => {
+      this.dirty = new Set();
+      for await (const key of this.kv.keys('sweeps.')) await this.reindex(key.slice('sweeps.'.length));
+      while (this.dirty.size) {
+        const again = [...this.dirty];
+        this.dirty.clear();
+        for (const id of again) await this.reindex(id);
+      }
+      this.dirty = undefined;
+      return this.summaries;
+    })();
+    return this.indexing;
+  }
+
+  private async reindex(id: string): Promise<void> {
+    const s = await this.getSweep(id);
+    if (!s) return this.summaries.remove(id);
+    const phases: string[] = [];
+    for (const t of s.trialIds) {
+      const e = await this.kv.get(`trials.${id}.${t}`);
+      const phase = e && TrialRecord.shape.phase.safeParse(safeJson(e.value)?.phase);
+      if (phase?.success) phases.push(phase.data);
+    }
+    this.summaries.put(s, phases);
+  }
+
+  /** A sweep whose records were deleted (purge, retention): it leaves the list and the counters. */
+  forgetIndexed(id: string): void {
+    this.indexed(id, (index) => index.remove(id));
+  }
+
+  /** Keeps the index current after a write (or marks the sweep for a re-read while it is built). */
+  private indexed(sweep: string, apply: (index: SweepIndex) => void): void {
+    if (this.dirty) this.dirty.add(sweep);
+    else if (this.indexing) apply(this.summaries);
+  }
 
   async getSweep(id: string): Promise<SweepRecord | undefined> {
     const e = await this.kv.get(`sweeps.${id}`);
@@ -111,6 +172,12 @@ export class SweepState {
     // A few writes in flight: round trips (NATS) and fsyncs (file store) overlap.
     for (let i = 0; i < trials.length; i += 32)
       await Promise.all(trials.slice(i, i + 32).map((t) => this.kv.put(`trials.${t.sweep}.${t.trial}`, enc(t))));
+    this.indexed(sweep.id, (index) =>
+      index.put(
+        sweep,
+        trials.map((t) => t.phase),
+      ),
+    );
   }
 
   /**
@@ -126,6 +193,7 @@ export class SweepState {
       try {
         await this.kv.create(`trials.${t.sweep}.${t.trial}`, enc(t));
         restored.push(t.trial);
+        this.indexed(sweep.id, (index) => index.trialAdded(sweep.id, t.phase));
       } catch (err) {
         if (!(err instanceof MessagingError && err.code === 'Exists')) throw err;
       }
@@ -176,16 +244,33 @@ export class SweepState {
     else await this.kv.update(key, enc(state), revision);
   }
 
-  updateSweep(id: string, change: (s: SweepRecord) => SweepRecord | undefined): Promise<SweepRecord | undefined> {
-    return this.cas(`sweeps.${id}`, SweepRecord, change);
+  async updateSweep(id: string, change: (s: SweepRecord) => SweepRecord | undefined): Promise<SweepRecord | undefined> {
+    let changed = false;
+    const next = await this.cas(`sweeps.${id}`, SweepRecord, (s) => {
+      const n = change(s);
+      changed = n !== undefined;
+      return n;
+    });
+    if (next && changed) this.indexed(id, (index) => index.sweepChanged(next));
+    return next;
   }
 
-  updateTrial(
+  async updateTrial(
     sweep: string,
     trial: string,
     change: (t: TrialRecord) => TrialRecord | undefined,
   ): Promise<TrialRecord | undefined> {
-    return this.cas(`trials.${sweep}.${trial}`, TrialRecord, change);
+    let from: string | undefined;
+    const next = await this.cas(`trials.${sweep}.${trial}`, TrialRecord, (t) => {
+      const n = change(t);
+      from = n ? t.phase : undefined;
+      return n;
+    });
+    if (next && from !== undefined) {
+      const was = from;
+      this.indexed(sweep, (index) => index.trialChanged(sweep, was, next.phase));
+    }
+    return next;
   }
 
   /** Read-modify-write with compare-and-set; `change` returning undefined means "no change". */

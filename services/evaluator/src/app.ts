@@ -2,8 +2,8 @@
  * The evaluator's HTTP face (express 5): the report as JSON and as a page, Prometheus metrics,
  * health and readiness. Errors are problem+json (RFC 9457) with a stable `code`.
  */
-import { RankMetric } from '@fersweep/contracts';
-import { BEARER_CHALLENGE, tokenChecker, type Logger } from '@fersweep/observability';
+import { canSee, DEFAULT_TENANT, RankMetric, resolveSweepId, type Principal } from '@fersweep/contracts';
+import { BEARER_CHALLENGE, createAccess, type Access, type Logger } from '@fersweep/observability';
 import { echartsBundlePath } from '@fersweep/report';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Registry } from 'prom-client';
@@ -20,6 +20,8 @@ export interface AppDeps {
    * pages; empty = auth off (the caller listens on loopback only, or has warned).
    */
   tokens?: readonly string[];
+  /** Tokens → tenants (the coordinator's tenants document); wins over `tokens`. */
+  access?: Access;
   /** Readiness: false while starting and once shutdown has begun. Default: the evaluator is consuming. */
   ready?: () => boolean;
 }
@@ -97,10 +99,21 @@ export function createApp(deps: AppDeps): express.Express {
 
   // Health, readiness, /metrics (labels only: sweep, trial, metric names) and the vendored ECharts
   // bundle stay open; every sweep's data needs a token.
-  const tokens = deps.tokens ?? [];
-  const authorized = tokenChecker(tokens);
+  // A member sees its own tenant's sweeps, addressed by name; an admin (FERSWEEP_API_TOKENS, the
+  // coordinator's token) every sweep by id. Another tenant's sweep is the same 404 as a missing one.
+  const access = deps.access ?? createAccess({ legacyTokens: deps.tokens ?? [] });
+  const anonymous: Principal = { tenant: DEFAULT_TENANT, admin: true };
+  const who = (res: Response) => (res.locals.principal as Principal | undefined) ?? anonymous;
+  const sweepOf = (req: Request, res: Response) => {
+    const raw = String(req.params.id);
+    const id = resolveSweepId(who(res), raw);
+    if (id === undefined) throw notFound(raw.slice(0, 80));
+    return id;
+  };
   const requireToken = (req: Request, res: Response, next: NextFunction) => {
-    if (tokens.length === 0 || authorized(req.headers.authorization)) return next();
+    if (!access.enabled) return next();
+    res.locals.principal = access.principal(req.headers.authorization);
+    if (res.locals.principal) return next();
     res.setHeader('WWW-Authenticate', BEARER_CHALLENGE);
     problem(
       res,
@@ -115,24 +128,29 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/sweeps', requireToken);
 
   app.get('/v1/sweeps', (_req, res) => {
-    res.json({ sweeps: evaluator.sweeps() });
+    res.json({ sweeps: evaluator.sweeps().filter((s) => canSee(who(res), s.sweep)) });
   });
   app.get('/v1/sweeps/:id/report', async (req, res) => {
-    const report = await evaluator.report(req.params.id, { ...optional('metric', metricOf(req)) });
+    const report = await evaluator.report(sweepOf(req, res), { ...optional('metric', metricOf(req)) });
     if (!report) throw notFound(req.params.id);
     res.json(report);
   });
   // The coordinator purged the sweep: drop it from memory (its stored state is already gone).
   app.delete('/v1/sweeps/:id', async (req, res) => {
-    res.json({ sweep: req.params.id, evicted: await evaluator.forget(req.params.id) });
+    const id = sweepOf(req, res);
+    res.json({ sweep: id, evicted: await evaluator.forget(id) });
   });
   app.post('/v1/sweeps/:id/finalize', async (req, res) => {
-    const report = await evaluator.finalize(req.params.id);
+    const report = await evaluator.finalize(sweepOf(req, res));
     if (!report) throw notFound(req.params.id);
     res.json(report);
   });
   app.get('/sweeps/:id', async (req, res) => {
-    const html = await evaluator.html(req.params.id, { src: ECHARTS_ASSET }, { ...optional('metric', metricOf(req)) });
+    const html = await evaluator.html(
+      sweepOf(req, res),
+      { src: ECHARTS_ASSET },
+      { ...optional('metric', metricOf(req)) },
+    );
     if (html === undefined) throw notFound(req.params.id);
     res.type('text/html; charset=utf-8').send(html);
   });

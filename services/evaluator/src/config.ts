@@ -31,6 +31,14 @@ export const EvaluatorConfig = z.object({
     .describe(
       "Accepted bearer tokens, comma-separated (the coordinator's): required on /v1 and the report pages; unset: no auth, loopback only",
     ),
+  FERSWEEP_TENANTS_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      "The tenants document (JSON, the coordinator's: tenants with their token sha256s and roles), mounted from a Secret",
+    ),
+  FERSWEEP_TENANTS: z.string().min(1).optional().describe('The tenants document inline (embedded and dev use)'),
   NATS_URL: z
     .string()
     .min(1)

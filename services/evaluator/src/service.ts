@@ -20,6 +20,7 @@ import { createApp } from './app.js';
 import type { EvaluatorConfig } from './config.js';
 import { createEvaluator, type Evaluator } from './evaluator.js';
 import { dropLintFailingMetrics } from './metrics.js';
+import { loadAccess } from './tenancy.js';
 
 /** The service's lifecycle: readiness is true only while `ready`. */
 export type ServiceState = 'starting' | 'ready' | 'draining' | 'stopped';
@@ -100,18 +101,18 @@ export async function startEvaluatorService(
     evictAfterMs: config.FERSWEEP_EVICT_AFTER_SECONDS * 1000,
     ...(launches ? { launches } : {}),
   });
-  const tokens = config.FERSWEEP_API_TOKENS ?? [];
+  const access = loadAccess(config);
   const listen = chooseListenHost({
     ...(config.FERSWEEP_HOST !== undefined ? { configured: config.FERSWEEP_HOST } : {}),
-    authenticated: tokens.length > 0,
+    authenticated: access.enabled,
     exposes: 'read every report and finalize any sweep',
   });
   if (listen.warning) logger.warn(listen.warning);
-  else if (tokens.length === 0)
+  else if (!access.enabled)
     logger.warn(
       `FERSWEEP_API_TOKENS is not set: reports and finalize are served WITHOUT authentication, on ${listen.host} only`,
     );
-  const app = createApp({ evaluator, registry, logger, tokens, ready: () => state === 'ready' && evaluator.consuming });
+  const app = createApp({ evaluator, registry, logger, access, ready: () => state === 'ready' && evaluator.consuming });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.FERSWEEP_PORT, listen.host, (err?: Error) => (err ? reject(err) : resolve(s)));
   });
@@ -122,7 +123,7 @@ export async function startEvaluatorService(
   logger.info(`evaluator listening on ${listen.host}:${port}`, {
     port,
     store: store.url,
-    authenticated: tokens.length > 0,
+    authenticated: access.enabled,
   });
 
   let stopping: Promise<void> | undefined;

@@ -30,6 +30,7 @@ export function openApiDocument() {
             code: { type: 'string' },
             detail: { type: 'string' },
             field: { type: 'string', description: 'the first offending field, e.g. spec.variants[1].params.alpha' },
+            rule: { type: 'string', description: 'policy refusals: the policy field that refused, e.g. datasets' },
             errors: {
               type: 'array',
               description: 'InvalidSpec: every problem found, each with its field and what is allowed',
@@ -61,7 +62,12 @@ export function openApiDocument() {
             '200': { description: 'the same sweep already exists' },
             '400': err('malformed body: invalid JSON, a Content-Encoding it does not match, nesting deeper than 64'),
             '401': err('no or wrong token'),
-            '409': err('a sweep of that name exists with another spec'),
+            '403': err(
+              "the tenant's policy refuses it (DatasetNotAllowed, PriorityClassNotAllowed, QueueNotAllowed, " +
+                'TolerationNotAllowed, NodeSelectorNotAllowed, ResourceLimitExceeded, TrialLimitExceeded, ' +
+                'ParallelismLimitExceeded, UrlNotAllowed), with `field` and `rule`; nothing is stored or started',
+            ),
+            '409': err("a sweep of that name exists in the caller's tenant with another spec"),
             '413': err('body too large'),
             '415': err('unsupported content type, Content-Encoding or charset'),
             '422': err(
@@ -75,9 +81,21 @@ export function openApiDocument() {
           summary: 'List sweeps (paginated)',
           parameters: [
             { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500 } },
+            {
+              name: 'cursor',
+              in: 'query',
+              description: 'the `continue` of the previous page (opaque); `continue=` is accepted too',
+              schema: { type: 'string' },
+            },
             { name: 'continue', in: 'query', schema: { type: 'string' } },
           ],
-          responses: { '200': { description: 'a page of sweeps, with `continue` when more remain' } },
+          responses: {
+            '200': {
+              description:
+                "a page of the caller's sweeps (an admin's: every tenant's), oldest first, with `continue` when more remain",
+            },
+            '400': err('InvalidQuery: a limit out of 1..500 or a cursor this API did not hand out'),
+          },
         },
       },
       '/v1/sweeps/{id}': {

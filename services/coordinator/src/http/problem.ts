@@ -4,6 +4,8 @@ import type { Logger } from '@fersweep/observability';
 import { bodyParserProblem, BodyError } from '../body.js';
 import { SweepError } from '../errors.js';
 import { ReportPendingError } from '../reports.js';
+import { principalOf, sweepIdFor as resolveFor } from '../tenancy/http.js';
+import { PolicyError } from '../tenancy/policy.js';
 
 export /** An API error as RFC 9457 problem+json with a stable `code`. */
 class ApiError extends Error {
@@ -24,6 +26,7 @@ export function problem(
   detail: string,
   field?: string,
   errors?: readonly { field: string; message: string }[],
+  rule?: string,
 ) {
   res
     .status(status)
@@ -35,6 +38,7 @@ export function problem(
       code,
       detail,
       ...(field !== undefined ? { field } : {}),
+      ...(rule !== undefined ? { rule } : {}),
       ...(errors?.length ? { errors: errors.map((e) => ({ field: e.field, detail: e.message })) } : {}),
     });
 }
@@ -42,10 +46,14 @@ export function problem(
 /** Sweep and trial ids (DNS labels). */
 export const ID = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
-/** The sweep id of `/…/:id`; 404 for one that cannot exist. */
-export function sweepIdOf(req: Request): string {
-  const id = String(req.params.id);
-  if (!ID.test(id)) throw new ApiError(404, 'NotFound', `no sweep '${id.slice(0, 80)}'`);
+/**
+ * The sweep id `/…/:id` names for this caller (tenancy/http.ts): 404 for one that cannot exist and
+ * for another tenant's, exactly as for a missing one.
+ */
+export function sweepIdOf(req: Request, res: Response): string {
+  const raw = String(req.params.id);
+  const id = ID.test(raw) ? resolveFor(principalOf(res), raw) : undefined;
+  if (!id) throw new ApiError(404, 'NotFound', `no sweep '${raw.slice(0, 80)}'`);
   return id;
 }
 
@@ -66,6 +74,8 @@ export function errorHandler(logger: Logger, bodyLimit: string) {
       const status = { InvalidSpec: 422, TooManyTrials: 422, Conflict: 409, NotFound: 404 }[err.code];
       return problem(res, status, err.code, err.message, err.field, err.issues);
     }
+    if (err instanceof PolicyError)
+      return problem(res, err.status, err.code, err.message, err.field, undefined, err.rule);
     if (err instanceof BodyError) return problem(res, err.status, err.code, err.message);
     const parser = bodyParserProblem(err);
     if (parser) return problem(res, parser.status, parser.code, parser.detail);

@@ -14,17 +14,17 @@ export interface ReportRoutesDeps {
 /** GET /v1/sweeps/:id/report (JSON) and GET /sweeps/:id (the HTML report). */
 export function mountReportRoutes(app: Express, deps: ReportRoutesDeps): void {
   const { scheduler, reports, requireToken } = deps;
-  const reportOr404 = async (req: Request) => {
-    const id = sweepIdOf(req);
+  const reportOr404 = async (req: Request, res: Response) => {
+    const id = sweepIdOf(req, res);
     const sweep = await scheduler.state.getSweep(id);
     const r = sweep ? await reports.forSweep(sweep, () => scheduler.state.trials(sweep)) : await reports.current(id);
-    if (!r) throw new ApiError(404, 'NotFound', `no report for sweep '${id}' yet`);
+    if (!r) throw new ApiError(404, 'NotFound', `no report for sweep '${String(req.params.id).slice(0, 80)}' yet`);
     return r;
   };
-  app.get('/v1/sweeps/:id/report', async (req, res) => void res.json(await reportOr404(req)));
+  app.get('/v1/sweeps/:id/report', async (req, res) => void res.json(await reportOr404(req, res)));
   app.get('/sweeps/:id', requireToken, async (req, res) => {
     // Loaded on first use: ECharts and sharp stay out of the coordinator until someone opens a report page.
     const { renderReportHtml, echartsBundle } = await import('@fersweep/report');
-    res.type('html').send(renderReportHtml(await reportOr404(req), { inline: echartsBundle() }));
+    res.type('html').send(renderReportHtml(await reportOr404(req, res), { inline: echartsBundle() }));
   });
 }

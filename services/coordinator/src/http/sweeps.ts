@@ -3,6 +3,8 @@ import express, { type Express, type Request, type Response } from 'express';
 import { YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { assertDepth, BodyError, parseYamlBody } from '../body.js';
+import { assertNoReservedKeys } from '../body-keys.js';
+import { identity, ListQuery, principalOf } from '../tenancy/http.js';
 import type { coordinatorMetrics } from '../metrics.js';
 import type { createReportReader } from '../reports.js';
 import type { Scheduler } from '../scheduler.js';
@@ -50,25 +52,23 @@ export function mountSweepRoutes(app: Express, deps: SweepRoutesDeps): void {
         throw new ApiError(415, 'UnsupportedMediaType', 'send the sweep as application/json or application/yaml');
       }
       assertDepth(body);
+      assertNoReservedKeys(body);
       const key = req.header('Idempotency-Key') ?? undefined;
       const started = performance.now();
-      const r = await scheduler.submit(body, key);
+      const who = principalOf(res);
+      const r = await scheduler.submit(body, { ...(key ? { idempotencyKey: key } : {}), tenant: who.tenant });
       metrics.submissions.inc({ result: r.created ? 'created' : 'existing' });
       if (r.created) metrics.schedulingLatency.observe((performance.now() - started) / 1000);
+      const view = sweepView(r.sweep, r.trials, who);
       res
         .status(r.created ? 201 : 200)
-        .location(`/v1/sweeps/${r.sweep.id}`)
-        .json(sweepView(r.sweep, r.trials));
+        .location(`/v1/sweeps/${view.id}`)
+        .json(view);
     },
   );
 
   app.get('/v1/sweeps', async (req, res) => {
-    const q = z
-      .object({
-        limit: z.coerce.number().int().min(1).max(500).default(50),
-        continue: z.string().regex(/^\d+$/).optional(),
-      })
-      .safeParse(req.query);
+    const q = ListQuery.safeParse(req.query);
     if (!q.success)
       throw new ApiError(
         400,
@@ -76,19 +76,23 @@ export function mountSweepRoutes(app: Express, deps: SweepRoutesDeps): void {
         `${q.error.issues[0]!.path.join('.')}: ${q.error.issues[0]!.message}`,
         q.error.issues[0]!.path.join('.'),
       );
-    const all = await scheduler.state.listSweeps();
-    const from = Number(q.data.continue ?? 0);
-    const page = all.slice(from, from + q.data.limit);
-    const next = from + page.length < all.length ? String(from + page.length) : undefined;
-    res.json({ items: page.map((s) => sweepView(s)), ...(next ? { continue: next } : {}) });
+    const who = principalOf(res);
+    // One page of the in-memory index (tenancy/sweep-index.ts): no store read, whatever the store holds.
+    const index = await scheduler.state.index();
+    const page = index.page(who.admin ? undefined : who.tenant, q.data.limit, q.data.after);
+    res.json({
+      items: page.items.map((s) => ({ ...s, ...identity(who, s.id) })),
+      ...(page.next ? { continue: page.next } : {}),
+    });
   });
 
   app.get('/v1/sweeps/:id', async (req, res) => {
-    const s = await scheduler.state.getSweep(sweepIdOf(req));
-    if (!s) throw new ApiError(404, 'NotFound', `no sweep '${req.params.id}'`);
+    const s = await scheduler.state.getSweep(sweepIdOf(req, res));
+    if (!s) throw new ApiError(404, 'NotFound', `no sweep '${String(req.params.id).slice(0, 80)}'`);
     const trials = await scheduler.state.trials(s);
-    const report = { url: `/v1/sweeps/${s.id}/report`, ready: await reports.ready(s, trials) };
-    res.json({ ...sweepView(s, trials), report });
+    const view = sweepView(s, trials, principalOf(res));
+    const report = { url: `/v1/sweeps/${view.id}/report`, ready: await reports.ready(s, trials) };
+    res.json({ ...view, report });
   });
 
   app.delete('/v1/sweeps/:id', async (req, res) => {
@@ -97,22 +101,24 @@ export function mountSweepRoutes(app: Express, deps: SweepRoutesDeps): void {
       const field = q.error.issues[0]!.path.join('.');
       throw new ApiError(400, 'InvalidQuery', `${field}: use true or false`, field);
     }
-    const id = sweepIdOf(req);
+    const id = sweepIdOf(req, res);
+    if (!(await scheduler.state.getSweep(id)))
+      throw new ApiError(404, 'NotFound', `no sweep '${String(req.params.id).slice(0, 80)}'`);
     if (q.data.purge) {
       await scheduler.purge(id, { artifacts: q.data.artifacts });
       await reports.forget(id);
-      res.json({ sweep: id, purged: true, artifacts: q.data.artifacts });
+      res.json({ sweep: identity(principalOf(res), id).id, purged: true, artifacts: q.data.artifacts });
       return;
     }
     const s = await scheduler.cancel(id);
-    res.json(sweepView(s, await scheduler.state.trials(s)));
+    res.json(sweepView(s, await scheduler.state.trials(s), principalOf(res)));
   });
 
   app.get('/v1/sweeps/:id/trials/:trial/logs', async (req, res) => {
-    const id = sweepIdOf(req);
+    const id = sweepIdOf(req, res);
     const trial = String(req.params.trial);
     if (!ID.test(trial) || !(await scheduler.state.getTrial(id, trial)))
-      throw new ApiError(404, 'NotFound', `no trial '${trial.slice(0, 80)}' in sweep '${id}'`);
+      throw new ApiError(404, 'NotFound', `no trial '${trial.slice(0, 80)}' in sweep '${String(req.params.id)}'`);
     res.type('text/plain').send(await scheduler.logs(id, trial));
   });
 }

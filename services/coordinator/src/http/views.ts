@@ -1,12 +1,18 @@
 /** The API's public documents of sweeps and trials (no internal fields). */
+import type { Principal } from '@fersweep/contracts';
 import type { SweepRecord, TrialRecord } from '../state.js';
+import { ANONYMOUS, identity } from '../tenancy/http.js';
 
-/** Public view of a trial (no internal fields). */
+/**
+ * Public view of a trial (no internal fields). Its own search point only (`point`): the variant's
+ * params are in the sweep's `spec`, once per response rather than once per trial.
+ */
 export function trialView(t: TrialRecord) {
   return {
     trial: t.trial,
     variant: t.variant,
     model: t.spec.model,
+    // The trial's own params (its search point's): the variant's are in the sweep's `spec`, once.
     params: t.spec.params,
     phase: t.phase,
     attempts: t.attempts,
@@ -28,9 +34,9 @@ export function trialView(t: TrialRecord) {
 }
 
 /** Public view of a sweep, with its trials when given: what GET /v1/sweeps/{id} answers. */
-export function sweepView(s: SweepRecord, trials?: TrialRecord[]) {
+export function sweepView(s: SweepRecord, trials?: TrialRecord[], who: Principal = ANONYMOUS) {
   return {
-    id: s.id,
+    ...identity(who, s.id),
     phase: s.phase,
     createdAt: s.createdAt,
     ...(s.finishedAt ? { finishedAt: s.finishedAt } : {}),

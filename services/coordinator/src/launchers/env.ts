@@ -35,7 +35,8 @@ const PREFIXES = ['LC_', 'NODE_', 'AWS_', 'NATS_', 'FERSWEEP_'];
  * fersweep credential. A trainer runs user-chosen code paths on user-chosen data; it needs the
  * store and the bus, never the right to call the API.
  */
-const SECRET = /TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|PRIVATE|API_KEY/i;
+// TENANTS: the tenants document (token hashes, policies) is the coordinator's business, not trial code's.
+const SECRET = /TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|PRIVATE|API_KEY|TENANTS/i;
 
 /**
  * The environment of a local trainer child: an allow-list of the coordinator's environment, so

@@ -106,6 +106,8 @@ describe('LocalLauncher', () => {
         PATH: process.env.PATH ?? '',
         FERSWEEP_API_TOKENS: 'api-secret-1,api-secret-2',
         FERSWEEP_TOKEN: 'cli-secret',
+        FERSWEEP_TENANTS: '{"tenants":[{"name":"tenant-secret"}]}',
+        FERSWEEP_TENANTS_FILE: '/etc/tenant-secret.json',
         FERSWEEP_TF_BACKEND: 'wasm',
         FERSWEEP_S3_MAX_ATTEMPTS: '3',
         AWS_ACCESS_KEY_ID: 'ak',
@@ -120,7 +122,8 @@ describe('LocalLauncher', () => {
     expect((await finals(l, ['env'])).env?.phase).toBe('Succeeded');
     const raw = await readFile(join(dir, 'sw-env.env.json'), 'utf8');
     const { env } = JSON.parse(raw) as { env: Record<string, string> };
-    for (const secret of ['api-secret-1', 'cli-secret', 'gh-secret']) expect(raw).not.toContain(secret);
+    for (const secret of ['api-secret-1', 'cli-secret', 'gh-secret', 'tenant-secret'])
+      expect(raw).not.toContain(secret);
     expect(env).not.toHaveProperty('KUBECONFIG');
     expect(env).toMatchObject({
       FERSWEEP_TF_BACKEND: 'wasm',

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createMemoryKv } from '@fersweep/messaging';
+import { createMemoryKv, type KeyValueStore } from '@fersweep/messaging';
 import { createLogger, createRegistry, type Logger } from '@fersweep/observability';
 import { openStore } from '@fersweep/storage';
 import { createApp, type AppDeps } from '../app.js';
@@ -24,6 +24,10 @@ export interface TestSchedulerOptions {
   maxTrials: number;
   /** Param schemas per model; absent = the model registry's own. */
   models?: SchedulerDeps['models'];
+  /** The state's key-value store (default a fresh in-memory one). */
+  kv?: KeyValueStore;
+  /** The submission policy check (default the scheduler's baseline). */
+  admission?: SchedulerDeps['admission'];
 }
 
 /** A started scheduler over an in-memory KV and a local launcher, in its own temporary folder. */
@@ -46,12 +50,13 @@ export async function startTestScheduler(options: TestSchedulerOptions): Promise
     ...(options.killGraceMs !== undefined ? { killGraceMs: options.killGraceMs } : {}),
   });
   const scheduler = new Scheduler({
-    state: new SweepState(createMemoryKv()),
+    state: new SweepState(options.kv ?? createMemoryKv()),
     launcher,
     store: openStore(`file://${dir}/store`),
     logger,
     maxTrials: options.maxTrials,
     ...(options.models ? { models: options.models } : {}),
+    ...(options.admission ? { admission: options.admission } : {}),
   });
   await scheduler.start();
   return {
@@ -75,7 +80,7 @@ export interface TestApi extends TestScheduler {
 }
 
 export async function startTestApi(
-  options: TestSchedulerOptions & Pick<AppDeps, 'tokens'> & Partial<Pick<AppDeps, 'bodyLimit'>>,
+  options: TestSchedulerOptions & Pick<AppDeps, 'tokens'> & Partial<Pick<AppDeps, 'bodyLimit' | 'access'>>,
 ): Promise<TestApi> {
   const running = await startTestScheduler(options);
   const app = createApp({
@@ -83,6 +88,7 @@ export async function startTestApi(
     logger: running.logger,
     registry: createRegistry({ service: 'coordinator', defaultMetrics: false }),
     tokens: options.tokens,
+    ...(options.access ? { access: options.access } : {}),
     ready: () => true,
     ...(options.bodyLimit !== undefined ? { bodyLimit: options.bodyLimit } : {}),
   });
