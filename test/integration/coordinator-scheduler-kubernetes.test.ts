@@ -5,51 +5,22 @@
  * trials at their rung, deletes their Jobs, and the sweep still succeeds. Needs the build.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { KubernetesLauncher, startCoordinator, type Coordinator } from '@fersweep/coordinator';
+import type { Coordinator } from '@fersweep/coordinator';
 import { CURVE_TRAINER_PATH } from '@fersweep/coordinator/testing';
-import { startFakeKube, type FakeKube } from '@fersweep/kube-fake';
-import { createLogger } from '@fersweep/observability';
-import { startNats, startS3, type RunningS3, type RunningServer } from '@fersweep/testkit';
-import { createTrainerConfig, pollSweep } from '../support/kube.js';
+import { pollSweep, startCurveStack, type CurveStack } from '../support/kube.js';
 
 const CURVES = CURVE_TRAINER_PATH;
-const logger = createLogger({ service: 'coordinator', silent: true });
-let nats: RunningServer;
-let s3: RunningS3;
-let kube: FakeKube;
+let stack: CurveStack | undefined;
 let coordinator: Coordinator | undefined;
 const headers = { authorization: 'Bearer tok', 'content-type': 'application/json' };
 
 beforeAll(async () => {
-  [nats, s3] = await Promise.all([startNats(), startS3()]);
-  kube = await startFakeKube({ commands: { fersweep: [process.execPath, CURVES] }, terminationGracePeriodSeconds: 5 });
-  await s3.createBucket('fersweep');
-  Object.assign(process.env, s3.env);
-  await createTrainerConfig(kube, nats, s3);
-  const launcher = new KubernetesLauncher({
-    kubeConfig: kube.kubeConfig,
-    namespace: 'default',
-    image: 'fersweep:test',
-    logger,
-    configMapName: 'fersweep-trainer',
-    secretName: 'fersweep-s3',
-    terminationGracePeriodSeconds: 5,
-  });
-  const env = {
-    PATH: process.env.PATH ?? '',
-    NATS_URL: nats.url,
-    FERSWEEP_STORE: 's3://fersweep',
-    FERSWEEP_API_TOKENS: 'tok',
-    FERSWEEP_LAUNCHER: 'kubernetes',
-    ...s3.env,
-  };
-  coordinator = await startCoordinator({ env, port: 0, host: '127.0.0.1', logger, launcher });
+  stack = await startCurveStack(CURVES);
+  coordinator = stack.coordinator;
 }, 120_000);
 
 afterAll(async () => {
-  await coordinator?.stop();
-  await kube?.stop();
-  await Promise.all([nats?.stop(), s3?.stop()]);
+  await stack?.stop();
 });
 
 type View = { phase: string; trials: { trial: string; phase: string; stopped?: { epoch: number; rung?: number } }[] };
@@ -84,13 +55,16 @@ describe('sweep scheduler on Kubernetes', () => {
       ['s-2', 'Stopped', 1],
     ]);
     // The stopped trials' Jobs are deleted, their processes gone; the finished one's Job stays.
-    await kube.waitFor(
-      () => (['fs-k8s-asha-s-1', 'fs-k8s-asha-s-2'].every((j) => !kube.getJob(j)) ? true : undefined),
+    await stack!.kube.waitFor(
+      () => (['fs-k8s-asha-s-1', 'fs-k8s-asha-s-2'].every((j) => !stack!.kube.getJob(j)) ? true : undefined),
       { timeoutMs: 30_000 },
     );
-    await kube.waitFor(() => kube.processes().every((p) => !p.pod.startsWith('fs-k8s-asha-')) || undefined, {
-      timeoutMs: 30_000,
-    });
-    expect(kube.getJob('fs-k8s-asha-s-0')).toBeDefined();
+    await stack!.kube.waitFor(
+      () => stack!.kube.processes().every((p) => !p.pod.startsWith('fs-k8s-asha-')) || undefined,
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    expect(stack!.kube.getJob('fs-k8s-asha-s-0')).toBeDefined();
   }, 180_000);
 });

@@ -7,50 +7,21 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
-import { KubernetesLauncher, startCoordinator, type Coordinator } from '@fersweep/coordinator';
-import { startFakeKube, type FakeKube } from '@fersweep/kube-fake';
-import { createLogger } from '@fersweep/observability';
-import { startNats, startS3, type RunningS3, type RunningServer } from '@fersweep/testkit';
-import { createTrainerConfig, pollSweep } from '../support/kube.js';
+import type { Coordinator } from '@fersweep/coordinator';
+import { pollSweep, startCurveStack, type CurveStack } from '../support/kube.js';
 
 const CURVES = join(process.cwd(), 'services', 'coordinator', 'src', 'fixtures', 'curve-trainer.mjs');
-const logger = createLogger({ service: 'coordinator', silent: true });
-let nats: RunningServer;
-let s3: RunningS3;
-let kube: FakeKube;
+let stack: CurveStack | undefined;
 let coordinator: Coordinator | undefined;
 const headers = { authorization: 'Bearer tok', 'content-type': 'application/json' };
 
 beforeAll(async () => {
-  [nats, s3] = await Promise.all([startNats(), startS3()]);
-  kube = await startFakeKube({ commands: { fersweep: [process.execPath, CURVES] }, terminationGracePeriodSeconds: 5 });
-  await s3.createBucket('fersweep');
-  Object.assign(process.env, s3.env);
-  await createTrainerConfig(kube, nats, s3);
-  const launcher = new KubernetesLauncher({
-    kubeConfig: kube.kubeConfig,
-    namespace: 'default',
-    image: 'fersweep:test',
-    logger,
-    configMapName: 'fersweep-trainer',
-    secretName: 'fersweep-s3',
-    terminationGracePeriodSeconds: 5,
-  });
-  const env = {
-    PATH: process.env.PATH ?? '',
-    NATS_URL: nats.url,
-    FERSWEEP_STORE: 's3://fersweep',
-    FERSWEEP_API_TOKENS: 'tok',
-    FERSWEEP_LAUNCHER: 'kubernetes',
-    ...s3.env,
-  };
-  coordinator = await startCoordinator({ env, port: 0, host: '127.0.0.1', logger, launcher });
+  stack = await startCurveStack(CURVES);
+  coordinator = stack.coordinator;
 }, 120_000);
 
 afterAll(async () => {
-  await coordinator?.stop();
-  await kube?.stop();
-  await Promise.all([nats?.stop(), s3?.stop()]);
+  await stack?.stop();
 });
 
 type View = {
@@ -121,7 +92,7 @@ describe('TPE on Kubernetes', () => {
     }
     // The Jobs that remain (stopped trials' Jobs are deleted) were created with the stored point.
     for (const t of v.trials.filter((x) => x.phase === 'Succeeded')) {
-      const job = kube.getJob(`fs-k8s-tpe-${t.trial}`);
+      const job = stack!.kube.getJob(`fs-k8s-tpe-${t.trial}`);
       expect(JSON.stringify(job)).toContain(String(t.search!.point!.learningRate));
     }
   }, 240_000);

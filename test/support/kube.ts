@@ -1,6 +1,8 @@
 import * as k8s from '@kubernetes/client-node';
-import type { FakeKube } from '@fersweep/kube-fake';
-import type { RunningS3, RunningServer } from '@fersweep/testkit';
+import { KubernetesLauncher, startCoordinator, type Coordinator } from '@fersweep/coordinator';
+import { startFakeKube, type FakeKube } from '@fersweep/kube-fake';
+import { createLogger } from '@fersweep/observability';
+import { startNats, startS3, type RunningS3, type RunningServer } from '@fersweep/testkit';
 
 /**
  * What the Helm chart creates for the trainer Jobs: NATS and S3 settings in the `fersweep-trainer`
@@ -41,4 +43,59 @@ export async function pollSweep<V extends { phase: string }>(
     await new Promise((r) => setTimeout(r, 300));
   }
   throw new Error(`timed out: ${JSON.stringify(v)}`);
+}
+
+/** A coordinator on the Kubernetes launcher against the fake kube-apiserver, with real NATS and S3. */
+export interface CurveStack {
+  nats: RunningServer;
+  s3: RunningS3;
+  kube: FakeKube;
+  coordinator: Coordinator;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts nats-server, the S3 server, the fake kube-apiserver whose pods run `trainer` (a scripted
+ * trainer such as the coordinator's curve-trainer fixture) and a coordinator with the Kubernetes
+ * launcher and API token `tok`; the trainer ConfigMap and Secret as the chart creates them.
+ */
+export async function startCurveStack(trainer: string): Promise<CurveStack> {
+  const logger = createLogger({ service: 'coordinator', silent: true });
+  const [nats, s3] = await Promise.all([startNats(), startS3()]);
+  const kube = await startFakeKube({
+    commands: { fersweep: [process.execPath, trainer] },
+    terminationGracePeriodSeconds: 5,
+  });
+  await s3.createBucket('fersweep');
+  Object.assign(process.env, s3.env);
+  await createTrainerConfig(kube, nats, s3);
+  const launcher = new KubernetesLauncher({
+    kubeConfig: kube.kubeConfig,
+    namespace: 'default',
+    image: 'fersweep:test',
+    logger,
+    configMapName: 'fersweep-trainer',
+    secretName: 'fersweep-s3',
+    terminationGracePeriodSeconds: 5,
+  });
+  const env = {
+    PATH: process.env.PATH ?? '',
+    NATS_URL: nats.url,
+    FERSWEEP_STORE: 's3://fersweep',
+    FERSWEEP_API_TOKENS: 'tok',
+    FERSWEEP_LAUNCHER: 'kubernetes',
+    ...s3.env,
+  };
+  const coordinator = await startCoordinator({ env, port: 0, host: '127.0.0.1', logger, launcher });
+  return {
+    nats,
+    s3,
+    kube,
+    coordinator,
+    async stop() {
+      await coordinator.stop();
+      await kube.stop();
+      await Promise.all([nats.stop(), s3.stop()]);
+    },
+  };
 }

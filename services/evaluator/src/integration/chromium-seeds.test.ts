@@ -10,7 +10,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expandTrials, SweepReport, SweepSpec, type SweepId, type TrialEvent } from '@fersweep/contracts';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, openRecordingPage } from '../testing/browser.js';
 import { SweepAggregator } from '../aggregator.js';
 import { buildReport } from '../report/build.js';
 import { echartsBundle, renderReportHtml } from '@fersweep/report';
@@ -32,16 +33,7 @@ function reportOf(sweep: string, events: readonly TrialEvent[], plan = false): S
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fersweep-seeds-'));
   mkdirSync(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {
@@ -50,23 +42,10 @@ afterAll(async () => {
 });
 
 /** Writes the page with ECharts inlined, opens it from disk and records every console/page error. */
-async function openReport(report: SweepReport, name: string): Promise<{ page: Page; problems: string[] }> {
+function openReport(report: SweepReport, name: string): Promise<{ page: Page; problems: string[] }> {
   const file = join(dir, `${name}.html`);
   writeFileSync(file, renderReportHtml(report, { inline: echartsBundle() }));
-  const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-  const problems: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  await page.route('**/*', (route) => {
-    const u = new URL(route.request().url());
-    if (u.protocol === 'file:' || u.protocol === 'data:') return route.continue();
-    problems.push(`request outside the page: ${u.href}`);
-    return route.abort();
-  });
-  await page.goto(`file://${file}`, { waitUntil: 'load' });
-  return { page, problems };
+  return openRecordingPage(browser, `file://${file}`);
 }
 
 interface PageElement {

@@ -13,7 +13,8 @@ import { DatasetReader, importDataset, syntheticSource } from '@fersweep/dataset
 import { createMemoryBus, type Bus } from '@fersweep/messaging';
 import { createRegistry } from '@fersweep/observability';
 import { openStore, type FileStore } from '@fersweep/storage';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, openRecordingPage } from '../testing/browser.js';
 import { createApp } from '../app.js';
 import { createEvaluator, type Evaluator } from '../evaluator.js';
 import { handBuiltSweep, sweepSpec } from '../testing/fixtures.js';
@@ -80,17 +81,8 @@ beforeAll(async () => {
     return r?.phase === 'Succeeded' && (await store.head(`${keys.report(SWEEP)}/report.json`)) ? r : undefined;
   }, 'the sweep to end');
 
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
+
   mkdirSync(ARTIFACTS, { recursive: true });
 }, 60_000);
 
@@ -103,22 +95,8 @@ afterAll(async () => {
 });
 
 /** Opens a page that records console errors, page errors and any request leaving localhost (which it blocks). */
-async function open(url: string): Promise<{ page: Page; problems: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  await page.route('**/*', (route) => {
-    const u = new URL(route.request().url());
-    if (u.protocol === 'data:' || u.protocol === 'file:' || u.hostname === '127.0.0.1') return route.continue();
-    problems.push(`request outside localhost: ${u.href}`);
-    return route.abort();
-  });
-  await page.goto(url, { waitUntil: 'load' });
-  return { page, problems };
+function open(url: string): Promise<{ page: Page; problems: string[] }> {
+  return openRecordingPage(browser, url, (u) => u.hostname === '127.0.0.1');
 }
 
 /**
