@@ -5,13 +5,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
-import { KubernetesLauncher, startCoordinator, type Coordinator } from '@fersweep/coordinator';
+import type { Coordinator } from '@fersweep/coordinator';
 import { importDataset, syntheticSource } from '@fersweep/dataset';
 import { startFakeKube, type FakeKube } from '@fersweep/kube-fake';
 import { createLogger } from '@fersweep/observability';
 import { openStore } from '@fersweep/storage';
 import { startNats, startS3, type RunningS3, type RunningServer } from '@fersweep/testkit';
-import { createTrainerConfig, pollSweep } from '../support/kube.js';
+import { createTrainerConfig, pollSweep, startKubeCoordinator } from '../support/kube.js';
 
 const BIN = join(process.cwd(), 'bin', 'fersweep.js');
 const logger = createLogger({ service: 'coordinator', silent: true });
@@ -20,26 +20,8 @@ let s3: RunningS3;
 let kube: FakeKube;
 let coordinator: Coordinator | undefined;
 
-const env = () => ({
-  PATH: process.env.PATH ?? '',
-  NATS_URL: nats.url,
-  FERSWEEP_STORE: 's3://fersweep',
-  FERSWEEP_API_TOKENS: 'tok',
-  FERSWEEP_LAUNCHER: 'kubernetes',
-  ...s3.env,
-});
-
-async function start(): Promise<Coordinator> {
-  const launcher = new KubernetesLauncher({
-    kubeConfig: kube.kubeConfig,
-    namespace: 'default',
-    image: 'fersweep:test',
-    logger,
-    configMapName: 'fersweep-trainer',
-    secretName: 'fersweep-s3',
-    terminationGracePeriodSeconds: 5,
-  });
-  return startCoordinator({ env: env(), port: 0, host: '127.0.0.1', logger, launcher });
+function start(): Promise<Coordinator> {
+  return startKubeCoordinator(kube, nats, s3, logger);
 }
 
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { KubernetesLauncher, startCoordinator, type Coordinator } from '@fersweep/coordinator';
 import { startFakeKube, type FakeKube } from '@fersweep/kube-fake';
-import { createLogger } from '@fersweep/observability';
+import { createLogger, type Logger } from '@fersweep/observability';
 import { startNats, startS3, type RunningS3, type RunningServer } from '@fersweep/testkit';
 
 /**
@@ -45,6 +45,36 @@ export async function pollSweep<V extends { phase: string }>(
   throw new Error(`timed out: ${JSON.stringify(v)}`);
 }
 
+/**
+ * A coordinator with the Kubernetes launcher against the fake kube-apiserver (namespace `default`,
+ * the chart's trainer ConfigMap and Secret), NATS and S3, API token `tok`.
+ */
+export function startKubeCoordinator(
+  kube: FakeKube,
+  nats: RunningServer,
+  s3: RunningS3,
+  logger: Logger,
+): Promise<Coordinator> {
+  const launcher = new KubernetesLauncher({
+    kubeConfig: kube.kubeConfig,
+    namespace: 'default',
+    image: 'fersweep:test',
+    logger,
+    configMapName: 'fersweep-trainer',
+    secretName: 'fersweep-s3',
+    terminationGracePeriodSeconds: 5,
+  });
+  const env = {
+    PATH: process.env.PATH ?? '',
+    NATS_URL: nats.url,
+    FERSWEEP_STORE: 's3://fersweep',
+    FERSWEEP_API_TOKENS: 'tok',
+    FERSWEEP_LAUNCHER: 'kubernetes',
+    ...s3.env,
+  };
+  return startCoordinator({ env, port: 0, host: '127.0.0.1', logger, launcher });
+}
+
 /** A coordinator on the Kubernetes launcher against the fake kube-apiserver, with real NATS and S3. */
 export interface CurveStack {
   nats: RunningServer;
@@ -69,24 +99,7 @@ export async function startCurveStack(trainer: string): Promise<CurveStack> {
   await s3.createBucket('fersweep');
   Object.assign(process.env, s3.env);
   await createTrainerConfig(kube, nats, s3);
-  const launcher = new KubernetesLauncher({
-    kubeConfig: kube.kubeConfig,
-    namespace: 'default',
-    image: 'fersweep:test',
-    logger,
-    configMapName: 'fersweep-trainer',
-    secretName: 'fersweep-s3',
-    terminationGracePeriodSeconds: 5,
-  });
-  const env = {
-    PATH: process.env.PATH ?? '',
-    NATS_URL: nats.url,
-    FERSWEEP_STORE: 's3://fersweep',
-    FERSWEEP_API_TOKENS: 'tok',
-    FERSWEEP_LAUNCHER: 'kubernetes',
-    ...s3.env,
-  };
-  const coordinator = await startCoordinator({ env, port: 0, host: '127.0.0.1', logger, launcher });
+  const coordinator = await startKubeCoordinator(kube, nats, s3, logger);
   return {
     nats,
     s3,
