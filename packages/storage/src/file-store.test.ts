@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FileStore } from './file-store.js';
-import { byteStream, collect, fileFixture, handFedStream, rejectsWith, tick } from './test-support.js';
+import { byteStream, collect, eventually, fileFixture, handFedStream, rejectsWith } from './test-support.js';
 
 const ls = async (dir: string) => (await readdir(dir)).sort();
 
@@ -78,8 +78,11 @@ describe('FileStore', () => {
     const feed = handFedStream();
     const put = store.put('w/slow.bin', feed.stream);
     feed.push('partial');
-    await tick();
-    const during = await ls(join(dir, 'w'));
+    // The put creates the directory and its temp file asynchronously; under load that takes a while.
+    const during = await eventually(async () => {
+      const names = await ls(join(dir, 'w')).catch(() => []);
+      return names.length > 0 ? names : undefined;
+    });
     expect(during).toHaveLength(1);
     expect(during[0]).toMatch(/^\.fersweep-tmp-[0-9a-f]{16}$/);
     feed.push(' and the rest');

@@ -102,3 +102,14 @@ export function handFedStream(): { stream: Readable; push(chunk: string): void; 
 }
 
 export const tick = (ms = 20) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls `probe` until it returns a value other than undefined; fails after `timeoutMs`. */
+export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await tick();
+  }
+}
