@@ -121,7 +121,10 @@ def main():
             n += 1
         return batch * n / (time.perf_counter() - t)
 
-    step()  # warm-up
+    step()  # warm-up, for at least `warmupSeconds` as bench/src/scaling-once.ts does
+    warm = time.perf_counter()
+    while time.perf_counter() - warm < spec.get('warmupSeconds', 0):
+        step()
     train = images_per_second(step)
     model.eval()
     with torch.no_grad():

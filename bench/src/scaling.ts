@@ -8,8 +8,11 @@
  *   npm run bench -- scaling --threads 1,2,4,8,16     (a bigger machine; also runs from `npm run bench:bundle`'s folder)
  * Each N ≥ 2 is measured twice: strong scaling (--batch images per step, split over the threads: a trial's
  * batchSize) and weak scaling (--batch images per thread: a trial with batchSize × N; --no-weak skips it).
- * Options: --threads LIST, --models SUBSTRING, --no-epoch, --no-weak, --batch N (default 64),
- * BENCH_STEPS / BENCH_MIN_SECONDS as in the models bench, BENCH_PYTHON (default /usr/bin/python3).
+ * Each N ≥ 2 also runs N independent single-thread processes side by side, each with batch/N images per step:
+ * what these cores allow N threads at all (the ceiling a data-parallel trial is judged against; --no-ceiling
+ * skips it). Options: --threads LIST, --models SUBSTRING, --no-epoch, --no-weak, --no-ceiling, --batch N (default 64),
+ * BENCH_STEPS (default 3) and BENCH_MIN_SECONDS (default 6) as in the models bench, after BENCH_WARMUP_SECONDS
+ * (default 3) of untimed steps; BENCH_PYTHON (default /usr/bin/python3).
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -35,6 +38,7 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '64' },
     'no-epoch': { type: 'boolean', default: false },
     'no-weak': { type: 'boolean', default: false },
+    'no-ceiling': { type: 'boolean', default: false },
   },
 });
 const THREADS = args.threads.split(',').map((t) => Number(t.trim()));
@@ -42,7 +46,8 @@ if (THREADS.some((t) => !Number.isSafeInteger(t) || t < 1))
   throw new Error(`--threads ${args.threads}: a comma-separated list of positive integers, e.g. 1,2,4,8,16`);
 const BATCH = Number(args.batch);
 const STEPS = Number(process.env.BENCH_STEPS ?? 3);
-const MIN_SECONDS = Number(process.env.BENCH_MIN_SECONDS ?? 2);
+const MIN_SECONDS = Number(process.env.BENCH_MIN_SECONDS ?? 6);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
 
 const CONFIGS = [
@@ -59,9 +64,22 @@ interface Once {
   maxRssMiB: number;
 }
 
-async function tfjsOnce(cfg: (typeof CONFIGS)[number], threads: number, batch = BATCH): Promise<Once> {
+async function tfjsOnce(
+  cfg: (typeof CONFIGS)[number],
+  threads: number,
+  batch = BATCH,
+  startAt?: number,
+): Promise<Once> {
   const script = fileURLToPath(new URL('./scaling-once.js', import.meta.url));
-  const arg = JSON.stringify({ ...cfg, batch, threads, steps: STEPS, minSeconds: MIN_SECONDS });
+  const arg = JSON.stringify({
+    ...cfg,
+    batch,
+    threads,
+    steps: STEPS,
+    minSeconds: MIN_SECONDS,
+    warmupSeconds: WARMUP_SECONDS,
+    ...(startAt !== undefined ? { startAt } : {}),
+  });
   const out = await exec(process.execPath, [...process.execArgv, script, arg], {
     maxBuffer: 1 << 20,
     timeout: 1_800_000,
@@ -69,11 +87,36 @@ async function tfjsOnce(cfg: (typeof CONFIGS)[number], threads: number, batch = 
   return JSON.parse(out.stdout.trim().split('\n').pop()!) as Once;
 }
 
+/**
+ * What the machine itself allows N threads: N independent single-thread processes, each training batch/N
+ * images per step, timed over the same seconds. Their summed img/s is the ceiling of a data-parallel trial on
+ * these cores (no shared work at all), including what the cores lose to each other (shared caches, memory
+ * bandwidth, clocks) and to the smaller batch per step.
+ */
+async function separateProcesses(cfg: (typeof CONFIGS)[number], n: number): Promise<Once> {
+  const startAt = Date.now() + 20_000 + WARMUP_SECONDS * 1000;
+  const runs = await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      tfjsOnce(cfg, 1, Math.floor(((i + 1) * BATCH) / n) - Math.floor((i * BATCH) / n), startAt),
+    ),
+  );
+  const rate = runs.reduce((a, r) => a + r.trainImagesPerSecond, 0);
+  const cpu = runs.reduce((a, r) => a + (r.cpuMsPerImage ?? 0) * r.trainImagesPerSecond, 0) / rate;
+  return { trainImagesPerSecond: rate, cpuMsPerImage: cpu, maxRssMiB: Math.max(...runs.map((r) => r.maxRssMiB)) };
+}
+
 async function torchOnce(cfg: (typeof CONFIGS)[number], threads: number): Promise<Once | undefined> {
   const script = fileURLToPath(new URL('../peer/torch_peer.py', import.meta.url));
   if (!existsSync(PYTHON) || !existsSync(script)) return undefined;
   try {
-    const arg = JSON.stringify({ ...cfg, batch: BATCH, threads, steps: STEPS, minSeconds: MIN_SECONDS });
+    const arg = JSON.stringify({
+      ...cfg,
+      batch: BATCH,
+      threads,
+      steps: STEPS,
+      minSeconds: MIN_SECONDS,
+      warmupSeconds: WARMUP_SECONDS,
+    });
     const out = await exec(PYTHON, [script, arg], { timeout: 1_800_000 });
     const r = JSON.parse(out.stdout.trim().split('\n').pop()!) as { train_img_s: number; max_rss_mib: number };
     return { trainImagesPerSecond: r.train_img_s, maxRssMiB: r.max_rss_mib };
@@ -163,8 +206,8 @@ function cpuCell(m: Once, one: Once): string {
 async function main(): Promise<void> {
   const results: BenchResult[] = [];
   const table: string[] = [
-    `| model (48 px, batch ${BATCH}) | threads | tfjs wasm img/s | speed-up (efficiency) | CPU ms/img (vs 1 thread) | PyTorch img/s | tfjs / PyTorch | peak RSS tfjs (per added thread) | peak RSS PyTorch | ${BATCH} per thread: img/s (speed-up) | CPU ms/img |`,
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    `| model (48 px, batch ${BATCH}) | threads | tfjs wasm img/s | speed-up (efficiency) | CPU ms/img (vs 1 thread) | PyTorch img/s | tfjs / PyTorch | peak RSS tfjs (per added thread) | peak RSS PyTorch | ${BATCH} per thread: img/s (speed-up) | CPU ms/img | N processes × batch/N: img/s (speed-up) | data-parallel / that |`,
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const cfg of CONFIGS) {
     let one: Once | undefined;
@@ -200,8 +243,17 @@ async function main(): Promise<void> {
           vsBaseline: weak.trainImagesPerSecond / one.trainImagesPerSecond,
           note: `weak scaling (batch ${BATCH * n}); ${weak.cpuMsPerImage?.toFixed(1) ?? '?'} CPU ms/img; peak RSS ${weak.maxRssMiB.toFixed(0)} MiB`,
         });
+      const ceiling = n > 1 && !args['no-ceiling'] ? await separateProcesses(cfg, n) : undefined;
+      if (ceiling)
+        results.push({
+          name: `${cfg.label}: ${n} separate 1-thread processes × batch ${BATCH / n} (what the cores allow)`,
+          value: ceiling.trainImagesPerSecond,
+          unit: 'img/s',
+          vsBaseline: ceiling.trainImagesPerSecond / one.trainImagesPerSecond,
+          note: `${ceiling.cpuMsPerImage?.toFixed(1) ?? '?'} CPU ms/img; the ${n}-thread trial reaches ${((m.trainImagesPerSecond / ceiling.trainImagesPerSecond) * 100).toFixed(0)}% of it`,
+        });
       table.push(
-        `| ${cfg.label} | ${n} | ${m.trainImagesPerSecond.toFixed(1)} | ${speedup.toFixed(2)}× (${((speedup / (n / THREADS[0]!)) * 100).toFixed(0)}%) | ${cpuCell(m, one)} | ${peer ? peer.trainImagesPerSecond.toFixed(1) : '—'} | ${peer ? `${((m.trainImagesPerSecond / peer.trainImagesPerSecond) * 100).toFixed(0)}%` : '—'} | ${m.maxRssMiB.toFixed(0)} MiB${perThread !== undefined ? ` (+${perThread.toFixed(0)})` : ''} | ${peer ? `${peer.maxRssMiB.toFixed(0)} MiB` : '—'} | ${weak ? `${weak.trainImagesPerSecond.toFixed(1)} (${(weak.trainImagesPerSecond / one.trainImagesPerSecond).toFixed(2)}×)` : '—'} | ${weak ? cpuCell(weak, one) : '—'} |`,
+        `| ${cfg.label} | ${n} | ${m.trainImagesPerSecond.toFixed(1)} | ${speedup.toFixed(2)}× (${((speedup / (n / THREADS[0]!)) * 100).toFixed(0)}%) | ${cpuCell(m, one)} | ${peer ? peer.trainImagesPerSecond.toFixed(1) : '—'} | ${peer ? `${((m.trainImagesPerSecond / peer.trainImagesPerSecond) * 100).toFixed(0)}%` : '—'} | ${m.maxRssMiB.toFixed(0)} MiB${perThread !== undefined ? ` (+${perThread.toFixed(0)})` : ''} | ${peer ? `${peer.maxRssMiB.toFixed(0)} MiB` : '—'} | ${weak ? `${weak.trainImagesPerSecond.toFixed(1)} (${(weak.trainImagesPerSecond / one.trainImagesPerSecond).toFixed(2)}×)` : '—'} | ${weak ? cpuCell(weak, one) : '—'} | ${ceiling ? `${ceiling.trainImagesPerSecond.toFixed(1)} (${(ceiling.trainImagesPerSecond / one.trainImagesPerSecond).toFixed(2)}×)` : '—'} | ${ceiling ? `${((m.trainImagesPerSecond / ceiling.trainImagesPerSecond) * 100).toFixed(0)}%` : '—'} |`,
       );
     }
   }
@@ -213,6 +265,7 @@ async function main(): Promise<void> {
     batch: BATCH,
     steps: STEPS,
     minSeconds: MIN_SECONDS,
+    warmupSeconds: WARMUP_SECONDS,
     cpu: cpus()[0]?.model,
     availableParallelism: availableParallelism(),
   });

@@ -81,8 +81,6 @@ export class Replica {
   private layout: Slot[] = [];
   private parameters = 0;
   private gradients: Float32Array<ArrayBufferLike> = new Float32Array(0);
-  /** The share of the current batch this replica trained on (its gradient's weight in the sum). */
-  private share = 0;
   private apply: ApplyGradients | undefined;
 
   constructor(private readonly init: ReplicaInit) {
@@ -129,8 +127,9 @@ export class Replica {
 
   /**
    * Sums the replicas' gradients, each weighted by its share of the batch (so the sum is the gradient of the
-   * whole batch's mean loss), and applies the sum: this replica writes its slot, then reduces its 1/N of the
-   * parameters over all slots in replica order (the same float sums in every run), then all apply the result.
+   * whole batch's mean loss), and applies the sum: this replica copies its gradients into its slot, then reduces
+   * its 1/N of the parameters over all slots in replica order (the same float sums in every run), then all apply
+   * the result.
    */
   private reduceAndApply(variableGradients: Parameters<ApplyGradients>[0] | undefined): void {
     const { index, replicas } = this.init;
@@ -143,27 +142,33 @@ export class Replica {
     }
     for (const slot of this.layout) {
       const g = named.get(slot.name);
-      const target = mine.subarray(slot.offset, slot.offset + slot.size);
-      if (g === undefined) {
-        target.fill(0);
-        continue;
-      }
-      const data = g.dataSync() as Float32Array;
-      const w = this.share;
-      for (let i = 0; i < slot.size; i++) target[i] = data[i]! * w;
+      if (g === undefined) mine.fill(0, slot.offset, slot.offset + slot.size);
+      else mine.set(g.dataSync() as Float32Array, slot.offset);
     }
     barrier(this.control, replicas);
     const [begin, end] = shardRange(P, index, replicas);
     const reduced = this.gradients.subarray(replicas * P, (replicas + 1) * P);
-    for (let j = begin; j < end; j++) {
-      let sum = 0;
-      for (let r = 0; r < replicas; r++) sum += this.gradients[r * P + j]!;
-      reduced[j] = sum;
+    const size = this.params[Param.size]!;
+    const shares = Array.from({ length: replicas }, (_, r) => {
+      const [b, e] = shardRange(size, r, replicas);
+      return (e - b) / size;
+    });
+    const g = this.gradients;
+    if (replicas === 2) {
+      const [w0, w1] = shares as [number, number];
+      for (let j = begin; j < end; j++) reduced[j] = g[j]! * w0 + g[P + j]! * w1;
+    } else {
+      for (let j = begin; j < end; j++) {
+        let sum = 0;
+        for (let r = 0; r < replicas; r++) sum += g[r * P + j]! * shares[r]!;
+        reduced[j] = sum;
+      }
     }
     barrier(this.control, replicas);
+    // Views, not copies: the backend copies them into its own memory (wasm) or reads them before the next step.
     const update: tf.NamedTensorMap = {};
     for (const slot of this.layout) {
-      update[slot.name] = tf.tensor(reduced.slice(slot.offset, slot.offset + slot.size), slot.shape, 'float32');
+      update[slot.name] = tf.tensor(reduced.subarray(slot.offset, slot.offset + slot.size), slot.shape, 'float32');
     }
     try {
       this.apply!(update);
@@ -181,7 +186,6 @@ export class Replica {
     const p = this.params;
     const size = p[Param.size]!;
     const [begin, end] = shardRange(size, index, replicas);
-    this.share = (end - begin) / size;
     (model.optimizer as unknown as { learningRate: number }).learningRate = p[Param.learningRate]!;
     // tfjs draws dropout masks from Math.random: this replica's stream for this step comes from the main
     // thread, keyed by (seed, epoch, batch, replica), so a seed and a thread count give the same masks.
