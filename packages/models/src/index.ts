@@ -63,7 +63,13 @@ export {
   MobileNetV2Params,
 } from './variants/mobilenetv2.js';
 export { compileClassifier, disposeModel, labelTensor, LOSS, METRICS, adaptLayers } from './variants/common.js';
-export { estimateBatchNormStatistics, type BatchNormEstimate } from './variants/batch-norm-statistics.js';
+export {
+  batchNormMoments,
+  BatchNormPool,
+  estimateBatchNormStatistics,
+  type BatchNormEstimate,
+  type BatchNormMoments,
+} from './variants/batch-norm-statistics.js';
 export { countFlops } from './variants/flops.js';
 export { ResizeImages, type ResizeImagesArgs } from './variants/resize-layer.js';
 export { applyResize, bilinearResizeMatrix, isResizeKernel, RESIZE_LAYERS } from './variants/resize.js';

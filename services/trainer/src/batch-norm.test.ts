@@ -65,7 +65,7 @@ function spec(over: Partial<TrialSpecInput> = {}): TrialSpec {
   });
 }
 
-async function trial(s: TrialSpec, signal?: AbortSignal) {
+async function trial(s: TrialSpec, signal?: AbortSignal, threads?: number) {
   const bus = createMemoryBus();
   try {
     return await runTrial({
@@ -75,6 +75,7 @@ async function trial(s: TrialSpec, signal?: AbortSignal) {
       logger,
       runtime: await initTf({ prefer: 'wasm' }),
       ...(signal ? { signal } : {}),
+      ...(threads !== undefined ? { threads } : {}),
     });
   } finally {
     await bus.close();
@@ -122,39 +123,44 @@ describe('BatchNorm statistics for evaluation', () => {
     expect(result.history[0]!.valAccuracy).toBeLessThan((await batchStatisticsAccuracy(result.modelUri)) - 0.2);
   }, 120_000);
 
-  it('resumed mid-epoch, evaluates as an uninterrupted run: statistics are a function of the final weights', async () => {
-    const straight = await trial(spec({ trial: 'straight', epochs: 2 }));
-    const s = spec({ trial: 'resumed', epochs: 2 });
-    // The trainer reads `aborted` after each batch (24 an epoch) and after each epoch: the 30th read is after
-    // batch 5 of epoch 2.
-    let reads = 0;
-    const signal = {
-      get aborted() {
-        return ++reads >= 30;
-      },
-    } as AbortSignal;
-    const before = tf.memory().numTensors;
-    await expect(trial(s, signal)).rejects.toThrow(/in epoch 2 after batch 5;/);
-    expect(tf.memory().numTensors).toBe(before);
-    const resumed = await trial(s);
-    // The same decisions. (Weights agree to float32 rounding only: tfjs' Adam.setWeights recomputes β^t with
-    // pow where an uninterrupted run multiplies, so losses differ in the 7th digit.)
-    expect(resumed.history.map((h) => h.valAccuracy)).toEqual(straight.history.map((h) => h.valAccuracy));
-    resumed.history.forEach((h, i) => expect(h.valLoss).toBeCloseTo(straight.history[i]!.valLoss, 4));
+  // On data-parallel threads the statistics pass runs on the replicas, whole batches each: the same statistics.
+  it.each([1, 2])(
+    'resumed mid-epoch, evaluates as an uninterrupted run: statistics are a function of the final weights (%i threads)',
+    async (threads) => {
+      const straight = await trial(spec({ trial: `straight-${threads}`, epochs: 2 }), undefined, threads);
+      const s = spec({ trial: `resumed-${threads}`, epochs: 2 });
+      // The trainer reads `aborted` after each batch (24 an epoch) and after each epoch: the 30th read is after
+      // batch 5 of epoch 2.
+      let reads = 0;
+      const signal = {
+        get aborted() {
+          return ++reads >= 30;
+        },
+      } as AbortSignal;
+      const before = tf.memory().numTensors;
+      await expect(trial(s, signal, threads)).rejects.toThrow(/in epoch 2 after batch 5;/);
+      expect(tf.memory().numTensors).toBe(before);
+      const resumed = await trial(s, undefined, threads);
+      // The same decisions. (Weights agree to float32 rounding only: tfjs' Adam.setWeights recomputes β^t with
+      // pow where an uninterrupted run multiplies, so losses differ in the 7th digit.)
+      expect(resumed.history.map((h) => h.valAccuracy)).toEqual(straight.history.map((h) => h.valAccuracy));
+      resumed.history.forEach((h, i) => expect(h.valLoss).toBeCloseTo(straight.history[i]!.valLoss, 4));
 
-    // The saved statistics are exactly a re-estimation from the saved weights (epoch 2's draw): nothing of the
-    // interruption or of the moving averages before it is left in them.
-    const model = await loadModel(openStore(resumed.modelUri.replace(/\/$/, '')));
-    const statistics = () =>
-      model.weights.filter((w) => /moving_(mean|variance)/.test(w.name)).map((w) => Array.from(w.read().dataSync()));
-    const saved = statistics();
-    const train = await (await DatasetReader.open(openStore(`file://${dir}/data`))).loadSplit('train');
-    const plan = preciseBatchNormPlan(s, train.count)!;
-    const again = recalibrateBatchNorm(model, train, plan, s, 1, 1);
-    expect(again).toMatchObject({ layers: 10, skipped: [], images: PRECISE_BATCH_NORM_IMAGES });
-    expect(statistics()).toEqual(saved);
-    disposeModel(model);
-  }, 300_000);
+      // The saved statistics are exactly a re-estimation from the saved weights (epoch 2's draw): nothing of the
+      // interruption or of the moving averages before it is left in them.
+      const model = await loadModel(openStore(resumed.modelUri.replace(/\/$/, '')));
+      const statistics = () =>
+        model.weights.filter((w) => /moving_(mean|variance)/.test(w.name)).map((w) => Array.from(w.read().dataSync()));
+      const saved = statistics();
+      const train = await (await DatasetReader.open(openStore(`file://${dir}/data`))).loadSplit('train');
+      const plan = preciseBatchNormPlan(s, train.count)!;
+      const again = await recalibrateBatchNorm(model, train, plan, s, 1, 1);
+      expect(again).toMatchObject({ layers: 10, skipped: [], images: PRECISE_BATCH_NORM_IMAGES });
+      expect(statistics()).toEqual(saved);
+      disposeModel(model);
+    },
+    300_000,
+  );
 });
 
 describe('preciseBatchNormPlan', () => {

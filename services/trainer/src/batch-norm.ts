@@ -1,7 +1,8 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import type { TrialSpec } from '@fersweep/contracts';
 import { epochBatches, type SplitData } from '@fersweep/dataset';
-import { estimateBatchNormStatistics, type BatchNormEstimate } from '@fersweep/models';
+import { BatchNormPool, type BatchNormEstimate } from '@fersweep/models';
+import { localEvaluator, type BatchEvaluator } from './forward.js';
 
 /** How the precise-BatchNorm pass of a trial runs. */
 export interface PreciseBatchNormPlan {
@@ -10,6 +11,9 @@ export interface PreciseBatchNormPlan {
   /** Images per forward pass: the evaluation's batch size or less, split evenly. */
   batchSize: number;
 }
+
+/** Statistics-pass batches handed to the evaluator at once (bounds the images held: 16 × 128 at most). */
+const MOMENTS_GROUP = 16;
 
 /** The batch size evaluation predicts with; the statistics pass uses it too (larger batches, closer to inference). */
 export function evaluationBatchSize(spec: TrialSpec): number {
@@ -38,34 +42,47 @@ export function preciseBatchNormPlan(spec: TrialSpec, trainImages: number): Prec
  * ({@link estimateBatchNormStatistics}). A pure function of (weights, data, seed, epoch): a trial resumed from
  * any checkpoint computes exactly what an uninterrupted one does. Frozen layers keep their statistics.
  */
-export function recalibrateBatchNorm(
+export async function recalibrateBatchNorm(
   model: tf.LayersModel,
   train: SplitData,
   plan: PreciseBatchNormPlan,
   spec: TrialSpec,
   epoch: number,
   channels: number,
-): BatchNormEstimate & { seconds: number } {
+  evaluator: BatchEvaluator = localEvaluator(model, { height: train.height, width: train.width, channels }),
+): Promise<BatchNormEstimate & { seconds: number }> {
   const t0 = performance.now();
   const rescale = spec.augmentation?.rescale;
-  const batches = epochBatches({
-    data: train,
-    batchSize: plan.batchSize,
-    seed: spec.seed,
-    epoch,
-    shuffle: true,
-    ...(rescale !== undefined ? { augmentation: { rescale } } : {}),
-  });
-  const pixels = train.height * train.width * channels;
-  function* inputs(): Generator<tf.Tensor> {
+  const pool = new BatchNormPool();
+  if (model.layers.some((l) => l.getClassName() === 'BatchNormalization' && l.trainable)) {
+    const batches = epochBatches({
+      data: train,
+      batchSize: plan.batchSize,
+      seed: spec.seed,
+      epoch,
+      shuffle: true,
+      ...(rescale !== undefined ? { augmentation: { rescale } } : {}),
+    });
+    // Batches go to the evaluator in groups (replicas take a group's batches in turn), pooled in their order.
+    let group: { xs: Float32Array; size: number }[] = [];
+    const pass = async () => {
+      for (const [i, m] of (await evaluator.moments(group)).entries()) {
+        if (m.layers.length === 0) continue;
+        pool.add(m);
+        pool.images += group[i]!.size;
+        pool.batches++;
+      }
+      group = [];
+    };
     let left = plan.images;
     for (const batch of batches) {
-      if (left <= 0) return;
+      if (left <= 0) break;
       const size = Math.min(batch.size, left);
       left -= size;
-      yield tf.tensor4d(batch.xs.subarray(0, size * pixels), [size, train.height, train.width, channels]);
+      group.push({ xs: batch.xs, size });
+      if (group.length === MOMENTS_GROUP) await pass();
     }
+    await pass();
   }
-  const estimate = estimateBatchNormStatistics(model, inputs());
-  return { ...estimate, seconds: (performance.now() - t0) / 1000 };
+  return { ...pool.write(model), seconds: (performance.now() - t0) / 1000 };
 }

@@ -97,7 +97,7 @@ describe.each([1, 2])('runTrial with %i training thread(s)', (threads) => {
     });
     const model = await loadModel(modelStore);
     const test = await reader.loadSplit('test');
-    const again = predictSplit(model, test, 128, 7);
+    const again = await predictSplit(model, test, 128, 7);
     disposeModel(model);
     expect(Array.from(again.predictions)).toEqual(evaluated.predictions);
     await seen.stop();
@@ -122,8 +122,8 @@ describe.each([1, 2])('runTrial with %i training thread(s)', (threads) => {
     expect(meta.preprocessing.rescale).toBe(1);
     const model = await loadModel(modelStore);
     const test = await (await DatasetReader.open(openStore(`file://${dir}/data`))).loadSplit('test');
-    const raw = predictSplit(model, test, 128, 7, 1);
-    const scaled = predictSplit(model, test, 128, 7, 1 / 255);
+    const raw = await predictSplit(model, test, 128, 7, 1);
+    const scaled = await predictSplit(model, test, 128, 7, 1 / 255);
     disposeModel(model);
     // What the trainer reported is what the model predicts on the pixels it was trained on …
     expect(Array.from(raw.predictions)).toEqual(evaluated.predictions);

@@ -210,9 +210,18 @@ async function train(
       await step.sync(model);
       const trainSeconds = partial.seconds + (performance.now() - epochStart) / 1000;
       // Statistics of the current weights for this evaluation, the checkpoint and (via it) the saved model.
-      const bn = bnPlan && recalibrateBatchNorm(model, train, bnPlan, spec, epoch - 1, channels);
+      // Both passes run on every replica when data-parallel; each asks for the weights as they are then.
+      const bn =
+        bnPlan &&
+        (await recalibrateBatchNorm(model, train, bnPlan, spec, epoch - 1, channels, await step.evaluation(model)));
       if (bn && bn.skipped.length > 0) logger.warn('BatchNorm layers not re-estimated', { layers: bn.skipped });
-      const v = predictSplit(model, val, evaluationBatchSize(spec), numClasses, spec.augmentation?.rescale);
+      const v = await predictSplit(
+        await step.evaluation(model),
+        val,
+        evaluationBatchSize(spec),
+        numClasses,
+        spec.augmentation?.rescale,
+      );
       const metrics = {
         loss: partial.lossSum / partial.images,
         accuracy: partial.correctSum / partial.images,
@@ -262,7 +271,17 @@ async function train(
       }
     }
 
-    const test = await evaluateSplits({ spec, reader, manifest, model, numClasses, publish, logger });
+    const evaluationStep = step;
+    const test = await evaluateSplits({
+      spec,
+      reader,
+      manifest,
+      model,
+      numClasses,
+      publish,
+      logger,
+      evaluation: () => evaluationStep.evaluation(model),
+    });
 
     const modelUri = await uploadModel({
       deps,

@@ -5,6 +5,7 @@ import type { DatasetReader } from '@fersweep/dataset';
 import { confusionMatrix, summarize } from '@fersweep/evaluation';
 import type { Logger } from '@fersweep/observability';
 import { evaluationBatchSize } from './batch-norm.js';
+import type { BatchEvaluator } from './forward.js';
 import { predictSplit } from './predict.js';
 import type { EventBody, TrialResult } from './trainer.js';
 
@@ -16,6 +17,8 @@ export interface EvaluateDeps {
   numClasses: number;
   publish: (body: EventBody) => Promise<void>;
   logger: Logger;
+  /** Forward passes over the model's current weights (data-parallel replicas); default: the model on this thread. */
+  evaluation?: () => Promise<BatchEvaluator>;
 }
 
 /** Publishes trial.evaluated for every split the spec asks for (and the dataset has); the test split's summary. */
@@ -25,7 +28,8 @@ export async function evaluateSplits(d: EvaluateDeps): Promise<TrialResult['test
   for (const split of spec.evaluate) {
     if (!manifest.splits[split]?.count) continue;
     const data = await reader.loadSplit(split);
-    const p = predictSplit(model, data, evaluationBatchSize(spec), numClasses, spec.augmentation?.rescale);
+    const forward = d.evaluation ? await d.evaluation() : model;
+    const p = await predictSplit(forward, data, evaluationBatchSize(spec), numClasses, spec.augmentation?.rescale);
     const cm = confusionMatrix(data.labels, p.predictions, numClasses);
     const summary = summarize(cm, manifest.classes);
     const samples: SamplePrediction[] = samplePositions(data.labels, spec.samplePredictions, numClasses).map((pos) => ({

@@ -62,6 +62,79 @@ interface MovingStatistics {
 }
 
 /**
+ * One batch's statistics for every trainable BatchNormalization layer of an adapted model: per layer (by name,
+ * in call order) the per-channel batch mean and biased variance over `count` values. Plain arrays, so a
+ * data-parallel replica can compute them for its shard and hand them to another thread.
+ */
+export interface BatchNormMoments {
+  layers: { name: string; mean: Float32Array; variance: Float32Array; count: number }[];
+}
+
+/**
+ * The statistics pass of {@link estimateBatchNormStatistics} for one batch: a forward pass in which every
+ * trainable BatchNorm layer normalises with, and reports, its batch statistics. Does not take ownership of `x`;
+ * leaves no tensors behind.
+ */
+export function batchNormMoments(model: tf.LayersModel, x: tf.Tensor): BatchNormMoments {
+  const seen: { layer: tf.layers.Layer; mean: tf.Tensor1D; variance: tf.Tensor1D; count: number }[] = [];
+  const sink: StatisticsSink = {
+    add: (layer, mean, variance, n) => seen.push({ layer, mean: tf.keep(mean), variance: tf.keep(variance), count: n }),
+  };
+  try {
+    tf.tidy(() => {
+      model.apply(x, { training: false, [STATISTICS_KWARG]: sink });
+    });
+    if (seen.length === 0) return { layers: [] };
+    const flat = tf.tidy(() => tf.concat(seen.flatMap((s) => [s.mean, s.variance])).dataSync() as Float32Array);
+    let offset = 0;
+    return {
+      layers: seen.map((s) => {
+        const channels = s.mean.size;
+        const mean = flat.slice(offset, offset + channels);
+        const variance = flat.slice(offset + channels, offset + 2 * channels);
+        offset += 2 * channels;
+        return { name: s.layer.name, mean, variance, count: s.count };
+      }),
+    };
+  } finally {
+    tf.dispose(seen.flatMap((s) => [s.mean, s.variance]));
+  }
+}
+
+/**
+ * Pools {@link BatchNormMoments} over batches (or over the shards of a batch, in a fixed order) and writes the
+ * result into a model's moving statistics: the second half of {@link estimateBatchNormStatistics}, for callers
+ * that compute the moments elsewhere (data-parallel replicas).
+ */
+export class BatchNormPool {
+  private readonly pooled = new Map<string, PooledMoments>();
+  images = 0;
+  batches = 0;
+
+  add(moments: BatchNormMoments): void {
+    for (const l of moments.layers) {
+      const stats = this.pooled.get(l.name) ?? new PooledMoments(l.mean.length);
+      this.pooled.set(l.name, stats);
+      stats.add(l.mean, l.variance, l.count);
+    }
+  }
+
+  /** Writes the pooled statistics into `model`'s layers; what {@link estimateBatchNormStatistics} returns. */
+  write(model: tf.LayersModel): BatchNormEstimate {
+    const targets = model.layers.filter((l) => l.getClassName() === 'BatchNormalization' && l.trainable);
+    for (const [name, stats] of this.pooled) {
+      const bn = model.getLayer(name) as unknown as MovingStatistics;
+      tf.tidy(() => {
+        bn.movingMean.write(tf.tensor1d(Float32Array.from(stats.mean)));
+        bn.movingVariance.write(tf.tensor1d(Float32Array.from(stats.m2, (m2) => m2 / stats.count)));
+      });
+    }
+    const skipped = this.batches > 0 ? targets.filter((l) => !this.pooled.has(l.name)).map((l) => l.name) : [];
+    return { layers: this.pooled.size, skipped, images: this.images, batches: this.batches };
+  }
+}
+
+/**
  * Re-estimates the population statistics of every trainable BatchNormalization layer of an adapted `model`
  * ("precise BatchNorm", Wu & Johnson 2021; fvcore's `update_bn_stats`, `torch.optim.swa_utils.update_bn`) and
  * writes them into its moving mean and variance, so that inference normalises with statistics of the current
@@ -79,52 +152,19 @@ interface MovingStatistics {
  * statistics.
  */
 export function estimateBatchNormStatistics(model: tf.LayersModel, batches: Iterable<tf.Tensor>): BatchNormEstimate {
-  const targets = model.layers.filter((l) => l.getClassName() === 'BatchNormalization' && l.trainable);
-  const pooled = new Map<tf.layers.Layer, PooledMoments>();
-  let images = 0;
-  let count = 0;
+  const trainable = model.layers.some((l) => l.getClassName() === 'BatchNormalization' && l.trainable);
+  const pool = new BatchNormPool();
   for (const x of batches) {
-    if (targets.length === 0) {
-      x.dispose();
-      continue;
-    }
-    const seen: { layer: tf.layers.Layer; mean: tf.Tensor1D; variance: tf.Tensor1D; count: number }[] = [];
-    const sink: StatisticsSink = {
-      add: (layer, mean, variance, n) =>
-        seen.push({ layer, mean: tf.keep(mean), variance: tf.keep(variance), count: n }),
-    };
     try {
-      tf.tidy(() => {
-        model.apply(x, { training: false, [STATISTICS_KWARG]: sink });
-      });
-      if (seen.length === 0) continue;
-      const flat = tf.tidy(() => tf.concat(seen.flatMap((s) => [s.mean, s.variance])).dataSync() as Float32Array);
-      let offset = 0;
-      for (const s of seen) {
-        const channels = s.mean.size;
-        const stats = pooled.get(s.layer) ?? new PooledMoments(channels);
-        pooled.set(s.layer, stats);
-        stats.add(
-          flat.subarray(offset, offset + channels),
-          flat.subarray(offset + channels, offset + 2 * channels),
-          s.count,
-        );
-        offset += 2 * channels;
-      }
+      if (!trainable) continue;
+      const moments = batchNormMoments(model, x);
+      if (moments.layers.length === 0) continue;
+      pool.add(moments);
+      pool.images += x.shape[0] ?? 0;
+      pool.batches++;
     } finally {
-      tf.dispose(seen.flatMap((s) => [s.mean, s.variance]));
       x.dispose();
     }
-    images += x.shape[0] ?? 0;
-    count++;
   }
-  for (const [layer, stats] of pooled) {
-    const bn = layer as unknown as MovingStatistics;
-    tf.tidy(() => {
-      bn.movingMean.write(tf.tensor1d(Float32Array.from(stats.mean)));
-      bn.movingVariance.write(tf.tensor1d(Float32Array.from(stats.m2, (m2) => m2 / stats.count)));
-    });
-  }
-  const skipped = count > 0 ? targets.filter((l) => !pooled.has(l)).map((l) => l.name) : [];
-  return { layers: pooled.size, skipped, images, batches: count };
+  return pool.write(model);
 }

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs';
 import { Random } from '@fersweep/dataset';
 import { buildModel, compileClassifier, disposeModel, initTf, labelTensor } from '@fersweep/models';
+import { localEvaluator } from '../forward.js';
 import { DataParallel, type StepBatch } from './engine.js';
 
 const input = { height: 8, width: 8, channels: 1, numClasses: 7 };
@@ -131,5 +132,54 @@ describe('DataParallel', () => {
     const a = await run();
     const b = await run();
     expect(b).toEqual(a);
+  }, 180_000);
+
+  it('evaluates on the replicas with the main thread weights, even after they changed there: predictions of split batches, BatchNorm moments of whole batches, no leaked tensors', async () => {
+    const cnnInput = { height: 48, width: 48, channels: 1, numClasses: 7 };
+    const rng = new Random(6);
+    const images = (n: number) => Float32Array.from({ length: n * 48 * 48 }, () => rng.next());
+    const step = (index: number): StepBatch => ({
+      xs: images(16),
+      labels: Uint8Array.from({ length: 16 }, () => rng.int(7)),
+      size: 16,
+      index,
+    });
+    const params = { width: 0.125, blocks: 2, denseUnits: 16 };
+    const { model } = await buildModel('cnn', params, cnnInput, { seed: 7 });
+    const { model: other } = await buildModel('cnn', params, cnnInput, { seed: 8 });
+    const parallel = await DataParallel.start({
+      replicas: 2,
+      backend: 'wasm',
+      seed: 7,
+      batchSize: 16,
+      input: cnnInput,
+    });
+    try {
+      await parallel.trainBatch(model, step(0), 0);
+      await parallel.sync(model); // as at the end of an epoch (the master model's optimizer gets its moments)
+      const replicaTensors = [...parallel.tensors];
+      // As restoring the best epoch's weights does: the master model changes, the replicas did not see it.
+      model.setWeights(other.getWeights());
+      const before = tf.memory().numTensors;
+      const remote = await parallel.evaluation(model);
+      expect(remote).toBeDefined();
+      const local = localEvaluator(model, cnnInput);
+      const xs = images(11); // 5 + 6 images on the two replicas
+      const [got, want] = [await remote!.predict(xs, 11), await local.predict(xs, 11)];
+      expect(got).toHaveLength(11 * 7);
+      got.forEach((p, i) => expect(p).toBeCloseTo(want[i]!, 5));
+      const groups = [11, 6, 9].map((size) => ({ xs: images(size), size }));
+      const moments = await remote!.moments(groups);
+      expect(moments.map((m) => m.layers.length)).toEqual([5, 5, 5]); // the CNN's BatchNorm layers at 2 blocks
+      expect(moments).toEqual(await local.moments(groups));
+      expect(tf.memory().numTensors).toBe(before);
+      // Training goes on from the pushed weights, and the replicas hold no more tensors than before.
+      await parallel.trainBatch(model, step(1), 0);
+      expect(parallel.tensors).toEqual(replicaTensors);
+    } finally {
+      await parallel.close();
+      disposeModel(model);
+      disposeModel(other);
+    }
   }, 180_000);
 });

@@ -9,7 +9,8 @@
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { Random } from '@fersweep/dataset';
-import { artifactsFromModel } from '@fersweep/models';
+import { artifactsFromModel, type BatchNormMoments } from '@fersweep/models';
+import type { BatchEvaluator } from '../forward.js';
 import type { Logger } from '@fersweep/observability';
 import type { FromReplica, ReplicaInit, ReplicaState, ToReplica } from './replica.js';
 import { allocateGradients, allocateShared, Ctl, Param, Result, waitChange, type SharedBuffers } from './shared.js';
@@ -284,6 +285,59 @@ export class DataParallel {
       tf.dispose(old.map((o) => o.tensor));
     }
     this.stale = false;
+  }
+
+  /**
+   * Forward passes of an evaluation on the replicas: each gets every weight of the main thread's model (after
+   * a sync the trainable ones are already equal; moving statistics just re-estimated, or weights restored from
+   * a checkpoint, are not), then each batch is split over the replicas as a training batch is. Undefined when
+   * the replicas do not hold this model (it never trained here): the caller evaluates on its own thread.
+   */
+  async evaluation(model: tf.LayersModel): Promise<BatchEvaluator | undefined> {
+    this.throwIfFailed();
+    if (this.loaded?.model !== model) return undefined;
+    await this.sync(model);
+    const values = model.weights.map((w) => Float32Array.from(w.read().dataSync() as Float32Array));
+    await Promise.all(this.handles.map((h) => h.request({ type: 'setWeights', values })));
+    const { height, width, channels } = this.options.input;
+    const ppi = height * width * channels;
+    return {
+      // Inference: each image's output is its own, so every batch is split over the replicas.
+      predict: async (xs, size) => {
+        this.throwIfFailed();
+        const n = this.replicas;
+        const requests: Promise<FromReplica>[] = [];
+        for (let r = 0; r < n; r++) {
+          const [begin, end] = [Math.floor((r * size) / n), Math.floor(((r + 1) * size) / n)];
+          if (end > begin)
+            requests.push(
+              this.handles[r]!.request({ type: 'predict', xs: xs.slice(begin * ppi, end * ppi), size: end - begin }),
+            );
+        }
+        const parts = (await Promise.all(requests)) as { probabilities: Float32Array }[];
+        const out = new Float32Array(parts.reduce((a, p) => a + p.probabilities.length, 0));
+        let offset = 0;
+        for (const p of parts) {
+          out.set(p.probabilities, offset);
+          offset += p.probabilities.length;
+        }
+        return out;
+      },
+      // Statistics: whole batches, replica r taking batches r, r + N, …; results in batch order.
+      moments: async (batches) => {
+        const out: BatchNormMoments[] = [];
+        for (let first = 0; first < batches.length; first += this.replicas) {
+          this.throwIfFailed();
+          const round = batches
+            .slice(first, first + this.replicas)
+            .map((b, r) =>
+              this.handles[r]!.request({ type: 'moments', xs: b.xs.slice(0, b.size * ppi), size: b.size }),
+            );
+          for (const m of (await Promise.all(round)) as { moments: BatchNormMoments }[]) out.push(m.moments);
+        }
+        return out;
+      },
+    };
   }
 
   /** Stops the worker threads. */

@@ -8,6 +8,7 @@ import type { TrialSpec } from '@fersweep/contracts';
 import type { ImageBatch } from '@fersweep/dataset';
 import { labelTensor, type TfRuntime } from '@fersweep/models';
 import type { Logger } from '@fersweep/observability';
+import { localEvaluator, type BatchEvaluator } from '../forward.js';
 import { DataParallel } from './engine.js';
 import { MIN_SHARD_IMAGES, shardLimit, trainThreads } from './threads.js';
 
@@ -18,6 +19,11 @@ export interface EpochStep {
   trainBatch(model: tf.LayersModel, batch: ImageBatch, epoch: number): Promise<[loss: number, accuracy: number]>;
   /** Makes `model` hold the trained weights and optimizer state (a no-op on one thread). */
   sync(model: tf.LayersModel): Promise<void>;
+  /**
+   * Forward passes over `model`'s current weights for an evaluation (validation, precise BatchNorm, test): on
+   * the replicas, each its shard of every batch, when data-parallel. Ask again after the weights change.
+   */
+  evaluation(model: tf.LayersModel): Promise<BatchEvaluator>;
   close(): Promise<void>;
 }
 
@@ -49,6 +55,7 @@ function singleThread(o: EpochStepOptions): EpochStep {
       }
     },
     sync: async () => undefined,
+    evaluation: async (model) => localEvaluator(model, o.input),
     close: async () => undefined,
   };
 }
@@ -78,6 +85,7 @@ export async function createEpochStep(o: EpochStepOptions): Promise<EpochStep> {
     threads,
     trainBatch: (model, batch, epoch) => dp.trainBatch(model, batch, epoch),
     sync: (model) => dp.sync(model),
+    evaluation: async (model) => (await dp.evaluation(model)) ?? localEvaluator(model, o.input),
     close: () => dp.close(),
   };
 }

@@ -7,7 +7,14 @@
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import { xoroshiro128plus } from 'pure-rand';
-import { disposeModel, initTf, labelTensor, modelFromArtifacts } from '@fersweep/models';
+import {
+  batchNormMoments,
+  disposeModel,
+  initTf,
+  labelTensor,
+  modelFromArtifacts,
+  type BatchNormMoments,
+} from '@fersweep/models';
 import {
   barrier,
   Ctl,
@@ -36,9 +43,17 @@ export interface ModelPayload {
   trainingConfig?: tf.io.TrainingConfig;
 }
 
-/** Main thread → replica messages (never per step). */
+/**
+ * Main thread → replica messages (never per training step): load a model, pull its state, and the forward
+ * passes of an evaluation — set every weight to the main thread's, then predict or collect BatchNorm moments
+ * for a shard of images.
+ */
 export type ToReplica =
-  { type: 'load'; model: ModelPayload; gradients: SharedArrayBuffer; parameters: number } | { type: 'pull' };
+  | { type: 'load'; model: ModelPayload; gradients: SharedArrayBuffer; parameters: number }
+  | { type: 'pull' }
+  | { type: 'setWeights'; values: Float32Array[] }
+  | { type: 'predict'; xs: Float32Array; size: number }
+  | { type: 'moments'; xs: Float32Array; size: number };
 
 /** A replica's weights and optimizer state, for the main thread's model. */
 export interface ReplicaState {
@@ -53,6 +68,9 @@ export type FromReplica =
   | { type: 'ready'; device: string }
   | { type: 'loaded' }
   | ({ type: 'state' } & ReplicaState)
+  | { type: 'weightsSet' }
+  | { type: 'predicted'; probabilities: Float32Array }
+  | { type: 'moments'; moments: BatchNormMoments }
   | { type: 'failed'; name: string; message: string; stack?: string };
 
 interface Slot {
@@ -212,6 +230,47 @@ export class Replica {
     this.results[Result.accuracy] = accuracy;
     this.results[Result.checksum] = p[Param.checksum] ? parseInt((await this.checksum()).slice(0, 12), 16) : 0;
     this.results[Result.tensors] = tf.memory().numTensors;
+  }
+
+  /** Sets every weight (model.weights order) to the main thread's: before an evaluation's forward passes. */
+  setWeights(values: Float32Array[]): void {
+    const model = this.loadedModel();
+    const weights = model.weights;
+    if (values.length !== weights.length)
+      throw new Error(`replica ${this.init.index}: ${values.length} weights sent, the model holds ${weights.length}`);
+    const tensors = weights.map((w, i) => tf.tensor(values[i]!, w.read().shape, 'float32'));
+    try {
+      model.setWeights(tensors);
+    } finally {
+      tf.dispose(tensors);
+    }
+  }
+
+  private images(xs: Float32Array, size: number): tf.Tensor4D {
+    const { height, width, channels } = this.init.input;
+    return tf.tensor4d(xs, [size, height, width, channels]);
+  }
+
+  /** Softmax outputs (size × classes) of the model in inference mode for `size` images. */
+  predict(xs: Float32Array, size: number): Float32Array {
+    const model = this.loadedModel();
+    return tf.tidy(() => (model.predict(this.images(xs, size)) as tf.Tensor).dataSync() as Float32Array);
+  }
+
+  /** The precise-BatchNorm statistics pass over `size` images (see batchNormMoments). */
+  moments(xs: Float32Array, size: number): BatchNormMoments {
+    const model = this.loadedModel();
+    const x = this.images(xs, size);
+    try {
+      return batchNormMoments(model, x);
+    } finally {
+      x.dispose();
+    }
+  }
+
+  private loadedModel(): tf.LayersModel {
+    if (!this.model) throw new Error(`replica ${this.init.index}: no model loaded`);
+    return this.model;
   }
 
   /** sha256 of the trainable weights and the optimizer state: equal in every replica, step after step. */

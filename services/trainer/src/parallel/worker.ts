@@ -21,6 +21,15 @@ port.on('message', (m: ToReplica) => {
       if (m.type === 'load') {
         await replica.load(m.model, m.gradients, m.parameters);
         send({ type: 'loaded' });
+      } else if (m.type === 'setWeights') {
+        replica.setWeights(m.values);
+        send({ type: 'weightsSet' });
+      } else if (m.type === 'predict') {
+        const probabilities = replica.predict(m.xs, m.size);
+        send({ type: 'predicted', probabilities }, [probabilities.buffer as ArrayBuffer]);
+      } else if (m.type === 'moments') {
+        const moments = replica.moments(m.xs, m.size);
+        send({ type: 'moments', moments });
       } else {
         const state = await replica.state();
         send({ type: 'state', ...state }, [
