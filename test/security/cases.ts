@@ -137,6 +137,14 @@ export function bodyCases(): Case[] {
       },
     ],
     [
+      'a 300 KB flat YAML mapping (YAML is limited to 256 KiB: a 1 MB one parsed for ~8 s)',
+      {
+        ...yaml(Array.from({ length: 30_000 }, (_, i) => `k${i}: v`).join('\n')),
+        status: 413,
+        code: 'PayloadTooLarge',
+      },
+    ],
+    [
       '1000 variants',
       {
         ...post(

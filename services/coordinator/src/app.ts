@@ -31,8 +31,10 @@ export interface AppDeps {
   access?: Access;
   /** False while starting or shutting down: /readyz answers 503. */
   ready: () => boolean;
-  /** Largest accepted request body. */
+  /** Largest accepted request body (default 1mb). */
   bodyLimit?: string;
+  /** Largest accepted YAML body (default 256kb, or bodyLimit if smaller): YAML parses ~100× slower than JSON. */
+  yamlBodyLimit?: string;
   /** How long GET /v1/sweeps/{id}/report waits for an ended sweep's final report (default 20 s). */
   reportWaitMs?: number;
 }
@@ -42,6 +44,18 @@ export interface AppDeps {
  * on /v1 → the sweep routes → the report routes → 404 → the problem+json error handler.
  * Listening (and `start()`) is the caller's.
  */
+/** The default limit of YAML bodies: a flat 1 MB mapping took ~8 s to parse, blocking every request. */
+export const YAML_BODY_LIMIT = '256kb';
+
+const UNIT: Record<string, number> = { b: 1, kb: 1 << 10, mb: 1 << 20, gb: 1 << 30 };
+/** Bytes of a body-parser size ('1mb', '256kb', '512b'); Infinity for anything else. */
+const sizeOf = (limit: string): number => {
+  const m = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)$/i.exec(limit.trim());
+  return m ? Number(m[1]) * UNIT[m[2]!.toLowerCase()]! : Infinity;
+};
+/** The smaller of two body limits. */
+const smallerLimit = (a: string, b: string): string => (sizeOf(a) <= sizeOf(b) ? a : b);
+
 export function createApp(deps: AppDeps): express.Express {
   const metrics = coordinatorMetrics(deps.registry, deps.scheduler.state);
   const app = express();
@@ -52,7 +66,13 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/v1', requireToken);
   const reports = reportReader(deps);
   const bodyLimit = deps.bodyLimit ?? '1mb';
-  mountSweepRoutes(app, { scheduler: deps.scheduler, metrics, reports, bodyLimit });
+  mountSweepRoutes(app, {
+    scheduler: deps.scheduler,
+    metrics,
+    reports,
+    bodyLimit,
+    yamlBodyLimit: deps.yamlBodyLimit ?? smallerLimit(bodyLimit, YAML_BODY_LIMIT),
+  });
   mountReportRoutes(app, { scheduler: deps.scheduler, reports, requireToken });
   app.use(notFound);
   app.use(errorHandler(deps.logger, bodyLimit));

@@ -68,6 +68,19 @@ describe('request bodies', () => {
     expect((await api.scheduler.state.listSweeps()).length).toBe(0);
   });
 
+  it('refuses a YAML body over 256 KiB with 413 PayloadTooLarge before parsing it; JSON keeps its own limit', async () => {
+    // A flat mapping: ~300 KB of `kN: v` lines (the landed tree parsed 1 MB of it for ~8 s, blocking the loop).
+    const flat = Array.from({ length: 30_000 }, (_, i) => `k${i}: v`).join('\n');
+    const yaml = await post({ 'content-type': 'application/yaml' }, flat);
+    expect([yaml.status, yaml.body.code]).toEqual([413, 'PayloadTooLarge']);
+    expect(yaml.body.detail).toMatch(/YAML body is larger than 256kb: send the sweep as JSON \(up to 4mb\)/);
+    const params = Object.fromEntries(Array.from({ length: 30_000 }, (_, i) => [`k${i}`, 'v']));
+    const json = await post({ 'content-type': 'application/json' }, sweep(params).replace('"cnn"', '"no-such-model"'));
+    expect([json.status, json.body.code]).toEqual([422, 'InvalidSpec']); // parsed: not a size error
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    expect((await api.scheduler.state.listSweeps()).length).toBe(0);
+  });
+
   it('decodes a gzip body, then validates it (422 for a non-sweep)', async () => {
     const r = await post({ 'content-type': 'application/json', 'content-encoding': 'gzip' }, gzipSync('{"x":1}'));
     expect(r.status).toBe(422);

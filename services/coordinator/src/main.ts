@@ -13,7 +13,8 @@ import { ConfigError, loadConfig, type CoordinatorConfig } from './config.js';
 import { LocalLauncher } from './launchers/local.js';
 import type { Launcher } from './launchers/types.js';
 import { Scheduler } from './scheduler.js';
-import { openFileKv, SweepState } from './state.js';
+import { openFileKv, SweepState, validateRecord } from './state.js';
+import { quarantineRecords } from './quarantine.js';
 import { policyAdmission } from './tenancy/admission.js';
 import { loadTenancy } from './tenancy/config.js';
 
@@ -68,7 +69,10 @@ export async function startCoordinator(options: StartOptions = {}): Promise<Coor
     });
     bus = nats;
     purgeEvents = async (sweep) => void (await nats.purgeSweep(sweep));
-    state = new SweepState(await openNatsKv(nats.connection, COORDINATOR_BUCKET));
+    const kv = await openNatsKv(nats.connection, COORDINATOR_BUCKET);
+    // As the file store does at open: a record that does not parse is moved aside, never a failed start.
+    await quarantineRecords(kv, validateRecord, { prefixes: ['sweeps.', 'trials.'], logger });
+    state = new SweepState(kv);
   } else {
     bus = createMemoryBus();
     state = new SweepState(await openFileKv(config.stateDir, { logger }));

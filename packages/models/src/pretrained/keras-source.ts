@@ -4,6 +4,7 @@ import { StoreError, type ObjectStore } from '@fersweep/storage';
 import { readKerasWeights, type KerasWeightsFile } from '../io/keras-h5.js';
 import { ModelError } from '../variants/errors.js';
 import { kerasMobileNetV2FileName } from '../variants/mobilenetv2-layout.js';
+import { BlockedAddressError, guardedFetch } from './guarded-fetch.js';
 import { findStoredKerasWeights, storeKerasWeights } from './keras-store.js';
 
 /** Where keras.applications downloads MobileNetV2 weights from (`keras/applications/mobilenet_v2.py`). */
@@ -34,7 +35,13 @@ export interface KerasSourceOptions {
   artifactRoot?: string | undefined;
   /** Base URL of the keras files; default $FERSWEEP_KERAS_WEIGHTS_URL, else KERAS_WEIGHTS_PUBLIC_URL. */
   baseUrl?: string | undefined;
+  /** Fetches the keras base URL (the operator's); default global fetch. */
   fetch?: typeof fetch;
+  /**
+   * Fetches an explicit `pretrained` URL (the sweep's): default guardedFetch, which refuses loopback,
+   * link-local/metadata and private addresses at connect time (FERSWEEP_URL_PRIVATE_HOSTS excepted).
+   */
+  fetchUserUrl?: typeof fetch;
 }
 
 /** Keras weights found for a `pretrained` value, and where they came from. */
@@ -77,6 +84,7 @@ async function download(url: string, fetchImpl: typeof fetch): Promise<Buffer> {
       return Buffer.concat(chunks);
     } catch (err) {
       if (err instanceof DownloadError && err.permanent) throw err;
+      if (err instanceof BlockedAddressError) throw new DownloadError(err.message, true);
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       last =
         err instanceof DownloadError
@@ -114,7 +122,7 @@ export async function resolveKerasWeights(
   if (pretrained !== 'imagenet') {
     let bytes: Buffer;
     if (/^https?:\/\//i.test(pretrained)) {
-      bytes = await download(pretrained, fetchImpl).catch((err: unknown) => {
+      bytes = await download(pretrained, options.fetchUserUrl ?? guardedFetch()).catch((err: unknown) => {
         throw new ModelError(
           'PretrainedUnavailable',
           `params.pretrained: cannot download ${pretrained}: ${(err as Error).message}`,

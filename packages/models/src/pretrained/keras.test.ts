@@ -218,6 +218,8 @@ describe('pretrained: imagenet', () => {
       disposeModel(second.model);
 
       // An explicit URL of a .h5 file is fetched as it is (no store involved), and a 404 is named.
+      // The server is on loopback, which a sweep's URL may reach only where the operator allows it.
+      process.env.FERSWEEP_URL_PRIVATE_HOSTS = '127.0.0.1';
       const explicit = await build({ alpha: 0.35, pretrained: `${server.url}/${name}` });
       expect(explicit.notes[0]).toContain(`keras weights ${server.url}/${name} (sha256 ${index.sha256.slice(0, 12)}…)`);
       disposeModel(explicit.model);
@@ -226,6 +228,7 @@ describe('pretrained: imagenet', () => {
         'PretrainedUnavailable',
         `params.pretrained: cannot download ${server.url}/other.h5: HTTP 404 Not Found`,
       ]);
+      delete process.env.FERSWEEP_URL_PRIVATE_HOSTS;
 
       // A stored copy whose bytes changed is refused, not loaded.
       await store.put(keys.kerasWeights(index.sha256), bytes.subarray(0, bytes.length - 1));

@@ -68,7 +68,9 @@ export function openApiDocument() {
                 'ParallelismLimitExceeded, UrlNotAllowed), with `field` and `rule`; nothing is stored or started',
             ),
             '409': err("a sweep of that name exists in the caller's tenant with another spec"),
-            '413': err('body too large'),
+            '413': err(
+              'PayloadTooLarge: a JSON body over 1 MiB, or a YAML body over 256 KiB (send large sweeps as JSON)',
+            ),
             '415': err('unsupported content type, Content-Encoding or charset'),
             '422': err(
               'invalid spec (InvalidSpec, with `field` and `errors`: unknown model or param, a value out of range, an ' +
