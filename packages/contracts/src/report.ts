@@ -163,6 +163,22 @@ export const TrialReport = z.object({
 });
 export type TrialReport = z.infer<typeof TrialReport>;
 
+/**
+ * Epochs a succeeded trial's history lacks: every epoch from 1 to its last one, and up to the
+ * epochs asked for unless it stopped early. A succeeded trial with a gap still has events on their
+ * way — an evaluator that died before committing an event gets it again after JetStream's ack wait —
+ * so a report showing one is not final yet. Empty for a trial that has not succeeded.
+ */
+export function missingEpochs(t: Pick<TrialReport, 'phase' | 'history' | 'epochs' | 'stoppedEarly'>): number[] {
+  if (t.phase !== 'Succeeded') return [];
+  const seen = new Set(t.history.map((h) => h.epoch));
+  const last = Math.max(0, ...seen);
+  const upTo = t.stoppedEarly === false && t.epochs !== null ? Math.max(last, t.epochs) : last;
+  const missing: number[] = [];
+  for (let e = 1; e <= upTo; e++) if (!seen.has(e)) missing.push(e);
+  return missing;
+}
+
 /** Per-class difference a − b of two trials on the comparison split. */
 export const ClassDelta = z.object({
   class: z.string(),

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@fersweep/observability';
 import { openStore } from '@fersweep/storage';
-import { createReportReader, ReportPendingError } from './reports.js';
+import type { SweepReport } from '@fersweep/contracts';
+import { createReportReader, isFinalReport, missingSuccesses, ReportPendingError } from './reports.js';
 import type { SweepRecord, TrialRecord } from './state.js';
 
 let dir: string;
@@ -29,6 +30,19 @@ describe('the final report of an ended sweep', () => {
       retryAfterSeconds: 5,
       message: expect.stringMatching(/sweep 'ended' ended \(Succeeded\) .* the end of trial\(s\) cnn\. Retry shortly/),
     });
+  });
+
+  it('waits while the report shows a succeeded trial with a gap in its epochs (events still to be redelivered)', () => {
+    const epoch = (n: number) => ({ epoch: n, loss: 1, accuracy: 0.5, valLoss: 1, valAccuracy: 0.5, seconds: 1 });
+    const report = (epochs: number[]) =>
+      ({
+        phase: 'Succeeded',
+        trials: [{ trial: 'cnn', phase: 'Succeeded', epochs: 3, stoppedEarly: false, history: epochs.map(epoch) }],
+      }) as unknown as SweepReport;
+    expect(missingSuccesses(report([2, 3]), [trial('cnn', 'Succeeded')])).toEqual(['cnn']);
+    expect(missingSuccesses(report([1, 2]), [trial('cnn', 'Succeeded')])).toEqual(['cnn']);
+    expect(isFinalReport(report([2, 3]), [trial('cnn', 'Succeeded')])).toBe(false);
+    expect(isFinalReport(report([1, 2, 3]), [trial('cnn', 'Succeeded')])).toBe(true);
   });
 
   it('is whatever the store holds for a cancelled sweep when no evaluator can finalize it (nothing: 404)', async () => {

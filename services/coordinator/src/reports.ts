@@ -4,7 +4,7 @@
  * independently, so the coordinator can see a sweep end before the evaluator has applied its last
  * events; for an ended sweep this module therefore serves only the final report, waiting for it.
  */
-import { keys, SweepReport } from '@fersweep/contracts';
+import { keys, missingEpochs, SweepReport } from '@fersweep/contracts';
 import type { Logger } from '@fersweep/observability';
 import { StoreError, type ObjectStore } from '@fersweep/storage';
 import type { SweepRecord, TrialRecord } from './state.js';
@@ -39,12 +39,18 @@ export class ReportPendingError extends Error {
 }
 
 /**
- * Trials the coordinator saw succeed that `report` does not show succeeded yet: their `trial.completed`
- * was published before the trainer exited, so the evaluator will apply it — the report must wait for it.
+ * Trials the coordinator saw succeed that `report` does not show succeeded yet, or shows succeeded
+ * with a gap in their epochs: their events were published before the trainer exited, so the
+ * evaluator will apply them (an evaluator that crashed gets them again) — the report must wait.
  */
 export function missingSuccesses(report: SweepReport, trials: readonly TrialRecord[]): string[] {
-  const phase = new Map<string, string>(report.trials.map((t) => [t.trial, t.phase]));
-  return trials.filter((t) => t.phase === 'Succeeded' && phase.get(t.trial) !== 'Succeeded').map((t) => t.trial);
+  const byId = new Map(report.trials.map((t) => [t.trial as string, t]));
+  return trials
+    .filter((t) => {
+      const r = byId.get(t.trial);
+      return t.phase === 'Succeeded' && (r?.phase !== 'Succeeded' || missingEpochs(r).length > 0);
+    })
+    .map((t) => t.trial);
 }
 
 /** Trials the coordinator saw fail that `report` does not show as ended. */

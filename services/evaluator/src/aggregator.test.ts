@@ -187,6 +187,28 @@ describe('SweepAggregator', () => {
       expect(aggregate(events.slice(0, -1), true).snapshot().phase).toBe('Running');
       expect(aggregate([], true).snapshot().phase).toBe('Pending');
     });
+    it('does not end while a succeeded trial misses an epoch (an evaluator crash: redelivered after the ack wait)', () => {
+      // Issue 12 (test/faults): the evaluator died between applying cnn's epoch 1 and committing it;
+      // after its restart the later events arrived first and the report ended without epoch 1.
+      const events = handBuiltSweep(S);
+      const lost = events.find((e) => e.trial === 'cnn' && e.type === 'trial.epoch' && e.epoch === 1)!;
+      const a = aggregate(
+        events.filter((e) => e !== lost),
+        true,
+      );
+      expect(a.snapshot().trials.find((t) => t.trial === 'cnn')!.phase).toBe('Succeeded');
+      expect(a.snapshot()).toMatchObject({ phase: 'Running', ended: false });
+      a.apply(lost);
+      expect(a.snapshot()).toMatchObject({ phase: 'Succeeded', ended: true });
+      // The last epoch missing is a gap too (cnn did not stop early: 3 epochs asked for).
+      const last = events.find((e) => e.trial === 'cnn' && e.type === 'trial.epoch' && e.epoch === 3)!;
+      expect(
+        aggregate(
+          events.filter((e) => e !== last),
+          true,
+        ).snapshot().ended,
+      ).toBe(false);
+    });
     it('a trial the scheduler stopped is Stopped with its epochs, and ends the sweep without finalize()', () => {
       // mobilenet stopped at rung 1 after its epoch 1; its interrupted attempt reported a retryable failure.
       const events = handBuiltSweep(S).filter(

@@ -7,6 +7,7 @@
 import {
   EMOTIONS,
   epochRecordOf,
+  missingEpochs,
   type EpochMetrics,
   type EpochRecord,
   type EvaluatedSplit,
@@ -295,7 +296,10 @@ export class SweepAggregator {
     });
     const count = (phase: TrialPhase) => trials.filter((t) => t.phase === phase).length;
     const anyEvent = this.#trials.size > 0;
-    const allTerminal = trials.length > 0 && trials.every((t) => TERMINAL.has(t.phase));
+    // A succeeded trial with a gap in its history has events still coming (redelivered after a crash):
+    // the sweep ends by itself only once they are in (an explicit finalize() still ends it).
+    const allTerminal =
+      trials.length > 0 && trials.every((t) => TERMINAL.has(t.phase) && missingEpochs(t).length === 0);
     let phase: SweepPhase;
     if (this.#finalized || (this.#plan !== undefined && allTerminal))
       phase = count('Succeeded') > 0 ? 'Succeeded' : 'Failed';

@@ -73,6 +73,16 @@ function stopper(child: ChildProcess, dataDir: string): () => Promise<void> {
   };
 }
 
+/** SIGKILL (kill -9), keeping the data dir; resolves once the process has exited. */
+function killer(child: ChildProcess): () => Promise<void> {
+  return async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+  };
+}
+
 function which(bin: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(':')) {
     const p = join(dir, bin);
@@ -155,12 +165,7 @@ export async function startNats(options: StartNatsOptions = {}): Promise<Running
     dataDir,
     stop: stopper(child, dataDir),
     ...pausing(child),
-    async kill() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
-      await exited;
-    },
+    kill: killer(child),
   };
 }
 
@@ -172,6 +177,11 @@ export interface RunningS3 extends RunningServer {
   env: Record<string, string>;
   /** Creates a bucket (path-style, with this server's credentials). */
   createBucket(name: string): Promise<void>;
+  /**
+   * SIGKILL, keeping the data dir; `startS3({ kind: 's3rver', port, dataDir })` brings it back with
+   * its objects (moto keeps everything in memory: a killed moto comes back empty).
+   */
+  kill(): Promise<void>;
 }
 
 export interface StartS3Options {
@@ -185,6 +195,9 @@ export interface StartS3Options {
    * make moto check credentials (it accepts anything by default).
    */
   serverEnv?: Record<string, string>;
+  /** Reuse this port and data dir (a restart of s3rver after a kill: its objects are on disk there). */
+  port?: number;
+  dataDir?: string;
 }
 
 /**
@@ -201,9 +214,20 @@ export async function startS3(options: StartS3Options = {}): Promise<RunningS3> 
   const creds = moto
     ? { accessKeyId: 'fersweep-test', secretAccessKey: 'fersweep-test-secret', region: 'us-east-1' }
     : { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', region: 'us-east-1' };
+  const fixed = {
+    ...(options.port ? { port: options.port } : {}),
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+  };
   let started: { child: ChildProcess; port: number; dataDir: string };
   if (moto) {
-    started = await startProcess('moto', moto, (p) => ['-H', '127.0.0.1', '-p', String(p)], serverEnv);
+    started = await startProcess(
+      'moto',
+      moto,
+      (p) => ['-H', '127.0.0.1', '-p', String(p)],
+      serverEnv,
+      undefined,
+      fixed,
+    );
   } else {
     const require = createRequire(import.meta.url);
     const s3rverBin = join(dirname(require.resolve('s3rver/package.json')), 'bin', 's3rver.js');
@@ -212,6 +236,8 @@ export async function startS3(options: StartS3Options = {}): Promise<RunningS3> 
       s3rverBin,
       (p, d) => ['--address', '127.0.0.1', '--port', String(p), '--directory', d, '--silent'],
       serverEnv,
+      undefined,
+      fixed,
     );
   }
   const url = `http://127.0.0.1:${started.port}`;
@@ -238,6 +264,7 @@ export async function startS3(options: StartS3Options = {}): Promise<RunningS3> 
     },
     stop: stopper(started.child, started.dataDir),
     ...pausing(started.child),
+    kill: killer(started.child),
   };
 }
 

@@ -1,0 +1,206 @@
+/**
+ * Fault suite (issue 12): kill -9 each component of the distributed stack — a trainer pod, the
+ * coordinator, the evaluator, nats-server, the S3 server — at an observed point of a running sweep,
+ * restart it, and check that the sweep finishes with every trial exactly once in the report, epochs
+ * 1..E once each, one Job per trial (created once), and no partial object under the sweep's keys.
+ * Prints a table of scenario → outcome (also written to $FERSWEEP_FAULTS_OUT; test/faults/RESULTS.md
+ * is one run of it). Needs the build (`fersweep` runs from dist/).
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { importDataset, syntheticSource } from '@fersweep/dataset';
+import { openStore } from '@fersweep/storage';
+import {
+  EPOCHS,
+  faultSweep,
+  jobCreates,
+  lostAndDuplicated,
+  runningAt,
+  submit,
+  table,
+  TRIALS,
+  verdict,
+  waitView,
+  type Outcome,
+  type Verdict,
+} from './checks.js';
+import { startFaultStack, waitUntil, type FaultStack } from './stack.js';
+
+let dir: string;
+let stack: FaultStack;
+const rows: Outcome[] = [];
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fersweep-faults-'));
+  stack = await startFaultStack(dir);
+  await importDataset({
+    source: syntheticSource({ count: 400, seed: 12 }),
+    store: openStore('s3://fersweep/datasets/faces'),
+    name: 'faces',
+    seed: 1,
+    explore: false,
+  });
+}, 180_000);
+
+afterAll(async () => {
+  const text = table(rows);
+  console.log(`fault scenarios (kill -9, restart):\n\n${text}\n`);
+  if (process.env.FERSWEEP_FAULTS_OUT) await writeFile(process.env.FERSWEEP_FAULTS_OUT, `${text}\n`);
+  await stack?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** The running trial's checkpoint key after `epochs` epochs. */
+const checkpointKey = (id: string, trial: string, epochs: number) =>
+  `sweeps/${id}/trials/${trial}/checkpoints/epoch-${String(epochs).padStart(4, '0')}/state.json`;
+
+/**
+ * Submits a sweep, runs `fault` on it, waits for the end, records the row and asserts the
+ * invariants every scenario shares. Returns the verdict for scenario-specific checks.
+ */
+async function scenario(
+  id: string,
+  parallelism: number,
+  fault: () => Promise<Omit<Outcome, 'finished' | 'trialsInReport' | 'duplicates' | 'epochsLost' | 'partialFiles'>>,
+): Promise<Verdict> {
+  const before = jobCreates(stack.kube);
+  await submit(stack.coordinator.url, faultSweep(id, parallelism));
+  const what = await fault();
+  const v = await verdict(stack, id, before);
+  const { lost, duplicated } = lostAndDuplicated(v);
+  rows.push({
+    ...what,
+    finished: v.phase === 'Succeeded',
+    trialsInReport: `${new Set(v.trialIds).size}/${TRIALS.length}`,
+    duplicates: duplicated,
+    epochsLost: lost,
+    partialFiles: v.partial.length,
+  });
+  expect(v.phase).toBe('Succeeded');
+  expect(v.trialIds).toEqual(TRIALS);
+  for (const t of TRIALS) expect(v.epochs[t]).toEqual(Array.from({ length: EPOCHS }, (_, i) => i + 1));
+  for (const t of v.report.trials) expect(t.test).toBeDefined();
+  expect(v.jobsPerTrial).toEqual(Object.fromEntries(TRIALS.map((t) => [t, 1])));
+  expect(v.jobCreates).toBe(TRIALS.length);
+  expect(v.partial).toEqual([]);
+  expect(stack.kube.errors()).toEqual([]);
+  return v;
+}
+
+describe('kill -9 and restart, one component at a time, during a running sweep', () => {
+  it('a trainer pod, after its epoch-1 event and checkpoint: the Job retries and resumes from epoch 1', async () => {
+    const id = 'f-trainer';
+    const job = `fs-${id}-a`;
+    let reached = 0;
+    const v = await scenario(id, 2, async () => {
+      const at = await waitView(stack, id, 'trial a to report epoch 1', (s) =>
+        s.trials.some((t) => t.trial === 'a' && t.phase === 'Running' && (t.lastEpoch?.epoch ?? 0) >= 1),
+      );
+      reached = at.trials.find((t) => t.trial === 'a')!.lastEpoch!.epoch;
+      await waitUntil(
+        `the epoch-${reached} checkpoint of trial a`,
+        () => openStore('s3://fersweep').head(checkpointKey(id, 'a', reached)),
+        30_000,
+      );
+      const pods = stack.kube.listPods({ jobName: job }).map((p) => p.metadata!.name!);
+      const proc = stack.kube.processes().find((p) => pods.includes(p.pod));
+      if (!proc) throw new Error(`no running trainer process of ${job} (pods ${pods.join(', ')})`);
+      process.kill(proc.pid, 'SIGKILL');
+      return {
+        scenario: 'trainer (pod of trial a)',
+        killPoint: `after epoch ${reached}'s event + checkpoint`,
+        restart: 'Job controller: new pod (backoffLimit)',
+      };
+    });
+    const pods = stack.kube.listPods({ jobName: job });
+    expect(pods.length).toBe(2);
+    const resumed = pods
+      .flatMap((p) => stack.kube.podLog(p.metadata!.name!).split('\n'))
+      .map((line) => {
+        try {
+          return JSON.parse(line) as { message?: string; completedEpochs?: number };
+        } catch {
+          return {};
+        }
+      })
+      .find((l) => l.message === 'resuming from checkpoint');
+    expect(resumed).toBeDefined();
+    const resumedFrom = resumed!.completedEpochs ?? -1;
+    // No epoch lost beyond the one in flight: the retry starts at (or after) the last epoch reported before the kill.
+    const row = rows[rows.length - 1]!;
+    row.epochsLost += Math.max(0, reached - resumedFrom);
+    row.note = `2 pods; the retry resumed after epoch ${resumedFrom} (killed after epoch ${reached}'s event)`;
+    expect(resumedFrom).toBeGreaterThanOrEqual(reached);
+    expect(v.report.trials.find((t) => t.trial === 'a')!.history).toHaveLength(EPOCHS);
+  }, 240_000);
+
+  it('the coordinator, with trial a running and trial b not launched yet: restarted, it reconciles without a duplicate Job', async () => {
+    const id = 'f-coordinator';
+    await scenario(id, 1, async () => {
+      await waitView(stack, id, 'trial a to report epoch 1', (s) => Boolean(runningAt(s, 1)));
+      await stack.coordinator.kill();
+      await stack.coordinator.restart();
+      return {
+        scenario: 'coordinator',
+        killPoint: 'trial a at epoch ≥ 1, trial b pending (parallelism 1)',
+        restart: 'same port, state from NATS KV',
+      };
+    });
+  }, 240_000);
+
+  it('the evaluator, kept down while trial events arrive: restarted, its report has every trial and epoch once', async () => {
+    const id = 'f-evaluator';
+    await scenario(id, 2, async () => {
+      const at = await waitView(stack, id, 'a trial to report epoch 1', (s) => Boolean(runningAt(s, 1)));
+      const t = runningAt(at, 1)!;
+      await stack.evaluator.kill();
+      // Events the evaluator misses while it is down: the trial's next epoch (or its end).
+      await waitView(stack, id, `trial ${t.trial} to move on while the evaluator is down`, (s) => {
+        const now = s.trials.find((x) => x.trial === t.trial)!;
+        return now.phase !== 'Running' || (now.lastEpoch?.epoch ?? 0) > t.lastEpoch!.epoch;
+      });
+      await stack.evaluator.restart();
+      return {
+        scenario: 'evaluator',
+        killPoint: `trial ${t.trial} at epoch ${t.lastEpoch!.epoch}; down until its next event`,
+        restart: 'same port, rebuilt from the JetStream stream + S3 state',
+      };
+    });
+  }, 240_000);
+
+  it('nats-server, mid-sweep: restarted on its port and JetStream store, nothing lost or duplicated', async () => {
+    const id = 'f-nats';
+    await scenario(id, 2, async () => {
+      const at = await waitView(stack, id, 'a trial to report epoch 1', (s) => Boolean(runningAt(s, 1)));
+      await stack.restartNats();
+      return {
+        scenario: 'nats-server',
+        killPoint: `trial ${runningAt(at, 1)!.trial} at epoch ≥ 1`,
+        restart: 'same port + JetStream store dir',
+      };
+    });
+  }, 240_000);
+
+  it('the S3 server, as checkpoints are written: restarted on its port and data dir, no partial object visible', async () => {
+    const id = 'f-s3';
+    await scenario(id, 2, async () => {
+      await waitUntil(
+        'the first checkpoint of sweep f-s3',
+        async () => {
+          const store = openStore('s3://fersweep');
+          for (const t of TRIALS) if (await store.head(checkpointKey(id, t, 1))) return true;
+          return false;
+        },
+        120_000,
+      );
+      await stack.restartS3();
+      return {
+        scenario: 'S3 server (s3rver)',
+        killPoint: 'first epoch-1 checkpoint written, uploads in flight',
+        restart: 'same port + data dir',
+      };
+    });
+  }, 240_000);
+});
