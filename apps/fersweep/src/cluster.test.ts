@@ -8,7 +8,7 @@ import { LocalLauncher, startCoordinator, type Coordinator } from '@fersweep/coo
 import { buildReport, SweepAggregator } from '@fersweep/evaluator';
 import { createLogger } from '@fersweep/observability';
 import { FAKE_TRAINER_MODELS, FAKE_TRAINER_PATH } from '@fersweep/coordinator/testing';
-import { event } from '@fersweep/evaluator/testing';
+import { epochBody, event } from '@fersweep/evaluator/testing';
 import { ApiCallError, type ApiClient } from './api.js';
 import { reportOf } from './commands/cluster.js';
 import { cli } from './testing/cli.js';
@@ -93,11 +93,13 @@ describe('cluster verbs', () => {
     );
 
     // The report the evaluator would have stored (none runs here): what the coordinator serves once a sweep ended
-    // — the final one, with both trials completed (the coordinator waits for that, issue 11).
+    // — the final one, with both trials completed and every epoch in (the coordinator waits for that, issue 11/12).
     const aggregator = new SweepAggregator('cli-out' as SweepId);
     const parsed = SweepSpec.parse(spec('cli-out', 50));
     aggregator.setPlan(expandTrials(parsed), parsed.spec.retries);
-    for (const trial of ['cnn', 'mnv2'])
+    for (const trial of ['cnn', 'mnv2']) {
+      for (const epoch of [1, 2])
+        aggregator.apply(event('cli-out', trial, 'trial.epoch', epochBody(epoch, 0.5, 0.4, 1, 1.1)));
       aggregator.apply(
         event('cli-out', trial, 'trial.completed', {
           epochs: 2,
@@ -107,6 +109,7 @@ describe('cluster verbs', () => {
           seconds: 1,
         }),
       );
+    }
     const stored = buildReport(aggregator.snapshot());
     await mkdir(join(dir, 'store/sweeps/cli-out/report'), { recursive: true });
     await writeFile(join(dir, 'store/sweeps/cli-out/report/report.json'), JSON.stringify(stored));

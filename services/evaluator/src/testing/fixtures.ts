@@ -88,7 +88,8 @@ export function evaluatedBody(
   };
 }
 
-const epochBody = (epoch: number, accuracy: number, valAccuracy: number, loss: number, valLoss: number) => ({
+/** The body of a `trial.epoch` event (metrics as given; learning rate, speed and seconds fixed). */
+export const epochBody = (epoch: number, accuracy: number, valAccuracy: number, loss: number, valLoss: number) => ({
   epoch,
   loss,
   accuracy,
