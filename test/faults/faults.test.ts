@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
+import { NATS } from '@fersweep/contracts';
 import { importDataset, syntheticSource } from '@fersweep/dataset';
 import { openStore } from '@fersweep/storage';
 import {
@@ -26,7 +28,7 @@ import {
   type Outcome,
   type Verdict,
 } from './checks.js';
-import { startFaultStack, waitUntil, type FaultStack } from './stack.js';
+import { startFaultStack, waitUntil, within, type FaultStack } from './stack.js';
 
 let dir: string;
 let stack: FaultStack;
@@ -152,10 +154,26 @@ describe('kill -9 and restart, one component at a time, during a running sweep',
 
   it('the evaluator, kept down while trial events arrive: restarted, its report has every trial and epoch once', async () => {
     const id = 'f-evaluator';
+    // The trainers' own events, as the evaluator gets them: the kill lands while the first epoch event
+    // is applied but not yet committed (the evaluator commits every 100 ms), the case a crash loses.
+    const nc = await connect({ servers: stack.nats.url });
+    const events = nc.subscribe(NATS.trialSubjects);
     await scenario(id, 2, async () => {
+      await within(
+        (async () => {
+          for await (const m of events) {
+            const e = m.json<{ sweep?: string; type?: string }>();
+            if (e.sweep === id && e.type === 'trial.epoch') return;
+          }
+        })(),
+        120_000,
+        `the first trial.epoch event of sweep ${id} on NATS`,
+      );
+      await stack.evaluator.kill();
+      events.unsubscribe();
+      await nc.close();
       const at = await waitView(stack, id, 'a trial to report epoch 1', (s) => Boolean(runningAt(s, 1)));
       const t = runningAt(at, 1)!;
-      await stack.evaluator.kill();
       // Events the evaluator misses while it is down: the trial's next epoch (or its end).
       await waitView(stack, id, `trial ${t.trial} to move on while the evaluator is down`, (s) => {
         const now = s.trials.find((x) => x.trial === t.trial)!;
@@ -164,7 +182,7 @@ describe('kill -9 and restart, one component at a time, during a running sweep',
       await stack.evaluator.restart();
       return {
         scenario: 'evaluator',
-        killPoint: `trial ${t.trial} at epoch ${t.lastEpoch!.epoch}; down until its next event`,
+        killPoint: `its first epoch event just published; down until trial ${t.trial}'s next one`,
         restart: 'same port, rebuilt from the JetStream stream + S3 state',
       };
     });

@@ -53,6 +53,19 @@ export async function waitUntil<T>(
   }
 }
 
+/** `promise`, or a rejection naming `what` after `ms`. */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function ready(url: string): Promise<boolean> {
   try {
     return (await fetch(`${url}/readyz`)).ok;
