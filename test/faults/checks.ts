@@ -212,7 +212,7 @@ export function table(rows: Outcome[]): string {
 }
 
 /** Trials and epochs the verdict is missing or has twice, against the sweep's two trials of EPOCHS epochs. */
-export function lostAndDuplicated(v: Verdict): { lost: number; duplicated: number } {
+export function lostAndDuplicated(v: Verdict, kube = true): { lost: number; duplicated: number } {
   let lost = TRIALS.filter((t) => !v.trialIds.includes(t)).length * EPOCHS;
   let duplicated = v.trialIds.length - new Set(v.trialIds).size;
   for (const t of TRIALS) {
@@ -220,8 +220,10 @@ export function lostAndDuplicated(v: Verdict): { lost: number; duplicated: numbe
     lost += Array.from({ length: EPOCHS }, (_, i) => i + 1).filter((n) => !e.includes(n)).length;
     duplicated += e.length - new Set(e).size;
   }
-  duplicated += Object.values(v.jobsPerTrial).reduce((n, c) => n + Math.max(0, c - 1), 0);
-  duplicated += Math.max(0, v.jobCreates - TRIALS.length);
+  if (kube) {
+    duplicated += Object.values(v.jobsPerTrial).reduce((n, c) => n + Math.max(0, c - 1), 0);
+    duplicated += Math.max(0, v.jobCreates - TRIALS.length);
+  }
   return { lost, duplicated };
 }
 

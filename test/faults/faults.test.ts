@@ -7,7 +7,7 @@
  * is one run of it). Needs the build (`fersweep` runs from dist/).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
@@ -54,6 +54,29 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** Pids of the `fersweep train` processes of sweep `id` (the local launcher's spec files are `<sweep>.<trial>.json`). */
+async function trainerPids(id: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    const argv = cmdline.split('\0');
+    if (argv.includes('train') && argv.some((a) => a.endsWith(`/${id}.a.json`) || a.endsWith(`/${id}.b.json`)))
+      pids.push(Number(entry));
+  }
+  return pids;
+}
+
+/** Those of `pids` still running (not exited, not a zombie). */
+async function alive(pids: number[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const pid of pids) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    if (stat && !/^\d+ \(.*\) Z/.test(stat)) out.push(pid);
+  }
+  return out;
+}
+
 /** The running trial's checkpoint key after `epochs` epochs. */
 const checkpointKey = (id: string, trial: string, epochs: number) =>
   `sweeps/${id}/trials/${trial}/checkpoints/epoch-${String(epochs).padStart(4, '0')}/state.json`;
@@ -66,12 +89,13 @@ async function scenario(
   id: string,
   parallelism: number,
   fault: () => Promise<Omit<Outcome, 'finished' | 'trialsInReport' | 'duplicates' | 'epochsLost' | 'partialFiles'>>,
+  kube = true,
 ): Promise<Verdict> {
   const before = jobCreates(stack.kube);
   await submit(stack.coordinator.url, faultSweep(id, parallelism));
   const what = await fault();
   const v = await verdict(stack, id, before);
-  const { lost, duplicated } = lostAndDuplicated(v);
+  const { lost, duplicated } = lostAndDuplicated(v, kube);
   rows.push({
     ...what,
     finished: v.phase === 'Succeeded',
@@ -84,8 +108,10 @@ async function scenario(
   expect(v.trialIds).toEqual(TRIALS);
   for (const t of TRIALS) expect(v.epochs[t]).toEqual(Array.from({ length: EPOCHS }, (_, i) => i + 1));
   for (const t of v.report.trials) expect(t.test).toBeDefined();
-  expect(v.jobsPerTrial).toEqual(Object.fromEntries(TRIALS.map((t) => [t, 1])));
-  expect(v.jobCreates).toBe(TRIALS.length);
+  if (kube) {
+    expect(v.jobsPerTrial).toEqual(Object.fromEntries(TRIALS.map((t) => [t, 1])));
+    expect(v.jobCreates).toBe(TRIALS.length);
+  }
   expect(v.partial).toEqual([]);
   expect(stack.kube.errors()).toEqual([]);
   return v;
@@ -220,5 +246,40 @@ describe('kill -9 and restart, one component at a time, during a running sweep',
         restart: 'same port + data dir',
       };
     });
+  }, 240_000);
+  it('the coordinator with the local launcher (trainers are its children): its orphaned trainers stop; restarted, it finishes the sweep', async () => {
+    const id = 'f-local';
+    await stack.useLocalCoordinator();
+    let orphansAlive = -1;
+    await scenario(
+      id,
+      2,
+      async () => {
+        await waitView(stack, id, 'a trial to report epoch 1', (s) => Boolean(runningAt(s, 1)));
+        const orphans = await trainerPids(id);
+        expect(orphans.length).toBeGreaterThan(0);
+        await stack.coordinator.kill();
+        const killedAt = Date.now();
+        // A trainer whose coordinator is gone must not keep training beside the one its restart launches.
+        await waitUntil(
+          `the orphaned trainers ${orphans.join(', ')} of sweep ${id} to exit`,
+          async () => (await alive(orphans)).length === 0,
+          20_000,
+        ).catch(() => undefined);
+        orphansAlive = (await alive(orphans)).length;
+        const exitMs = Date.now() - killedAt;
+        await stack.coordinator.restart();
+        return {
+          scenario: 'coordinator, local launcher',
+          killPoint: 'trials at epoch ≥ 1 (its child processes)',
+          restart: 'same port, state from NATS KV; trials relaunched',
+          note: orphansAlive
+            ? `${orphans.length} trainer(s) orphaned, ${orphansAlive} still running 20 s later`
+            : `${orphans.length} trainer(s) orphaned, all gone ${exitMs} ms after the kill`,
+        };
+      },
+      false,
+    );
+    expect(orphansAlive).toBe(0);
   }, 240_000);
 });

@@ -140,6 +140,11 @@ export interface FaultStack {
   restartNats(): Promise<void>;
   /** kill -9 of s3rver, then a new one on its port and data dir. */
   restartS3(): Promise<void>;
+  /**
+   * Replaces the coordinator (stopped first) by one with the local launcher on the same port, NATS
+   * and S3: its trainers are its own child processes (`fersweep train --trial <file>`).
+   */
+  useLocalCoordinator(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -163,7 +168,7 @@ export async function startFaultStack(dir: string): Promise<FaultStack> {
   const [coordinatorPort, evaluatorPort] = [await freePort(), await freePort()];
   const common = { ...s3.env, NATS_URL: nats.url, FERSWEEP_STORE: 's3://fersweep', FERSWEEP_API_TOKENS: TOKEN };
   const evaluator = await startService('evaluator', common, evaluatorPort);
-  const coordinator = await startService(
+  let coordinator = await startService(
     'coordinator',
     {
       ...common,
@@ -192,6 +197,21 @@ export async function startFaultStack(dir: string): Promise<FaultStack> {
       await s3.kill();
       s3 = await startS3({ kind: 's3rver', port: s3.port, dataDir: s3.dataDir });
       stack.s3 = s3;
+    },
+    async useLocalCoordinator() {
+      await coordinator.stop();
+      coordinator = await startService(
+        'coordinator',
+        {
+          ...common,
+          FERSWEEP_LAUNCHER: 'local',
+          FERSWEEP_MAX_LOCAL_TRAINERS: '2',
+          FERSWEEP_TF_BACKEND: 'wasm',
+          FERSWEEP_EVALUATOR_URL: evaluator.url,
+        },
+        coordinatorPort,
+      );
+      stack.coordinator = coordinator;
     },
     async stop() {
       await coordinator.stop();
