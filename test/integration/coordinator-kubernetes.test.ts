@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
-import type { Coordinator } from '@fersweep/coordinator';
+import { ResourcesSpec, TrialSpec } from '@fersweep/contracts';
+import { KubernetesLauncher, type Coordinator } from '@fersweep/coordinator';
 import { importDataset, syntheticSource } from '@fersweep/dataset';
 import { startFakeKube, type FakeKube } from '@fersweep/kube-fake';
 import { createLogger } from '@fersweep/observability';
@@ -170,6 +171,75 @@ describe('coordinator with the Kubernetes launcher', () => {
     expect(v.phase).toBe('Succeeded');
     expect(kube.listPods({ jobName: 'fs-k8s-apierr-e' })).toHaveLength(1);
   }, 120_000);
+
+  it('a Job whose create response was lost is replaced, not adopted with the launch it no longer has', async () => {
+    // The API server creates the Job but the response is lost: the trial goes back to Pending, is launched again
+    // with a new launch (nonce), and meets 409. Adopting that Job would leave a run whose events carry the
+    // replaced launch, all refused as stale: no epochs, no model, a report that never completes.
+    kube.failNext({
+      verb: 'create',
+      resource: 'jobs',
+      code: 504,
+      when: 'after',
+      message: 'Timeout: request did not complete',
+    });
+    await submit(sweep('k8s-lost', [cnn('l')]));
+    const v = await until(
+      'k8s-lost',
+      (x) => ['Succeeded', 'Failed'].includes(x.phase) && !!x.trials[0]?.modelUri,
+      180_000,
+    );
+    expect(v.phase).toBe('Succeeded');
+    expect(v.trials[0]?.modelUri).toBeDefined();
+    expect(kube.listJobs().filter((j) => j.metadata?.name === 'fs-k8s-lost-l')).toHaveLength(1);
+  }, 240_000);
+
+  it('the launcher replaces, never adopts, a Job of an earlier launch of the trial (a lost create response the watch missed)', async () => {
+    const launcher = new KubernetesLauncher({
+      kubeConfig: kube.kubeConfig,
+      namespace: 'default',
+      image: 'fersweep:test',
+      logger,
+      configMapName: 'fersweep-trainer',
+      secretName: 'fersweep-s3',
+      terminationGracePeriodSeconds: 5,
+    });
+    const launch = (seq: number) => ({ seq, nonce: String(seq).repeat(43) });
+    const spec = TrialSpec.parse({
+      sweep: 'k8s-stale',
+      trial: 't',
+      variant: 't',
+      model: 'cnn',
+      params: { width: 0.125, blocks: 2, denseUnits: 8 },
+      dataset: 's3://fersweep/datasets/tiny',
+      output: 's3://fersweep',
+      epochs: 1,
+      batchSize: 32,
+      launch: launch(1),
+    });
+    const options = {
+      retries: 0,
+      deadlineSeconds: 600,
+      resources: ResourcesSpec.parse({ gpu: 0, cpu: '1', memory: '1Gi' }),
+    };
+    const launched = () => {
+      const args = kube.getJob('fs-k8s-stale-t')?.spec?.template.spec?.containers[0]?.args ?? [];
+      return (JSON.parse(args.at(-1) ?? '{}') as { launch?: unknown }).launch;
+    };
+    try {
+      await launcher.launch(spec, options);
+      await launcher.launch(spec, options); // the same launch again (a retried create, a restart): adopted
+      expect(launched()).toEqual(launch(1));
+      // Launch 2 meets launch 1's Job: its events would carry a replaced launch and be refused as stale.
+      await expect(launcher.launch({ ...spec, launch: launch(2) }, options)).rejects.toThrow(/earlier launch/);
+      await kube.waitFor(() => !kube.getJob('fs-k8s-stale-t'), { timeoutMs: 30_000 }); // gone with its pod
+      await launcher.launch({ ...spec, launch: launch(3) }, options);
+      expect(launched()).toEqual(launch(3));
+    } finally {
+      await launcher.cancel('k8s-stale', 't');
+      await launcher.close();
+    }
+  }, 60_000);
 
   it('a coordinator killed mid-sweep and restarted finishes the sweep without duplicate Jobs', async () => {
     await submit(sweep('k8s-restart', [cnn('r1'), cnn('r2'), cnn('r3')], { parallelism: 1 }));

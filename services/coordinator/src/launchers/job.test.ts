@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { Job } from 'kubernetes-models/batch/v1/Job';
 import { ResourcesSpec, TrialSpec } from '@fersweep/contracts';
 import { loadConfig } from '../config.js';
+import { launchOfJob } from './kubernetes.js';
 import { buildJob, cpuThreads, jobName, jobStatus, labelValue } from './job.js';
 import { withDefaults } from './kubernetes.js';
 
@@ -133,6 +134,17 @@ describe('names', () => {
 
 describe('jobStatus', () => {
   const base = buildJob(spec, options, template);
+  it('reports nothing for a Job being deleted (its trial was settled when it was deleted)', () => {
+    const deleting = { ...base, metadata: { ...base.metadata, deletionTimestamp: new Date() } };
+    expect(jobStatus({ ...deleting, status: { active: 1 } })).toBeUndefined();
+  });
+
+  it('reads back the launch a Job was started with', () => {
+    const launch = { seq: 3, nonce: 'n'.repeat(43) };
+    expect(launchOfJob(buildJob({ ...spec, launch }, options, template))).toEqual(launch);
+    expect(launchOfJob(base)).toBeUndefined(); // started without one (before launches existed)
+  });
+
   it('maps conditions and counters', () => {
     expect(jobStatus({ ...base, status: { active: 1, failed: 1 } })).toMatchObject({
       phase: 'Running',

@@ -198,6 +198,9 @@ export function jobStatus(job: V1Job): LaunchStatus | undefined {
   const sweep = labels[LABELS.sweep];
   const trial = labels[LABELS.trial];
   if (!sweep || !trial) return undefined;
+  // A Job being deleted (cancelled, purged, or replaced as an earlier launch's run) reports nothing: the
+  // coordinator settled its trial when it deleted it, and a restarted coordinator must not adopt it.
+  if (job.metadata?.deletionTimestamp) return undefined;
   const s = job.status ?? {};
   const conditions = s.conditions ?? [];
   const done = conditions.find((c) => c.status === 'True' && (c.type === 'Complete' || c.type === 'Failed'));

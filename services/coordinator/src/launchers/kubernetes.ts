@@ -1,5 +1,5 @@
 import * as k8s from '@kubernetes/client-node';
-import type { TrialSpec } from '@fersweep/contracts';
+import { TrialLaunch, type TrialSpec } from '@fersweep/contracts';
 import type { Logger } from '@fersweep/observability';
 import type { CoordinatorConfig } from '../config.js';
 import { buildJob, CONTAINER, jobName, jobStatus, LABELS, MANAGED_BY, type JobTemplate } from './job.js';
@@ -96,16 +96,42 @@ export class KubernetesLauncher implements Launcher {
       await this.batch.createNamespacedJob({ namespace: this.options.namespace, body });
       this.options.logger.info('job created', { sweep: spec.sweep, trial: spec.trial, job: body.metadata?.name });
     } catch (err) {
-      if (isStatus(err, 409)) {
-        this.options.logger.info('job exists: adopting it', {
-          sweep: spec.sweep,
-          trial: spec.trial,
-          job: body.metadata?.name,
-        });
-        return;
-      }
-      throw err;
+      if (!isStatus(err, 409)) throw err;
+      await this.adoptOrReplace(spec, body.metadata!.name!);
     }
+  }
+
+  /**
+   * A Job of this trial exists already. It is this launch's (a create retried, a restart) → adopt it. It is an
+   * earlier launch's — its create's response was lost and the trial was launched again — → its events carry
+   * a launch the coordinator replaced and would be refused as stale, so it is deleted (foreground: the Job
+   * stays until its pods are gone, so two runs never overlap) and the launch fails, to be retried.
+   */
+  private async adoptOrReplace(spec: TrialSpec, name: string): Promise<void> {
+    const namespace = this.options.namespace;
+    const existing = await this.batch.readNamespacedJob({ name, namespace }).catch((e: unknown) => {
+      if (isStatus(e, 404)) return undefined; // deleted meanwhile: the retry creates it
+      throw e;
+    });
+    const theirs = existing && launchOfJob(existing);
+    const ours = spec.launch;
+    if (existing && (!ours || (theirs?.seq === ours.seq && theirs.nonce === ours.nonce))) {
+      this.options.logger.info('job exists: adopting it', { sweep: spec.sweep, trial: spec.trial, job: name });
+      return;
+    }
+    if (existing && !existing.metadata?.deletionTimestamp) {
+      this.options.logger.warn('job of an earlier launch of this trial: deleting it, then launching again', {
+        sweep: spec.sweep,
+        trial: spec.trial,
+        job: name,
+        ...(theirs ? { theirSeq: theirs.seq } : {}),
+        ...(ours ? { seq: ours.seq } : {}),
+      });
+      await this.batch.deleteNamespacedJob({ name, namespace, propagationPolicy: 'Foreground' }).catch((e: unknown) => {
+        if (!isStatus(e, 404)) throw e;
+      });
+    }
+    throw new Error(`job ${name} belongs to an earlier launch of this trial and is being replaced: retrying`);
   }
 
   async cancel(sweep: string, trial: string): Promise<void> {
@@ -192,4 +218,19 @@ export class KubernetesLauncher implements Launcher {
     this.stopped = true;
     await this.informer?.stop();
   }
+}
+
+/** The launch a trainer Job was started with (in its TrialSpec argument), if it parses. */
+export function launchOfJob(job: k8s.V1Job): TrialLaunch | undefined {
+  const container = job.spec?.template.spec?.containers.find((c) => c.name === CONTAINER);
+  for (const arg of container?.args ?? []) {
+    if (!arg.startsWith('{')) continue;
+    try {
+      const parsed = TrialLaunch.safeParse((JSON.parse(arg) as { launch?: unknown }).launch);
+      if (parsed.success) return parsed.data;
+    } catch {
+      // not the spec argument
+    }
+  }
+  return undefined;
 }
