@@ -6,13 +6,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import { ResourcesSpec, TrialSpec } from '@fersweep/contracts';
-import { KubernetesLauncher, type Coordinator } from '@fersweep/coordinator';
+import type { Coordinator } from '@fersweep/coordinator';
 import { importDataset, syntheticSource } from '@fersweep/dataset';
 import { startFakeKube, type FakeKube } from '@fersweep/kube-fake';
 import { createLogger } from '@fersweep/observability';
 import { openStore } from '@fersweep/storage';
 import { startNats, startS3, type RunningS3, type RunningServer } from '@fersweep/testkit';
-import { createTrainerConfig, pollSweep, startKubeCoordinator } from '../support/kube.js';
+import { createTrainerConfig, kubeLauncher, pollSweep, startKubeCoordinator } from '../support/kube.js';
 
 const BIN = join(process.cwd(), 'bin', 'fersweep.js');
 const logger = createLogger({ service: 'coordinator', silent: true });
@@ -195,15 +195,7 @@ describe('coordinator with the Kubernetes launcher', () => {
   }, 240_000);
 
   it('the launcher replaces, never adopts, a Job of an earlier launch of the trial (a lost create response the watch missed)', async () => {
-    const launcher = new KubernetesLauncher({
-      kubeConfig: kube.kubeConfig,
-      namespace: 'default',
-      image: 'fersweep:test',
-      logger,
-      configMapName: 'fersweep-trainer',
-      secretName: 'fersweep-s3',
-      terminationGracePeriodSeconds: 5,
-    });
+    const launcher = kubeLauncher(kube, logger);
     const launch = (seq: number) => ({ seq, nonce: String(seq).repeat(43) });
     const spec = TrialSpec.parse({
       sweep: 'k8s-stale',

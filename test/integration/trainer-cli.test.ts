@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NATS, TRAINER_EXIT, type TrialEvent, type TrialSpecInput } from '@fersweep/contracts';
+import { TRAINER_EXIT, type TrialEvent, type TrialSpecInput } from '@fersweep/contracts';
 import { importDataset, syntheticSource } from '@fersweep/dataset';
 import { connectNatsBus, type NatsBus } from '@fersweep/messaging';
 import { openStore } from '@fersweep/storage';
@@ -97,15 +97,17 @@ async function eventsOf(trialId: string): Promise<TrialEvent[]> {
 
 describe('fersweep train (container command)', () => {
   it('survives kill -9: the restarted trainer resumes from its checkpoint and the stream holds each epoch once', async () => {
-    const spec = trial({ trial: 'killed' });
+    // Wider than the default trial, so that epoch 2 outlasts the checkpoint poll below.
+    const spec = trial({ trial: 'killed', params: { width: 0.5, blocks: 2, denseUnits: 32 } });
     const first = train(spec);
-    // Wait for epoch 1 on the stream, then kill in the middle of epoch 2.
-    const watch = await bus.consume({ durable: 'watch-killed', filter: NATS.sweepSubjects('it') });
-    for await (const d of watch) {
-      await d.ack();
-      if (d.event?.type === 'trial.epoch' && d.event.trial === 'killed') break;
+    // Kill in epoch 2, once epoch 1's checkpoint is complete (its state.json is written last). A fixed wait
+    // after epoch 1's event was a race: on a fast machine the whole trial could finish within it.
+    const checkpoints = openStore('s3://fersweep/sweeps/it/trials/killed/checkpoints');
+    const deadline = Date.now() + 120_000;
+    while (!(await checkpoints.head('epoch-0001/state.json'))) {
+      if (Date.now() > deadline) throw new Error("epoch 1's checkpoint did not appear within 120 s");
+      await new Promise((r) => setTimeout(r, 20));
     }
-    await new Promise((r) => setTimeout(r, 1500));
     first.child.kill('SIGKILL');
     expect(await first.exit).toBeNull();
 

@@ -45,6 +45,19 @@ export async function pollSweep<V extends { phase: string }>(
   throw new Error(`timed out: ${JSON.stringify(v)}`);
 }
 
+/** The Kubernetes launcher on the fake API server, with the trainer ConfigMap and Secret of {@link createTrainerConfig}. */
+export function kubeLauncher(kube: FakeKube, logger: Logger): KubernetesLauncher {
+  return new KubernetesLauncher({
+    kubeConfig: kube.kubeConfig,
+    namespace: 'default',
+    image: 'fersweep:test',
+    logger,
+    configMapName: 'fersweep-trainer',
+    secretName: 'fersweep-s3',
+    terminationGracePeriodSeconds: 5,
+  });
+}
+
 /**
  * A coordinator with the Kubernetes launcher against the fake kube-apiserver (namespace `default`,
  * the chart's trainer ConfigMap and Secret), NATS and S3, API token `tok`.
@@ -55,15 +68,7 @@ export function startKubeCoordinator(
   s3: RunningS3,
   logger: Logger,
 ): Promise<Coordinator> {
-  const launcher = new KubernetesLauncher({
-    kubeConfig: kube.kubeConfig,
-    namespace: 'default',
-    image: 'fersweep:test',
-    logger,
-    configMapName: 'fersweep-trainer',
-    secretName: 'fersweep-s3',
-    terminationGracePeriodSeconds: 5,
-  });
+  const launcher = kubeLauncher(kube, logger);
   const env = {
     PATH: process.env.PATH ?? '',
     NATS_URL: nats.url,
