@@ -8,12 +8,20 @@
  */
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { Random } from '@fersweep/dataset';
 import { artifactsFromModel, type BatchNormMoments } from '@fersweep/models';
 import type { BatchEvaluator } from '../forward.js';
 import type { Logger } from '@fersweep/observability';
 import type { FromReplica, ReplicaInit, ReplicaState, ToReplica } from './replica.js';
-import { allocateGradients, allocateShared, Ctl, Param, Result, waitChange, type SharedBuffers } from './shared.js';
+import {
+  allocateGradients,
+  allocateShared,
+  Ctl,
+  dropoutState,
+  Param,
+  Result,
+  waitChange,
+  type SharedBuffers,
+} from './shared.js';
 
 /** Replicas whose weights differ: a bug in the reduction, never expected; the trial fails rather than train on. */
 export class ReplicaDivergedError extends Error {
@@ -213,8 +221,7 @@ export class DataParallel {
     p[Param.size] = batch.size;
     p[Param.epoch] = epoch;
     p[Param.batch] = batch.index;
-    for (let r = 0; r < n; r++)
-      this.streams.set(Random.keyed(this.options.seed, epoch, batch.index, r, 0x0d20).state(), r * 4);
+    for (let r = 0; r < n; r++) this.streams.set(dropoutState(this.options.seed, epoch, batch.index, r), r * 4);
     p[Param.checksum] = every > 0 && (this.steps + 1) % every === 0 ? 1 : 0;
     Atomics.store(this.control, Ctl.done, 0);
     this.stale = true;

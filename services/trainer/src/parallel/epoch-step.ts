@@ -10,6 +10,7 @@ import { labelTensor, type TfRuntime } from '@fersweep/models';
 import type { Logger } from '@fersweep/observability';
 import { localEvaluator, type BatchEvaluator } from '../forward.js';
 import { DataParallel } from './engine.js';
+import { dropoutState, mathRandomFrom } from './shared.js';
 import { MIN_SHARD_IMAGES, shardLimit, trainThreads } from './threads.js';
 
 export interface EpochStep {
@@ -42,14 +43,18 @@ function singleThread(o: EpochStepOptions): EpochStep {
   const { height, width, channels, numClasses } = o.input;
   return {
     threads: 1,
-    async trainBatch(model, batch) {
+    async trainBatch(model, batch, epoch) {
       const xs = tf.tensor4d(batch.xs, [batch.size, height, width, channels]);
       const ys = labelTensor(batch.labels, numClasses);
+      // Dropout masks from the trial's seed (replica 0's stream), not from the process's Math.random.
+      const random = Math.random;
+      Math.random = mathRandomFrom(dropoutState(o.spec.seed, epoch, batch.index, 0));
       try {
         const out = await model.trainOnBatch(xs, ys);
         const [loss, acc] = Array.isArray(out) ? out : [out, NaN];
         return [loss!, acc!];
       } finally {
+        Math.random = random;
         xs.dispose();
         ys.dispose();
       }

@@ -6,7 +6,6 @@
  */
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
-import { xoroshiro128plus } from 'pure-rand';
 import {
   batchNormMoments,
   disposeModel,
@@ -18,6 +17,7 @@ import {
 import {
   barrier,
   Ctl,
+  mathRandomFrom,
   Param,
   ReplicaAbortedError,
   Result,
@@ -207,8 +207,7 @@ export class Replica {
     (model.optimizer as unknown as { learningRate: number }).learningRate = p[Param.learningRate]!;
     // tfjs draws dropout masks from Math.random: this replica's stream for this step comes from the main
     // thread, keyed by (seed, epoch, batch, replica), so a seed and a thread count give the same masks.
-    const rng = xoroshiro128plus.fromState(Array.from(this.streams));
-    Math.random = () => (rng.unsafeNext() >>> 0) / 4294967296;
+    Math.random = mathRandomFrom(this.streams);
     let loss = 0;
     let accuracy = 0;
     if (end > begin) {

@@ -4,6 +4,8 @@
  * labels, and the gradients (one slot per replica plus the reduced sum). Everything on the per-step hot
  * path goes through these SharedArrayBuffers and Atomics: no message is posted per step.
  */
+import { xoroshiro128plus } from 'pure-rand';
+import { Random } from '@fersweep/dataset';
 
 /** Int32 slots of the control block. */
 export const Ctl = {
@@ -124,4 +126,18 @@ export async function waitChange(
     const r = waitAsync(control, index, value, 1000);
     if (r.async) await r.value;
   }
+}
+
+/**
+ * tfjs draws dropout masks from Math.random. Each replica's stream for a step is keyed by (seed, epoch, batch,
+ * replica), so a seed and a thread count give the same masks; one thread uses replica 0's.
+ */
+export function dropoutState(seed: number, epoch: number, batch: number, replica: number): number[] {
+  return Random.keyed(seed, epoch, batch, replica, 0x0d20).state();
+}
+
+/** A Math.random drawing from a {@link dropoutState}. */
+export function mathRandomFrom(state: ArrayLike<number>): () => number {
+  const rng = xoroshiro128plus.fromState(Array.from(state));
+  return () => (rng.unsafeNext() >>> 0) / 4294967296;
 }
