@@ -19,6 +19,7 @@ import {
   dropoutState,
   Param,
   Result,
+  shardRange,
   waitChange,
   type SharedBuffers,
 } from './shared.js';
@@ -237,7 +238,7 @@ export class DataParallel {
     const checksums = new Set<number>();
     for (let r = 0; r < n; r++) {
       const o = r * Result.length;
-      const [begin, end] = [Math.floor((r * batch.size) / n), Math.floor(((r + 1) * batch.size) / n)];
+      const [begin, end] = shardRange(batch.size, r, n);
       loss += this.results[o + Result.loss]! * (end - begin);
       accuracy += this.results[o + Result.accuracy]! * (end - begin);
       this.tensors[r] = this.results[o + Result.tensors]!;
@@ -315,7 +316,7 @@ export class DataParallel {
         const n = this.replicas;
         const requests: Promise<FromReplica>[] = [];
         for (let r = 0; r < n; r++) {
-          const [begin, end] = [Math.floor((r * size) / n), Math.floor(((r + 1) * size) / n)];
+          const [begin, end] = shardRange(size, r, n);
           if (end > begin)
             requests.push(
               this.handles[r]!.request({ type: 'predict', xs: xs.slice(begin * ppi, end * ppi), size: end - begin }),

@@ -6,14 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
-import {
-  batchNormMoments,
-  disposeModel,
-  initTf,
-  labelTensor,
-  modelFromArtifacts,
-  type BatchNormMoments,
-} from '@fersweep/models';
+import { disposeModel, initTf, labelTensor, modelFromArtifacts, type BatchNormMoments } from '@fersweep/models';
+import { localEvaluator, type BatchEvaluator } from '../forward.js';
 import {
   barrier,
   Ctl,
@@ -245,26 +239,9 @@ export class Replica {
     }
   }
 
-  private images(xs: Float32Array, size: number): tf.Tensor4D {
-    const { height, width, channels } = this.init.input;
-    return tf.tensor4d(xs, [size, height, width, channels]);
-  }
-
-  /** Softmax outputs (size × classes) of the model in inference mode for `size` images. */
-  predict(xs: Float32Array, size: number): Float32Array {
-    const model = this.loadedModel();
-    return tf.tidy(() => (model.predict(this.images(xs, size)) as tf.Tensor).dataSync() as Float32Array);
-  }
-
-  /** The precise-BatchNorm statistics pass over `size` images (see batchNormMoments). */
-  moments(xs: Float32Array, size: number): BatchNormMoments {
-    const model = this.loadedModel();
-    const x = this.images(xs, size);
-    try {
-      return batchNormMoments(model, x);
-    } finally {
-      x.dispose();
-    }
+  /** Forward passes on this replica's model, as the main thread would run them on its own. */
+  evaluator(): BatchEvaluator {
+    return localEvaluator(this.loadedModel(), this.init.input);
   }
 
   private loadedModel(): tf.LayersModel {

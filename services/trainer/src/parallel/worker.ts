@@ -25,11 +25,11 @@ port.on('message', (m: ToReplica) => {
         replica.setWeights(m.values);
         send({ type: 'weightsSet' });
       } else if (m.type === 'predict') {
-        const probabilities = replica.predict(m.xs, m.size);
+        const probabilities = await replica.evaluator().predict(m.xs, m.size);
         send({ type: 'predicted', probabilities }, [probabilities.buffer as ArrayBuffer]);
       } else if (m.type === 'moments') {
-        const moments = replica.moments(m.xs, m.size);
-        send({ type: 'moments', moments });
+        const [moments] = await replica.evaluator().moments([{ xs: m.xs, size: m.size }]);
+        send({ type: 'moments', moments: moments! });
       } else {
         const state = await replica.state();
         send({ type: 'state', ...state }, [
