@@ -58,7 +58,7 @@ export function makeConv2DBackpropInputWasm(stock: KernelConfig | undefined) {
       return stock.kernelFunc(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
     }
     return withScope(backend, (s) => {
-      const flipped = s.transpose(s.run('Reverse', { x: filter }, { dims: [0, 1] }), [0, 1, 3, 2]);
+      const flipped = s.transpose(s.flipSpatial(filter), [0, 1, 3, 2]);
       const spread = dilateNHWC(s, dy, info.strideHeight, info.strideWidth);
       return s.run(
         'Conv2D',

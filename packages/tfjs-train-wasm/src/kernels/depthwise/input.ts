@@ -57,7 +57,7 @@ export function depthwiseBackpropInputXnn(
   const pad = backpropInputPadding(info);
   if (pad === null) return depthwiseBackpropInputLoop(backend, dy, filter, info);
   return withScope(backend, (s) => {
-    const flipped = s.run('Reverse', { x: filter }, { dims: [0, 1] });
+    const flipped = s.flipSpatial(filter);
     const spread = dilateNHWC(s, dy, info.strideHeight, info.strideWidth);
     return s.run(
       'DepthwiseConv2dNative',
