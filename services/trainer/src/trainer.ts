@@ -179,8 +179,18 @@ async function train(
         startBatch: state.batch,
       });
       let batchesDone = state.batch;
-      for (const batch of batches) {
-        const [loss, acc] = await step.trainBatch(model, batch, epoch - 1);
+      // The next batch (augmentation included) is prepared while the current one trains: a data-parallel step
+      // has taken the batch and started before trainBatch returns, and the main thread would otherwise idle.
+      for (let next = batches.next(); !next.done; ) {
+        const batch = next.value;
+        const training = step.trainBatch(model, batch, epoch - 1);
+        try {
+          next = batches.next();
+        } catch (err) {
+          await training.catch(() => undefined); // the step in flight ends before the error leaves
+          throw err;
+        }
+        const [loss, acc] = await training;
         partial.lossSum += loss * batch.size;
         partial.correctSum += acc * batch.size;
         partial.images += batch.size;

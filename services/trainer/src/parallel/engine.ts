@@ -66,6 +66,13 @@ function trainedVariables(model: tf.LayersModel): { name: string; size: number }
   return (collected ?? model.trainableWeights).map((w) => ({ name: w.originalName, size: w.read().size }));
 }
 
+/** The trained variables' names and sizes: replicas load the model again when they change (fine-tuning). */
+function fingerprintOf(model: tf.LayersModel): string {
+  return trainedVariables(model)
+    .map((v) => `${v.name}:${v.size}`)
+    .join(',');
+}
+
 class Handle {
   pending: { resolve: (m: FromReplica) => void; reject: (e: Error) => void } | undefined;
   constructor(readonly worker: Worker) {}
@@ -92,6 +99,8 @@ export class DataParallel {
   /** The replicas trained since the master model was last updated from them. */
   private stale = false;
   private steps = 0;
+  /** A step was dispatched and has not finished: its shared buffers are in use. */
+  private inFlight = false;
   /** close() ran: the workers' exits are expected. */
   private closing = false;
   /** tf.memory().numTensors of each replica after the latest step (leak checks). */
@@ -182,9 +191,9 @@ export class DataParallel {
 
   /** Sends the master model (weights and optimizer state) to every replica, unless they already train it. */
   private async ensureLoaded(model: tf.LayersModel): Promise<void> {
+    if (this.holds(model)) return;
     const trained = trainedVariables(model);
-    const fingerprint = trained.map((v) => `${v.name}:${v.size}`).join(',');
-    if (this.loaded?.model === model && this.loaded.fingerprint === fingerprint) return;
+    const fingerprint = fingerprintOf(model);
     const parameters = trained.reduce((a, v) => a + v.size, 0);
     const artifacts = await artifactsFromModel(model, { includeOptimizer: true });
     const weightData = tf.io.CompositeArrayBuffer.join(artifacts.weightData!);
@@ -207,11 +216,29 @@ export class DataParallel {
   /**
    * One synchronous step on `batch`: each replica trains its shard, the gradients are summed and applied in
    * every replica. Resolves with the batch's mean loss and accuracy (as trainOnBatch on the whole batch would).
+   * When the replicas already hold `model`, the batch is copied to shared memory and the step started before
+   * this returns: the caller may prepare the next batch (augmentation) while the replicas compute, and may
+   * reuse `batch`'s buffers at once.
    */
-  async trainBatch(model: tf.LayersModel, batch: StepBatch, epoch: number): Promise<[number, number]> {
-    this.throwIfFailed();
-    await this.ensureLoaded(model);
+  trainBatch(model: tf.LayersModel, batch: StepBatch, epoch: number): Promise<[number, number]> {
+    try {
+      this.throwIfFailed();
+      if (!this.holds(model)) return this.ensureLoaded(model).then(() => this.trainBatch(model, batch, epoch));
+      return this.finish(this.dispatch(model, batch, epoch), batch, epoch);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+
+  /** Whether the replicas train `model` with its current trainable set. */
+  private holds(model: tf.LayersModel): boolean {
+    return this.loaded?.model === model && this.loaded.fingerprint === fingerprintOf(model);
+  }
+
+  /** Writes the step's batch and parameters to shared memory and starts the replicas; returns the step's size. */
+  private dispatch(model: tf.LayersModel, batch: StepBatch, epoch: number): number {
     const n = this.replicas;
+    if (this.inFlight) throw new Error('data-parallel step started while the previous one runs: await trainBatch first');
     if (batch.size > this.options.batchSize || batch.size < 1)
       throw new Error(`batch of ${batch.size} images: data-parallel steps take 1…${this.options.batchSize}`);
     this.pixels.set(batch.xs);
@@ -226,11 +253,23 @@ export class DataParallel {
     p[Param.checksum] = every > 0 && (this.steps + 1) % every === 0 ? 1 : 0;
     Atomics.store(this.control, Ctl.done, 0);
     this.stale = true;
+    this.inFlight = true;
     Atomics.add(this.control, Ctl.step, 1);
     Atomics.notify(this.control, Ctl.step);
+    return batch.size;
+  }
+
+  /** Waits for the replicas to finish the step started by {@link dispatch}; the batch's mean loss and accuracy. */
+  private async finish(size: number, batch: { index: number }, epoch: number): Promise<[number, number]> {
+    const n = this.replicas;
+    const p = this.params;
     const aborted = () => Atomics.load(this.control, Ctl.abort) !== 0;
-    for (let done = 0; (done = Atomics.load(this.control, Ctl.done)) < n && !aborted();)
-      await waitChange(this.control, Ctl.done, done, aborted);
+    try {
+      for (let done = 0; (done = Atomics.load(this.control, Ctl.done)) < n && !aborted();)
+        await waitChange(this.control, Ctl.done, done, aborted);
+    } finally {
+      this.inFlight = false;
+    }
     if (aborted()) throw await this.failed;
     this.steps++;
     let loss = 0;
@@ -238,7 +277,7 @@ export class DataParallel {
     const checksums = new Set<number>();
     for (let r = 0; r < n; r++) {
       const o = r * Result.length;
-      const [begin, end] = shardRange(batch.size, r, n);
+      const [begin, end] = shardRange(size, r, n);
       loss += this.results[o + Result.loss]! * (end - begin);
       accuracy += this.results[o + Result.accuracy]! * (end - begin);
       this.tensors[r] = this.results[o + Result.tensors]!;
@@ -248,7 +287,7 @@ export class DataParallel {
       throw new ReplicaDivergedError(
         `replicas' weights differ after step ${this.steps} (epoch ${epoch + 1}, batch ${batch.index})`,
       );
-    return [loss / batch.size, accuracy / batch.size];
+    return [loss / size, accuracy / size];
   }
 
   /**

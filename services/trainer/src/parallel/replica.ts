@@ -82,6 +82,11 @@ function trainedVariables(model: tf.LayersModel): tf.Variable[] {
 
 type ApplyGradients = tf.Optimizer['applyGradients'];
 
+/** tfjs-backend-wasm's view of a tensor's bytes on its heap (no copy). */
+interface HeapBackend {
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
 export class Replica {
   private readonly control: Int32Array;
   private readonly params: Float64Array;
@@ -152,10 +157,12 @@ export class Replica {
       if (Array.isArray(variableGradients)) for (const g of variableGradients) named.set(g.name, g.tensor);
       else for (const [name, g] of Object.entries(variableGradients)) named.set(name, g);
     }
+    // On wasm, straight from the backend's heap (dataSync would allocate a copy of every gradient first).
+    const heap = (tf.backend() as Partial<HeapBackend>).typedArrayFromHeap?.bind(tf.backend());
     for (const slot of this.layout) {
       const g = named.get(slot.name);
       if (g === undefined) mine.fill(0, slot.offset, slot.offset + slot.size);
-      else mine.set(g.dataSync() as Float32Array, slot.offset);
+      else mine.set((heap && g.dtype === 'float32' ? heap(g) : g.dataSync()) as Float32Array, slot.offset);
     }
     barrier(this.control, replicas);
     const [begin, end] = shardRange(P, index, replicas);
