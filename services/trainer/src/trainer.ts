@@ -181,7 +181,7 @@ async function train(
       let batchesDone = state.batch;
       // The next batch (augmentation included) is prepared while the current one trains: a data-parallel step
       // has taken the batch and started before trainBatch returns, and the main thread would otherwise idle.
-      for (let next = batches.next(); !next.done; ) {
+      for (let next = batches.next(); !next.done;) {
         const batch = next.value;
         const training = step.trainBatch(model, batch, epoch - 1);
         try {

@@ -59,7 +59,7 @@ beforeAll(() => initTf({ prefer: 'wasm' }), 60_000);
 afterAll(() => dp?.close());
 
 describe('DataParallel', () => {
-  it('trains a batch split over 2 replicas exactly as one thread trains the whole batch, replicas identical at every step, no leaked tensors', async () => {
+  it('trains a batch split over 2 replicas exactly as one thread trains the whole batch (taken before trainBatch returns), replicas identical at every step, no leaked tensors', async () => {
     const data = batches(6, 12, 3);
     const reference = denseModel();
     const expected = await singleThread(reference, data);
@@ -70,7 +70,17 @@ describe('DataParallel', () => {
     const replicaTensors: number[][] = [];
     let before = 0;
     for (const b of data) {
-      losses.push((await dp.trainBatch(model, b, 0))[0]);
+      // The step has taken the batch when trainBatch returns (the trainer prepares the next one meanwhile):
+      // clobbering the caller's buffers then changes nothing. And one step runs at a time.
+      const own = { ...b, xs: b.xs.slice(), labels: b.labels.slice() };
+      const step = dp.trainBatch(model, own, 0);
+      own.xs.fill(NaN);
+      own.labels.fill(6);
+      if (b.index === 2)
+        await expect(dp.trainBatch(model, b, 0)).rejects.toThrow(
+          'data-parallel step started while the previous one runs',
+        );
+      losses.push((await step)[0]);
       replicaTensors.push([...dp.tensors]);
       await dp.sync(model);
       // The first sync gives the master model's optimizer its moments; later ones replace them.

@@ -216,14 +216,18 @@ export class DataParallel {
   /**
    * One synchronous step on `batch`: each replica trains its shard, the gradients are summed and applied in
    * every replica. Resolves with the batch's mean loss and accuracy (as trainOnBatch on the whole batch would).
-   * When the replicas already hold `model`, the batch is copied to shared memory and the step started before
-   * this returns: the caller may prepare the next batch (augmentation) while the replicas compute, and may
-   * reuse `batch`'s buffers at once.
+   * The batch is taken (copied to shared memory, the step started, unless the model must first be sent to the
+   * replicas) before this returns: the caller may prepare the next batch (augmentation) while the replicas
+   * compute, and may reuse `batch`'s buffers at once. One step at a time: await it before the next.
    */
   trainBatch(model: tf.LayersModel, batch: StepBatch, epoch: number): Promise<[number, number]> {
     try {
       this.throwIfFailed();
-      if (!this.holds(model)) return this.ensureLoaded(model).then(() => this.trainBatch(model, batch, epoch));
+      if (!this.holds(model)) {
+        // The model goes to the replicas first (rare: the first step, fine-tuning): keep the batch meanwhile.
+        const own = { ...batch, xs: batch.xs.slice(), labels: batch.labels.slice() };
+        return this.ensureLoaded(model).then(() => this.trainBatch(model, own, epoch));
+      }
       return this.finish(this.dispatch(model, batch, epoch), batch, epoch);
     } catch (err) {
       return Promise.reject(err as Error);
@@ -238,7 +242,8 @@ export class DataParallel {
   /** Writes the step's batch and parameters to shared memory and starts the replicas; returns the step's size. */
   private dispatch(model: tf.LayersModel, batch: StepBatch, epoch: number): number {
     const n = this.replicas;
-    if (this.inFlight) throw new Error('data-parallel step started while the previous one runs: await trainBatch first');
+    if (this.inFlight)
+      throw new Error('data-parallel step started while the previous one runs: await trainBatch first');
     if (batch.size > this.options.batchSize || batch.size < 1)
       throw new Error(`batch of ${batch.size} images: data-parallel steps take 1…${this.options.batchSize}`);
     this.pixels.set(batch.xs);
