@@ -235,10 +235,15 @@ export async function connectNatsBus(options: NatsBusOptions): Promise<NatsBus> 
         const drained = await within(
           nc.drain().then(
             () => true,
-            () => false,
+            (err: unknown) => {
+              logger.warn(`NATS drain failed (${reason(err)}): closing the connection`, { url });
+              return false;
+            },
           ),
           closeTimeoutMs,
         );
+        if (drained === undefined)
+          logger.warn(`NATS drain did not finish within ${closeTimeoutMs} ms: closing the connection`, { url });
         if (!drained) await nc.close().catch(() => undefined);
       })();
       return closing;
