@@ -16,6 +16,7 @@ import {
   type TileShape,
 } from './winograd-codegen.js';
 import { variantFor, winogradApplies, type Variant } from './winograd-variants.js';
+import { conv2DPointwise, pointwiseGemmApplies } from './pointwise.js';
 
 /** Winograd Conv2D and FusedConv2D (the forward pass); the algebra and its limits: winograd-variants.ts. */
 
@@ -136,12 +137,16 @@ function convInfo(x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs): backen
 const callStock = (stock: KernelConfig, args: WasmKernelArgs<unknown>): TensorInfo =>
   stock.kernelFunc(args as unknown as Parameters<KernelConfig['kernelFunc']>[0]) as TensorInfo;
 
-/** Conv2D: Winograd for 3×3 stride-1 'same' layers with enough channels, XNNPACK's direct conv otherwise. */
+/**
+ * Conv2D: an unpacked GEMM for pointwise layers, Winograd for 3×3 stride-1 'same' layers with enough channels,
+ * XNNPACK's direct conv otherwise.
+ */
 export function makeConv2DWasm(stock: KernelConfig) {
   return (args: WasmKernelArgs<Conv2DAttrs>): TensorInfo => {
     const x = input(args, 'x');
     const filter = input(args, 'filter');
     const info = convInfo(x, filter, args.attrs);
+    if (info !== null && pointwiseGemmApplies(info)) return conv2DPointwise(args.backend, x, filter, info);
     if (info === null || !winogradApplies(info)) return callStock(stock, args);
     return conv2DWinograd(args.backend, x, filter, info);
   };
@@ -158,7 +163,9 @@ export function makeFusedConv2DWasm(stock: KernelConfig) {
     const fusable =
       (activation === 'linear' || activation === 'relu' || activation === 'relu6') &&
       (bias === null || (bias.dtype === 'float32' && bias.shape.reduce((a, b) => a * b, 1) === info?.outChannels));
-    if (info === null || !fusable || !winogradApplies(info)) return callStock(stock, args);
+    if (info === null || !fusable) return callStock(stock, args);
+    if (pointwiseGemmApplies(info)) return conv2DPointwise(args.backend, x, filter, info, bias, activation);
+    if (!winogradApplies(info)) return callStock(stock, args);
     return conv2DWinograd(args.backend, x, filter, info, bias, activation);
   };
 }

@@ -16,7 +16,29 @@ const range = (k: number): number[] => Array.from({ length: k }, (_, i) => i);
  * the engine has relaxed SIMD, else mul + add). Params: A, B, OUT.
  */
 export function encodeGemmTN(k: number, m: number, n: number): Uint8Array {
-  if (m % 4 !== 0 || n % 4 !== 0) throw new Error(`gemm-tn: M and N must be multiples of 4, got ${m}×${n}`);
+  return encodeGemm('tn', k, m, n);
+}
+
+/**
+ * OUT[m][n] += Σ_k A[m][k] · B[k][n] for row-major A [M, K] and B [K, N] (M, N multiples of 4): the plain
+ * product, with the micro-kernel of {@link encodeGemmTN} reading A by rows. Neither operand is packed, which is
+ * what it is for: XNNPACK packs B on every call whose B is new (≈ 3.5 ns per float here, and a trained
+ * filter is new every step), which costs more than the multiplication itself when M is a few rows.
+ */
+export function encodeGemmNN(k: number, m: number, n: number): Uint8Array {
+  return encodeGemm('nn', k, m, n);
+}
+
+/** Where A[·][k] for the four rows of a block lie: 'tn' A [K, M] (a row of A per k), 'nn' A [M, K]. */
+type ALayout = 'tn' | 'nn';
+
+function encodeGemm(layout: ALayout, k: number, m: number, n: number): Uint8Array {
+  const name = layout === 'tn' ? 'gemm-tn' : 'gemm-nn';
+  if (m % 4 !== 0 || n % 4 !== 0) throw new Error(`${name}: M and N must be multiples of 4, got ${m}×${n}`);
+  // Bytes from A[row r of the block][k] to A[r + 1][k], from A[·][k] to A[·][k + 1], and between 4-row blocks.
+  const aRowStep = layout === 'tn' ? 4 : k * 4;
+  const aKStep = layout === 'tn' ? m * 4 : 4;
+  const aBlockStep = layout === 'tn' ? 16 : 4 * k * 4;
   const l = new Locals(3);
   const [A, B, OUT] = l.paramIndices();
   const [cRow, cM, cN, cBlk, aBlock, bBlock, ap, bp, op_, aCol, outRow] = l.i32s(11);
@@ -38,14 +60,14 @@ export function encodeGemmTN(k: number, m: number, n: number): Uint8Array {
       width === 2 ? [...op.get(bp), ...op.v128Load(16), ...op.set(b1)] : [],
       ...range(4).map((r) => [
         ...op.get(ap),
-        ...op.v128Load32Splat(r * 4),
+        ...op.v128Load32Splat(r * aRowStep),
         ...op.set(s),
         ...range(width).flatMap((j) => [
           ...madd(op.get(s), op.get(j === 0 ? b0 : b1), op.get(acc(r, j))),
           ...op.set(acc(r, j)),
         ]),
       ]),
-      addTo(ap, m * 4),
+      addTo(ap, aKStep),
       addTo(bp, n * 4),
     ),
     ...range(4).flatMap((r) =>
@@ -78,7 +100,7 @@ export function encodeGemmTN(k: number, m: number, n: number): Uint8Array {
             ...block(rows, 1),
           ]
         : [],
-      addTo(aCol, 16),
+      addTo(aCol, aBlockStep),
       addTo(outRow, 4 * n * 4),
     ),
   ];
@@ -89,7 +111,7 @@ export function encodeGemmTN(k: number, m: number, n: number): Uint8Array {
     ...copy(aBlock, A),
     ...copy(bBlock, B),
     ...(full > 0
-      ? repeat(cBlk, full, rowBlock(ROW_BLOCK), addTo(aBlock, ROW_BLOCK * m * 4), addTo(bBlock, ROW_BLOCK * n * 4))
+      ? repeat(cBlk, full, rowBlock(ROW_BLOCK), addTo(aBlock, ROW_BLOCK * aKStep), addTo(bBlock, ROW_BLOCK * n * 4))
       : []),
     ...(tail > 0 ? rowBlock(tail) : []),
   ];
@@ -105,4 +127,15 @@ export function runGemmTN(
   out: TensorInfo | number,
 ): void {
   runGenerated(backend, 'gemm-tn', shape, ({ k, m, n }) => encodeGemmTN(k, m, n), [a, b, out]);
+}
+
+/** OUT [m, n] += A·B for A [m, k] and B [k, n] on the heap (tensors or byte offsets), compiled once per shape. */
+export function runGemmNN(
+  backend: WasmBackend,
+  shape: { k: number; m: number; n: number },
+  a: TensorInfo | number,
+  b: TensorInfo | number,
+  out: TensorInfo | number,
+): void {
+  runGenerated(backend, 'gemm-nn', shape, ({ k, m, n }) => encodeGemmNN(k, m, n), [a, b, out]);
 }
