@@ -3,8 +3,9 @@ import type { backend_util } from '@tensorflow/tfjs-core';
 /**
  * Winograd convolution F(m×m, 3×3) for 3×3, stride-1, 'same' convolutions on wasm (Lavin & Gray, "Fast
  * Algorithms for Convolutional Neural Networks", 2016). Per tile, Y = Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A: the α² = (m+2)²
- * element-wise products over channels become α² independent GEMMs [tiles, CI]·[CI, CO], which run on
- * XNNPACK, with 9m²/α² of the direct convolution's multiplications (F(2,3): 1/2.25, F(4,3): 1/4). The input,
+ * element-wise products over channels become α² independent GEMMs [tiles, CI]·[CI, CO] (BatchMatMul: our
+ * unpacked NN GEMM, XNNPACK where the tile count is not a multiple of 4), with 9m²/α² of the direct
+ * convolution's multiplications (F(2,3): 1/2.25, F(4,3): 1/4). The input,
  * output and filter transforms are generated wasm SIMD loops (four channels per v128), one module per layer
  * geometry (cached), on tfjs' own heap.
  *
@@ -12,7 +13,7 @@ import type { backend_util } from '@tensorflow/tfjs-core';
  * [CI, tiles]·[tiles, CO]); the input gradient is a forward Winograd convolution of dy with the flipped,
  * transposed filter (Conv2DBackpropInput already runs as that Conv2D).
  *
- * Why separate GEMMs: the wasm backend's BatchMatMul uses XNNPACK only for batch 1 (its batched path runs at
+ * Why separate GEMMs: the stock wasm BatchMatMul uses XNNPACK only for batch 1 (its batched path runs at
  * ~2 GFLOP/s against ~25–34), so every transform writes its α² planes into separate tensors.
  */
 
