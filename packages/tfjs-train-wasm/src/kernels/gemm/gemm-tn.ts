@@ -118,24 +118,22 @@ function encodeGemm(layout: ALayout, k: number, m: number, n: number): Uint8Arra
   return encodeModule(l, body);
 }
 
-/** OUT [m, n] += Aᵀ·B for A [k, m] and B [k, n] on the heap (tensors or byte offsets), compiled once per shape. */
-export function runGemmTN(
+type GemmRunner = (
   backend: WasmBackend,
   shape: { k: number; m: number; n: number },
   a: TensorInfo | number,
   b: TensorInfo | number,
   out: TensorInfo | number,
-): void {
-  runGenerated(backend, 'gemm-tn', shape, ({ k, m, n }) => encodeGemmTN(k, m, n), [a, b, out]);
-}
+) => void;
 
-/** OUT [m, n] += A·B for A [m, k] and B [k, n] on the heap (tensors or byte offsets), compiled once per shape. */
-export function runGemmNN(
-  backend: WasmBackend,
-  shape: { k: number; m: number; n: number },
-  a: TensorInfo | number,
-  b: TensorInfo | number,
-  out: TensorInfo | number,
-): void {
-  runGenerated(backend, 'gemm-nn', shape, ({ k, m, n }) => encodeGemmNN(k, m, n), [a, b, out]);
-}
+/** Runs the GEMM of `layout` on the heap (tensors or byte offsets), compiled once per shape. */
+const runGemm =
+  (layout: ALayout): GemmRunner =>
+  (backend, shape, a, b, out) =>
+    runGenerated(backend, `gemm-${layout}`, shape, ({ k, m, n }) => encodeGemm(layout, k, m, n), [a, b, out]);
+
+/** OUT [m, n] += Aᵀ·B for A [k, m] and B [k, n]. */
+export const runGemmTN: GemmRunner = runGemm('tn');
+
+/** OUT [m, n] += A·B for A [m, k] and B [k, n]. */
+export const runGemmNN: GemmRunner = runGemm('nn');
