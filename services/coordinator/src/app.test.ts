@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { stringify } from 'yaml';
 import { FAKE_TRAINER_MODELS } from './testing/fake-trainer-models.js';
+import { fakeSweep } from './testing/sweeps.js';
 import { startTestApi, type TestApi } from './testing/harness.js';
 
 const TOKEN = 's3cr3t-token';
@@ -23,20 +24,16 @@ beforeAll(async () => {
 afterAll(() => api.close());
 
 const auth = { authorization: `Bearer ${TOKEN}` };
-const spec = (name: string, extra: Record<string, unknown> = {}) => ({
-  apiVersion: 'fersweep/v1',
-  kind: 'Sweep',
-  metadata: { name },
-  spec: {
-    dataset: 'file:///nowhere',
-    epochs: 1,
-    variants: [
-      { name: 'cnn', model: 'cnn', params: { stateDir: dir, sleepMs: 100 } },
-      { name: 'mnv2', model: 'mobilenetv2', params: { stateDir: dir, sleepMs: 100 } },
+const spec = (name: string, extra: Record<string, unknown> = {}) =>
+  fakeSweep(
+    name,
+    dir,
+    [
+      { name: 'cnn', params: { sleepMs: 100 } },
+      { name: 'mnv2', model: 'mobilenetv2', params: { sleepMs: 100 } },
     ],
-    ...extra,
-  },
-});
+    extra,
+  );
 const post = (body: unknown, headers: Record<string, string> = {}, type = 'application/json') =>
   fetch(`${base}/v1/sweeps`, {
     method: 'POST',

@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, it } from '@jest/globals';
 import type { Scheduler } from './scheduler.js';
 import { FAKE_TRAINER_MODELS } from './testing/fake-trainer-models.js';
+import { fakeSweep } from './testing/sweeps.js';
 import { startTestScheduler, type TestScheduler } from './testing/harness.js';
 
 let running: TestScheduler;
@@ -22,16 +23,7 @@ beforeEach(async () => {
 });
 afterEach(() => running.close());
 
-const sweep = (name: string, params: Record<string, unknown>) => ({
-  apiVersion: 'fersweep/v1',
-  kind: 'Sweep',
-  metadata: { name },
-  spec: {
-    dataset: 'file:///nowhere',
-    epochs: 1,
-    variants: [{ name: 'a', model: 'cnn', params: { stateDir: dir, ...params } }],
-  },
-});
+const sweep = (name: string, params: Record<string, unknown>) => fakeSweep(name, dir, [{ name: 'a', params }]);
 async function phase(id: string, want: string, ms = 20_000) {
   const end = Date.now() + ms;
   let last: string | undefined;

@@ -11,20 +11,13 @@ import { expired, parseRetention, startRetention } from './retention.js';
 import type { SweepRecord } from './state.js';
 import { startTestApi, type TestApi } from './testing/harness.js';
 import { FAKE_TRAINER_MODELS } from './testing/fake-trainer-models.js';
+import { fakeSweep } from './testing/sweeps.js';
 
 let api: TestApi | undefined;
 afterEach(async () => api?.close());
 
-const spec = (name: string, dir: string, extra: Record<string, unknown> = {}) => ({
-  apiVersion: 'fersweep/v1',
-  kind: 'Sweep',
-  metadata: { name },
-  spec: {
-    dataset: 'file:///nowhere',
-    epochs: 1,
-    variants: [{ name: 'a', model: 'cnn', params: { stateDir: dir, ...extra } }],
-  },
-});
+const spec = (name: string, dir: string, extra: Record<string, unknown> = {}) =>
+  fakeSweep(name, dir, [{ name: 'a', params: extra }]);
 
 async function call(method: string, path: string, body?: unknown) {
   const r = await fetch(`${api!.base}${path}`, {

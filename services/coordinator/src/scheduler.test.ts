@@ -10,6 +10,7 @@ import { LocalLauncher } from './launchers/local.js';
 import { trialSpecOf } from './plan.js';
 import { Scheduler, SweepError } from './scheduler.js';
 import { FAKE_TRAINER_MODELS } from './testing/fake-trainer-models.js';
+import { fakeSweep } from './testing/sweeps.js';
 import { openFileKv, SweepState } from './state.js';
 
 const FAKE = fileURLToPath(new URL('./fixtures/fake-trainer.mjs', import.meta.url));
@@ -43,17 +44,7 @@ const sweep = (
   name: string,
   variants: { name: string; params: Record<string, unknown> }[],
   extra: Record<string, unknown> = {},
-) => ({
-  apiVersion: 'fersweep/v1',
-  kind: 'Sweep',
-  metadata: { name },
-  spec: {
-    dataset: 'file:///nowhere',
-    epochs: 1,
-    variants: variants.map((v) => ({ name: v.name, model: 'cnn', params: { stateDir: dir, ...v.params } })),
-    ...extra,
-  },
-});
+) => fakeSweep(name, dir, variants, extra);
 
 async function until(check: () => Promise<boolean>, ms = 20_000) {
   const end = Date.now() + ms;

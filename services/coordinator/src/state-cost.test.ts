@@ -18,6 +18,7 @@ import { LocalLauncher } from './launchers/local.js';
 import { Scheduler } from './scheduler.js';
 import { SweepState } from './state.js';
 import { FAKE_TRAINER_MODELS } from './testing/fake-trainer-models.js';
+import { fakeSweep } from './testing/sweeps.js';
 
 const FAKE = fileURLToPath(new URL('./fixtures/fake-trainer.mjs', import.meta.url));
 
@@ -95,21 +96,16 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const sweep = (name: string, params: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
-  apiVersion: 'fersweep/v1',
-  kind: 'Sweep',
-  metadata: { name },
-  spec: {
-    dataset: 'file:///nowhere',
-    epochs: 1,
-    parallelism: 1,
-    variants: [
-      { name: 'a', model: 'cnn', params: { stateDir: dir, ...params } },
-      { name: 'b', model: 'mobilenetv2', params: { stateDir: dir, ...params } },
+const sweep = (name: string, params: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+  fakeSweep(
+    name,
+    dir,
+    [
+      { name: 'a', params },
+      { name: 'b', model: 'mobilenetv2', params },
     ],
-    ...extra,
-  },
-});
+    { parallelism: 1, ...extra },
+  );
 const post = async (body: unknown) => {
   const res = await fetch(`${base}/v1/sweeps`, {
     method: 'POST',

@@ -14,9 +14,9 @@ import { createLogger } from '@fersweep/observability';
 import { startNats, type RunningNats } from '@fersweep/testkit';
 import { LocalLauncher } from './launchers/local.js';
 import { startCoordinator, type Coordinator } from './main.js';
-import { planTrialRecords } from './plan.js';
-import { SweepState, type SweepRecord } from './state.js';
+import { SweepState } from './state.js';
 import { FAKE_TRAINER_PATH as FAKE_TRAINER, FAKE_TRAINER_MODELS } from './testing/index.js';
+import { fakeSweep, sweepRecords } from './testing/sweeps.js';
 
 let nats: RunningNats;
 let dir: string;
@@ -37,30 +37,17 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const sweepOf = (name: string, variants: string[]): [SweepRecord, ReturnType<typeof planTrialRecords>] => {
-  const s = SweepSpec.parse({
-    apiVersion: 'fersweep/v1',
-    kind: 'Sweep',
-    metadata: { name },
-    spec: {
-      dataset: 'file:///nowhere',
-      epochs: 1,
-      variants: variants.map((v) => ({ name: v, model: 'cnn', params: { stateDir: dir, sleepMs: 20 } })),
-    },
-  });
-  const now = new Date().toISOString();
-  const trials = planTrialRecords(s, { output: `file://${dir}/store`, dataset: s.spec.dataset, now });
-  const sweep: SweepRecord = {
-    id: name,
-    spec: s,
-    specHash: JSON.stringify(s),
-    phase: 'Pending',
-    trialIds: trials.map((t) => t.trial),
-    createdAt: now,
-    updatedAt: now,
-  };
-  return [sweep, trials];
-};
+const sweepOf = (name: string, variants: string[]) =>
+  sweepRecords(
+    SweepSpec.parse(
+      fakeSweep(
+        name,
+        dir,
+        variants.map((v) => ({ name: v, params: { sleepMs: 20 } })),
+      ),
+    ),
+    `file://${dir}/store`,
+  );
 
 describe('NATS KV state', () => {
   it('quarantines records that do not parse, with one warning each, and the coordinator starts and serves the others', async () => {

@@ -10,9 +10,10 @@ import { createMemoryKv } from '@fersweep/messaging';
 import { createLogger } from '@fersweep/observability';
 import { openStore } from '@fersweep/storage';
 import { LocalLauncher } from './launchers/local.js';
-import { planTrialRecords, trialSpecOf } from './plan.js';
+import { trialSpecOf } from './plan.js';
 import { Scheduler } from './scheduler.js';
-import { openFileKv, SweepState, type SweepRecord } from './state.js';
+import { openFileKv, SweepState } from './state.js';
+import { fakeSweep, sweepRecords } from './testing/sweeps.js';
 
 const FAKE = fileURLToPath(new URL('./fixtures/fake-trainer.mjs', import.meta.url));
 let dir: string;
@@ -42,30 +43,14 @@ function capture() {
 }
 
 const spec = (name: string, variants: string[], params: Record<string, unknown> = {}) =>
-  SweepSpec.parse({
-    apiVersion: 'fersweep/v1',
-    kind: 'Sweep',
-    metadata: { name },
-    spec: {
-      dataset: 'file:///nowhere',
-      epochs: 1,
-      variants: variants.map((v) => ({ name: v, model: 'cnn', params: { stateDir: dir, sleepMs: 20, ...params } })),
-    },
-  });
-const records = (s: SweepSpec): [SweepRecord, ReturnType<typeof planTrialRecords>] => {
-  const now = new Date().toISOString();
-  const trials = planTrialRecords(s, { output: `file://${dir}/store`, dataset: s.spec.dataset, now });
-  const sweep: SweepRecord = {
-    id: s.metadata.name,
-    spec: s,
-    specHash: JSON.stringify(s),
-    phase: 'Pending',
-    trialIds: trials.map((t) => t.trial),
-    createdAt: now,
-    updatedAt: now,
-  };
-  return [sweep, trials];
-};
+  SweepSpec.parse(
+    fakeSweep(
+      name,
+      dir,
+      variants.map((v) => ({ name: v, params: { sleepMs: 20, ...params } })),
+    ),
+  );
+const records = (s: SweepSpec) => sweepRecords(s, `file://${dir}/store`);
 
 async function startScheduler(state: SweepState, logger = createLogger({ service: 'c', silent: true })) {
   launcher = new LocalLauncher({

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createAccess, tokenSha256 } from '@fersweep/observability';
 import { startRetention } from '../retention.js';
 import { FAKE_TRAINER_MODELS } from '../testing/fake-trainer-models.js';
+import { fakeSweep } from '../testing/sweeps.js';
 import { startTestApi, type TestApi } from '../testing/harness.js';
 
 const TOKENS = {
@@ -44,16 +45,7 @@ const call = async (token: string, method: string, path: string, body?: unknown)
   return { status: r.status, body: (await r.json()) as Record<string, unknown> };
 };
 const submit = (token: string, name: string) =>
-  call(token, 'POST', '/v1/sweeps', {
-    apiVersion: 'fersweep/v1',
-    kind: 'Sweep',
-    metadata: { name },
-    spec: {
-      dataset: 'file:///nowhere',
-      epochs: 1,
-      variants: [{ name: 'a', model: 'cnn', params: { stateDir: api.dir, sleepMs: 10 } }],
-    },
-  });
+  call(token, 'POST', '/v1/sweeps', fakeSweep(name, api.dir, [{ name: 'a', params: { sleepMs: 10 } }]));
 const listed = async (token: string, limit = 500) => {
   const r = await call(token, 'GET', `/v1/sweeps?limit=${limit}`);
   expect(r.status).toBe(200);

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createAccess, tokenSha256 } from '@fersweep/observability';
 import { FAKE_TRAINER_MODELS } from '../testing/fake-trainer-models.js';
+import { fakeSweep } from '../testing/sweeps.js';
 import { startTestApi, startTestScheduler, type TestApi } from '../testing/harness.js';
 import { PolicyError } from './policy.js';
 
@@ -34,17 +35,8 @@ beforeAll(async () => {
 afterAll(() => api.close());
 
 const as = (token: string) => ({ authorization: `Bearer ${token}` });
-const spec = (name: string, params: Record<string, unknown> = {}) => ({
-  apiVersion: 'fersweep/v1',
-  kind: 'Sweep',
-  metadata: { name },
-  spec: {
-    dataset: 'file:///nowhere',
-    epochs: 1,
-    parallelism: 1,
-    variants: [{ name: 'cnn', model: 'cnn', params: { stateDir: api.dir, waitFile: true, ...params } }],
-  },
-});
+const spec = (name: string, params: Record<string, unknown> = {}) =>
+  fakeSweep(name, api.dir, [{ name: 'cnn', params: { waitFile: true, ...params } }], { parallelism: 1 });
 const post = (token: string, body: unknown) =>
   fetch(`${api.base}/v1/sweeps`, {
     method: 'POST',
