@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels } from './kernels/register.js';
+import { installLinearTapeFilter } from './tape.js';
 
 /** The backend choices a user can force, in the order {@link initTf} tries them by default. */
 export const BACKEND_CHOICES = ['gpu', 'node', 'wasm', 'cpu'] as const;
@@ -196,6 +197,7 @@ async function activate(name: TfRuntime['backend']): Promise<boolean> {
   const ok = await tf.setBackend(name);
   if (!ok) return false;
   await tf.ready();
+  installLinearTapeFilter();
   if (name === 'wasm') registerWasmTrainingKernels();
   return true;
 }
