@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { ADAM_UPDATE } from './kernels/adam/adam-update.js';
+import { ADAM_UPDATE, adamUpdateInPlace, ownsAdamBuffers } from './kernels/adam/adam-update.js';
+import type { WasmBackend } from './kernels/kernel-utils.js';
 
 /** tfjs-core AdamOptimizer internals the fused step uses (protected in its typings; tfjs 4.22). */
 interface AdamInternals {
@@ -11,10 +12,11 @@ interface AdamInternals {
 }
 
 /**
- * Keras/tfjs Adam whose step runs as one fused kernel per variable on wasm (`FersweepAdamUpdate`) instead of
- * tfjs-core's ~14 kernels; on other backends it is tfjs-core's AdamOptimizer. Same class name ('Adam'), same
- * state (moments, β powers, iterations) and the same getWeights/setWeights, so checkpoints and
- * `recompilePreservingOptimizer` are unchanged. Registered for deserialisation under 'Adam', so a model loaded with
+ * Keras/tfjs Adam whose step runs on wasm as one generated SIMD loop per variable that writes the variable and
+ * its moments in place (`adamUpdateInPlace`; where another tensor shares one of those buffers, the
+ * `FersweepAdamUpdate` kernel into new buffers), instead of tfjs-core's ~14 kernels per variable; on other
+ * backends it is tfjs-core's AdamOptimizer. Same class name ('Adam'), same state (moments, β powers, iterations)
+ * and the same getWeights/setWeights, so checkpoints and `recompilePreservingOptimizer` are unchanged. Registered for deserialisation under 'Adam', so a model loaded with
  * its training config (a checkpoint) gets it too.
  */
 export class FusedAdamOptimizer extends tf.AdamOptimizer {
@@ -39,6 +41,8 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
         c1: Math.fround(1 - accBeta1),
         c2: Math.fround(1 - accBeta2),
       };
+      const backend = tf.backend() as unknown as WasmBackend;
+      const inPlace: Parameters<typeof adamUpdateInPlace>[1] = [];
       names.forEach((name, i) => {
         const value = tf.engine().registeredVariables[name];
         if (value === undefined) throw new Error(`Adam: variable ${name} is not registered`);
@@ -54,6 +58,11 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
         const v = slot('accumulatedSecondMoment', 'v');
         const gradient = Array.isArray(variableGradients) ? variableGradients[i]?.tensor : variableGradients[name];
         if (gradient == null) return;
+        if (ownsAdamBuffers(backend, value, m, v, gradient)) {
+          inPlace.push({ x: value, m, v, g: gradient });
+          return;
+        }
+        // A buffer another tensor holds (a clone of the variable, say): new buffers, assigned.
         const [x1, m1, v1] = tf
           .engine()
           .runKernel(ADAM_UPDATE, { x: value, m, v, g: gradient }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
@@ -61,6 +70,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
         v.assign(v1 as tf.Tensor);
         value.assign(x1 as tf.Tensor);
       });
+      if (inPlace.length > 0) adamUpdateInPlace(backend, inPlace, attrs);
       self.accBeta1.assign(tf.mul(self.accBeta1, this.beta1));
       self.accBeta2.assign(tf.mul(self.accBeta2, this.beta2));
     });

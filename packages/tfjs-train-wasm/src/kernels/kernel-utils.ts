@@ -10,6 +10,7 @@ export interface WasmBackend {
   makeOutput(shape: number[], dtype: DataType): TensorInfo;
   disposeData(dataId: object, force?: boolean): boolean;
   incRef(dataId: object): void;
+  refCount(dataId: object): number;
   typedArrayFromHeap(info: TensorInfo): Float32Array | Int32Array | Uint8Array;
   getMemoryOffset(dataId: object): number;
   wasm: { HEAPF32: Float32Array; asm: { memory: object } };
