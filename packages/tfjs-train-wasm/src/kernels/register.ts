@@ -24,6 +24,7 @@ import {
   Relu6,
   Sub,
   Sum,
+  Transpose,
   unregisterGradient,
   unregisterKernel,
   type GradConfig,
@@ -52,6 +53,7 @@ import { maxPoolGradWasm } from './pooling/max-pool-grad.js';
 import { makeMeanWasm, makeSumWasm } from './reductions/reductions.js';
 import { makeCastWasm, makeConcatWasm, makeIdentityWasm } from './share/share.js';
 import { makeConv2DWasm, makeFusedConv2DWasm } from './conv2d/winograd.js';
+import { makeTransposeWasm } from './transpose/transpose.js';
 
 /** Names of the kernels (and the one gradient) {@link registerWasmTrainingKernels} supplies. */
 export const SUPPLIED_WASM_KERNELS = [
@@ -63,6 +65,7 @@ export const SUPPLIED_WASM_KERNELS = [
   DepthwiseConv2dNativeBackpropInput,
   MaxPoolGrad,
   BatchMatMul,
+  Transpose,
   Sum,
   Mean,
   Identity,
@@ -149,6 +152,7 @@ export function registerWasmTrainingKernels(): void {
   replace(DepthwiseConv2dNativeBackpropInput, asKernelFunc(depthwiseBackpropInputWasm));
   replace(MaxPoolGrad, asKernelFunc(maxPoolGradWasm));
   replace(BatchMatMul, asKernelFunc(makeBatchMatMulWasm(stockMatMul)));
+  replace(Transpose, asKernelFunc(makeTransposeWasm(stock(Transpose))));
   replace(Sum, asKernelFunc(makeSumWasm(stockSum)));
   replace(Mean, asKernelFunc(makeMeanWasm(stockMean)));
   replace(MASKED_GRAD, asKernelFunc(maskedGradWasm));
