@@ -12,16 +12,17 @@
  * what these cores allow N threads at all (the ceiling a data-parallel trial is judged against; --no-ceiling
  * skips it). Options: --threads LIST, --models SUBSTRING, --no-epoch, --no-weak, --no-ceiling, --batch N (default 64),
  * BENCH_STEPS (default 3) and BENCH_MIN_SECONDS (default 6) as in the models bench, after BENCH_WARMUP_SECONDS
- * (default 3) of untimed steps; BENCH_PYTHON (default /usr/bin/python3).
+ * (default 3) of untimed steps; BENCH_PYTHON (default /usr/bin/python3). Every process runs with the trainer's
+ * V8 options (TRAINER_NODE_OPTIONS: the local launcher starts trainers with them).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify, parseArgs } from 'node:util';
-import { TrialSpec } from '@fersweep/contracts';
+import { TRAINER_NODE_OPTIONS, TrialSpec } from '@fersweep/contracts';
 import { importDataset, syntheticSource } from '@fersweep/dataset';
 import { createMemoryBus } from '@fersweep/messaging';
 import { initTf } from '@fersweep/models';
@@ -271,5 +272,16 @@ async function main(): Promise<void> {
   });
 }
 
+// The trainer's V8 options (a trainer process starts with them; V8 takes them only at start-up): without them,
+// this process runs itself again with them, and its children (one per measurement) inherit them.
+const missing = TRAINER_NODE_OPTIONS.filter((o) => !process.execArgv.includes(o));
+if (missing.length > 0) {
+  const self = spawnSync(
+    process.execPath,
+    [...missing, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    { stdio: 'inherit' },
+  );
+  process.exit(self.status ?? 1);
+}
 await main();
 process.exit(0);

@@ -4,10 +4,16 @@
  * relative dataset URLs mean.
  */
 import { fileURLToPath } from 'node:url';
+import { TRAINER_NODE_OPTIONS } from '@fersweep/contracts';
 
-/** `node <this installation>/bin/fersweep.js train`: the trainer command of the local launcher. */
+/** `node <trainer options> <this installation>/bin/fersweep.js train`: the trainer command of the local launcher. */
 export function trainerCommand(): string[] {
-  return [process.execPath, fileURLToPath(new URL('../../../bin/fersweep.js', import.meta.url)), 'train'];
+  return [
+    process.execPath,
+    ...TRAINER_NODE_OPTIONS,
+    fileURLToPath(new URL('../../../bin/fersweep.js', import.meta.url)),
+    'train',
+  ];
 }
 
 /**

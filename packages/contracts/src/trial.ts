@@ -163,6 +163,17 @@ export const TRAINER_EXIT = {
   /** Store or bus unavailable, or stopped by SIGTERM after checkpointing: retry and resume. */
   retryable: 75,
 } as const;
+/**
+ * Node/V8 options the local launcher starts trainer processes with (V8 takes them only at start-up: set at run
+ * time, `--single-threaded-gc` aborts the process; NODE_OPTIONS refuses it). `--single-threaded-gc` keeps garbage collection on the thread
+ * that allocates. A data-parallel trainer runs one replica per core it is given, and V8's parallel scavenger
+ * and concurrent marker would borrow those cores: a replica that loses time makes every other one wait at
+ * the gradient reduction, and over a container's CPU quota the kernel throttles the whole process. With 2
+ * threads on 2 cores it trained 2–7% more images per second; with 1 thread it changed nothing measurable
+ * (bench/RESULTS.md, scaling).
+ */
+export const TRAINER_NODE_OPTIONS = ['--single-threaded-gc'] as const;
+
 export const PERMANENT_EXIT_CODES = [
   TRAINER_EXIT.invalidSpec,
   TRAINER_EXIT.invalidData,
