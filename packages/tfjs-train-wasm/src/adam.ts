@@ -16,8 +16,8 @@ interface AdamInternals {
  * its moments in place (`adamUpdateInPlace`; where another tensor shares one of those buffers, the
  * `FersweepAdamUpdate` kernel into new buffers), instead of tfjs-core's ~14 kernels per variable; on other
  * backends it is tfjs-core's AdamOptimizer. Same class name ('Adam'), same state (moments, β powers, iterations)
- * and the same getWeights/setWeights, so checkpoints and `recompilePreservingOptimizer` are unchanged. Registered for deserialisation under 'Adam', so a model loaded with
- * its training config (a checkpoint) gets it too.
+ * and the same getWeights/setWeights, so checkpoints and `recompilePreservingOptimizer` are unchanged. Registered
+ * for deserialisation under 'Adam', so a model loaded with its training config (a checkpoint) gets it too.
  */
 export class FusedAdamOptimizer extends tf.AdamOptimizer {
   override applyGradients(variableGradients: Parameters<tf.AdamOptimizer['applyGradients']>[0]): void {
