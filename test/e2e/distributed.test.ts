@@ -18,7 +18,7 @@ import { startFakeKube, type FakeKube } from '@fersweep/kube-fake';
 import { createLogger } from '@fersweep/observability';
 import { openStore } from '@fersweep/storage';
 import { startNats, startS3, type RunningS3, type RunningServer } from '@fersweep/testkit';
-import { createTrainerConfig } from '../support/kube.js';
+import { createTrainerConfig, trainerImage } from '../support/kube.js';
 
 const BIN = join(process.cwd(), 'bin', 'fersweep.js');
 const logger = createLogger({ service: 'e2e', silent: true });
@@ -44,7 +44,7 @@ beforeAll(async () => {
   });
   testCount = manifest.splits.test.count;
 
-  kube = await startFakeKube({ commands: { fersweep: [process.execPath, BIN] }, terminationGracePeriodSeconds: 5 });
+  kube = await startFakeKube({ ...trainerImage(BIN), terminationGracePeriodSeconds: 5 });
   await createTrainerConfig(kube, nats, s3);
 
   evaluator = await startEvaluatorService(

@@ -9,7 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startFakeKube, type FakeKube } from '@fersweep/kube-fake';
 import { freePort, startNats, startS3, type RunningNats, type RunningS3 } from '@fersweep/testkit';
-import { createTrainerConfig } from '../support/kube.js';
+import { createTrainerConfig, trainerImage } from '../support/kube.js';
 
 export const BIN = join(process.cwd(), 'bin', 'fersweep.js');
 export const TOKEN = 'faults-token';
@@ -159,7 +159,7 @@ export async function startFaultStack(dir: string): Promise<FaultStack> {
   await s3.createBucket('fersweep');
   Object.assign(process.env, s3.env);
   const kube = await startFakeKube({
-    commands: { fersweep: [process.execPath, BIN] },
+    ...trainerImage(BIN),
     terminationGracePeriodSeconds: 5,
   });
   await createTrainerConfig(kube, nats, s3);

@@ -12,7 +12,7 @@ import { startFakeKube, type FakeKube } from '@fersweep/kube-fake';
 import { createLogger } from '@fersweep/observability';
 import { openStore } from '@fersweep/storage';
 import { startNats, startS3, type RunningS3, type RunningServer } from '@fersweep/testkit';
-import { createTrainerConfig, kubeLauncher, pollSweep, startKubeCoordinator } from '../support/kube.js';
+import { createTrainerConfig, kubeLauncher, pollSweep, startKubeCoordinator, trainerImage } from '../support/kube.js';
 
 const BIN = join(process.cwd(), 'bin', 'fersweep.js');
 const logger = createLogger({ service: 'coordinator', silent: true });
@@ -27,7 +27,7 @@ function start(): Promise<Coordinator> {
 
 beforeAll(async () => {
   [nats, s3] = await Promise.all([startNats(), startS3()]);
-  kube = await startFakeKube({ commands: { fersweep: [process.execPath, BIN] }, terminationGracePeriodSeconds: 5 });
+  kube = await startFakeKube({ ...trainerImage(BIN), terminationGracePeriodSeconds: 5 });
   await s3.createBucket('fersweep');
   Object.assign(process.env, s3.env);
   await importDataset({

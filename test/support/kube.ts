@@ -1,6 +1,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { KubernetesLauncher, startCoordinator, type Coordinator } from '@fersweep/coordinator';
-import { startFakeKube, type FakeKube } from '@fersweep/kube-fake';
+import { IMAGE_FERSWEEP } from '@fersweep/contracts';
+import { startFakeKube, type FakeKube, type FakeKubeOptions } from '@fersweep/kube-fake';
 import { createLogger, type Logger } from '@fersweep/observability';
 import { startNats, startS3, type RunningS3, type RunningServer } from '@fersweep/testkit';
 
@@ -8,6 +9,18 @@ import { startNats, startS3, type RunningS3, type RunningServer } from '@ferswee
  * What the Helm chart creates for the trainer Jobs: NATS and S3 settings in the `fersweep-trainer`
  * ConfigMap, credentials in the `fersweep-s3` Secret — both taken by reference (envFrom).
  */
+/**
+ * kube-fake's mapping of a trainer Job's container command (`node <trainer options> /usr/local/bin/fersweep
+ * train …`, TRAINER_IMAGE_COMMAND) to this machine: this node, and `bin` (this checkout's bin/fersweep.js or a
+ * scripted trainer) for the image's fersweep.
+ */
+export function trainerImage(bin: string): Pick<FakeKubeOptions, 'commands' | 'mapCommand'> {
+  return {
+    commands: { node: [process.execPath] },
+    mapCommand: (argv) => argv.map((a) => (a === IMAGE_FERSWEEP ? bin : a)),
+  };
+}
+
 export async function createTrainerConfig(kube: FakeKube, nats: RunningServer, s3: RunningS3): Promise<void> {
   const core = kube.kubeConfig.makeApiClient(k8s.CoreV1Api);
   const { AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...settings } = s3.env;
@@ -98,7 +111,7 @@ export async function startCurveStack(trainer: string): Promise<CurveStack> {
   const logger = createLogger({ service: 'coordinator', silent: true });
   const [nats, s3] = await Promise.all([startNats(), startS3()]);
   const kube = await startFakeKube({
-    commands: { fersweep: [process.execPath, trainer] },
+    ...trainerImage(trainer),
     terminationGracePeriodSeconds: 5,
   });
   await s3.createBucket('fersweep');

@@ -164,8 +164,9 @@ export const TRAINER_EXIT = {
   retryable: 75,
 } as const;
 /**
- * Node/V8 options the local launcher starts trainer processes with (V8 takes them only at start-up: set at run
- * time, `--single-threaded-gc` aborts the process; NODE_OPTIONS refuses it). `--single-threaded-gc` keeps garbage collection on the thread
+ * Node/V8 options trainer processes start with: the local launcher's command and the Kubernetes Job's
+ * ({@link TRAINER_IMAGE_COMMAND}). V8 takes them only at start-up (set at run time, `--single-threaded-gc`
+ * aborts the process) and NODE_OPTIONS refuses them. `--single-threaded-gc` keeps garbage collection on the thread
  * that allocates. A data-parallel trainer runs one replica per core it is given, and V8's parallel scavenger
  * and concurrent marker would borrow those cores: a replica that loses time makes every other one wait at
  * the gradient reduction, and over a container's CPU quota the kernel throttles the whole process. With 2
@@ -173,6 +174,15 @@ export const TRAINER_EXIT = {
  * (bench/RESULTS.md, scaling).
  */
 export const TRAINER_NODE_OPTIONS = ['--single-threaded-gc'] as const;
+
+/** The `fersweep` command inside the image (Dockerfile.gpu links it there). */
+export const IMAGE_FERSWEEP = '/usr/local/bin/fersweep';
+
+/**
+ * A trainer Job's container command (its args: `train --trial <spec>`): the image's `fersweep` under node with
+ * {@link TRAINER_NODE_OPTIONS}, which the command's `#!/usr/bin/env node` line cannot pass.
+ */
+export const TRAINER_IMAGE_COMMAND = ['node', ...TRAINER_NODE_OPTIONS, IMAGE_FERSWEEP] as const;
 
 export const PERMANENT_EXIT_CODES = [
   TRAINER_EXIT.invalidSpec,

@@ -99,7 +99,8 @@ describe('buildJob', () => {
     const c = job.spec!.template.spec!.containers[0]!;
     expect(c.envFrom).toEqual([{ configMapRef: { name: 'fersweep-trainer' } }, { secretRef: { name: 'fersweep-s3' } }]);
     expect(JSON.stringify(c.env)).not.toMatch(/SECRET|PASSWORD/);
-    expect(c.command).toEqual(['fersweep']);
+    // The image's fersweep under node with the trainer's V8 options.
+    expect(c.command).toEqual(['node', '--single-threaded-gc', '/usr/local/bin/fersweep']);
     expect(TrialSpec.parse(JSON.parse(c.args![2]!))).toEqual(spec);
   });
 

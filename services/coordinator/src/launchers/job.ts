@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { V1Job } from '@kubernetes/client-node';
-import { PERMANENT_EXIT_CODES, type TrialSpec } from '@fersweep/contracts';
+import { PERMANENT_EXIT_CODES, TRAINER_IMAGE_COMMAND, type TrialSpec } from '@fersweep/contracts';
 import type { LaunchOptions, LaunchStatus } from './types.js';
 
 export const LABELS = {
@@ -170,7 +170,7 @@ export function buildJob(spec: TrialSpec, options: LaunchOptions, t: JobTemplate
               name: CONTAINER,
               image: t.image,
               imagePullPolicy: t.imagePullPolicy ?? 'IfNotPresent',
-              command: ['fersweep'],
+              command: [...TRAINER_IMAGE_COMMAND],
               args: ['train', '--trial', JSON.stringify(spec)],
               ...(envFrom.length ? { envFrom } : {}),
               env,
