@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ADAM_UPDATE, adamUpdateInPlace, ownsAdamBuffers } from './kernels/adam/adam-update.js';
+import { ADAM_UPDATE, adamUpdateInPlace, canRenewBufferIds, ownsAdamBuffers } from './kernels/adam/adam-update.js';
 import type { WasmBackend } from './kernels/kernel-utils.js';
 
 /** tfjs-core AdamOptimizer internals the fused step uses (protected in its typings; tfjs 4.22). */
@@ -43,6 +43,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       };
       const backend = tf.backend() as unknown as WasmBackend;
       const inPlace: Parameters<typeof adamUpdateInPlace>[1] = [];
+      const canUpdateInPlace = canRenewBufferIds(backend);
       names.forEach((name, i) => {
         const value = tf.engine().registeredVariables[name];
         if (value === undefined) throw new Error(`Adam: variable ${name} is not registered`);
@@ -58,7 +59,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
         const v = slot('accumulatedSecondMoment', 'v');
         const gradient = Array.isArray(variableGradients) ? variableGradients[i]?.tensor : variableGradients[name];
         if (gradient == null) return;
-        if (ownsAdamBuffers(backend, value, m, v, gradient)) {
+        if (canUpdateInPlace && ownsAdamBuffers(backend, value, m, v, gradient)) {
           inPlace.push({ x: value, m, v, g: gradient });
           return;
         }

@@ -197,6 +197,7 @@ export function adamUpdateInPlace(
   variables: { x: TensorInfo; m: TensorInfo; v: TensorInfo; g: TensorInfo }[],
   attrs: AdamUpdateAttrs,
 ): void {
+  if (!canRenewBufferIds(backend)) throw new Error(`${ADAM_UPDATE}: in-place updates need tfjs-backend-wasm 4.22`);
   for (const { x, m, v, g } of variables) {
     checkAdamBuffers(x, [m, v, g]);
     if (!ownsAdamBuffers(backend, x, m, v, g))
@@ -245,7 +246,10 @@ function renewBufferId(backend: WasmBackend, t: TensorInfo): void {
   data.id = id;
 }
 
-/** Whether x, m and v may be updated in place: no other tensor holds their buffers, and g is none of them. */
+/**
+ * Whether x, m and v may be updated in place: no other tensor holds their buffers, and g is none of them (and
+ * {@link canRenewBufferIds}, checked once per step by the caller).
+ */
 export function ownsAdamBuffers(
   backend: WasmBackend,
   x: TensorInfo,
@@ -255,7 +259,6 @@ export function ownsAdamBuffers(
 ): boolean {
   const own = [x, m, v];
   return (
-    canRenewBufferIds(backend) &&
     own.every((t) => backend.refCount(t.dataId) === 1) &&
     new Set(own.map((t) => t.dataId)).size === 3 &&
     !own.some((t) => t.dataId === g.dataId)
