@@ -1,10 +1,10 @@
 import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
 import { runGemmTN } from '../gemm/gemm-tn.js';
-import { withScope, type WasmBackend, heapOffset } from '../kernel-utils.js';
+import { f32, heapOffset, withScope, type WasmBackend } from '../kernel-utils.js';
 import { cachedKernel } from '../../wasm/index.js';
-import { encodeFilterTransform, encodeGradTransform, encodeInputTransform, range } from './winograd-codegen.js';
+import { encodeFilterTransform, encodeGradTransform, encodeInputTransform } from './winograd-codegen.js';
 import { variantFor } from './winograd-variants.js';
-import { imagesPerChunk, memoryOf } from './winograd.js';
+import { imagesPerChunk, memoryOf, planeOffsets, planeSet } from './winograd.js';
 
 /**
  * Winograd filter gradient of the same convolutions: dU_p = V_pᵀ · M'_p summed over every tile of every image
@@ -27,7 +27,9 @@ export function conv2DBackpropFilterWinograd(
     const xp = s.padHW(x, 1, 1, 1, 1);
     const chunk = imagesPerChunk(v, { n, h, w, c: ci }, Math.max(ci, co));
     // dU_p accumulates over every chunk: the GEMM adds into it.
-    const acc = range(planes).map(() => s.zeros([1, ci, co]));
+    const acc = planeSet(s, planes, ci, co);
+    f32(backend, acc).fill(0);
+    const accAt = planeOffsets(heapOffset(backend, acc), planes, ci, co);
     for (let i0 = 0; i0 < n; i0 += chunk) {
       const nc = Math.min(chunk, n - i0);
       const tiles = nc * (h / v.m) * (w / v.m);
@@ -39,29 +41,20 @@ export function conv2DBackpropFilterWinograd(
       const gradT = cachedKernel(`wino-grad:${v.m}:${JSON.stringify(shapeDy)}`, memory, () =>
         encodeGradTransform(v, shapeDy),
       );
-      const vp = range(planes).map(() => backend.makeOutput([1, tiles, ci], 'float32'));
-      const mg = range(planes).map(() => backend.makeOutput([1, tiles, co], 'float32'));
-      try {
-        inT(heapOffset(backend, xp) + i0 * (h + 2) * (w + 2) * ci * 4, ...vp.map((p) => heapOffset(backend, p)));
-        gradT(heapOffset(backend, dy) + i0 * h * w * co * 4, ...mg.map((p) => heapOffset(backend, p)));
-        for (let p = 0; p < planes; p++) {
-          runGemmTN(
-            backend,
-            { k: tiles, m: ci, n: co },
-            vp[p] as TensorInfo,
-            mg[p] as TensorInfo,
-            acc[p] as TensorInfo,
-          );
-        }
-      } finally {
-        for (const p of [...vp, ...mg]) backend.disposeData(p.dataId);
-      }
+      const vp = planeSet(s, planes, tiles, ci);
+      const mg = planeSet(s, planes, tiles, co);
+      const vpAt = planeOffsets(heapOffset(backend, vp), planes, tiles, ci);
+      const mgAt = planeOffsets(heapOffset(backend, mg), planes, tiles, co);
+      inT(heapOffset(backend, xp) + i0 * (h + 2) * (w + 2) * ci * 4, ...vpAt);
+      gradT(heapOffset(backend, dy) + i0 * h * w * co * 4, ...mgAt);
+      for (let p = 0; p < planes; p++) runGemmTN(backend, { k: tiles, m: ci, n: co }, vpAt[p]!, mgAt[p]!, accAt[p]!);
+      for (const t of [vp, mg]) backend.disposeData(s.keep(t).dataId);
     }
     const dw = s.track(backend.makeOutput([3, 3, ci, co], 'float32'));
     const back = cachedKernel(`wino-filter:${v.m}:${ci * co}:b`, memory, () =>
       encodeFilterTransform(v, ci * co, 'backward'),
     );
-    back(...acc.map((p) => heapOffset(backend, p)), heapOffset(backend, dw));
+    back(...accAt, heapOffset(backend, dw));
     return dw;
   });
 }

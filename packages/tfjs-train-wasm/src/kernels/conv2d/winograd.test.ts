@@ -33,8 +33,10 @@ interface Case {
   chunkBytes?: number;
 }
 
+// Tile counts: 18, 30, 9, 18 and 9 (the GEMM's rows rounded up to a multiple of 4), and 16 (no rounding).
 const cases: Case[] = [
   { name: 'F(4,3), 8x12, 16->20', n: 3, h: 8, w: 12, ci: 16, co: 20 },
+  { name: 'F(4,3), 8x8, 16->20 (tiles a multiple of 4)', n: 4, h: 8, w: 8, ci: 16, co: 20 },
   { name: 'F(2,3), 6x10 (not a multiple of 4), 16->16', n: 2, h: 6, w: 10, ci: 16, co: 16 },
   { name: 'F(4,3), 12x12, 24->16, one image per chunk', n: 3, h: 12, w: 12, ci: 24, co: 16, chunkBytes: 1 },
   {
