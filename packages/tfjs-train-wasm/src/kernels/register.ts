@@ -17,6 +17,7 @@ import {
   MaxPoolGrad,
   Mean,
   Multiply,
+  PadV2,
   RealDiv,
   registerGradient,
   registerKernel,
@@ -54,6 +55,7 @@ import { makeMeanWasm, makeSumWasm } from './reductions/reductions.js';
 import { makeCastWasm, makeConcatWasm, makeIdentityWasm } from './share/share.js';
 import { makeConv2DWasm, makeFusedConv2DWasm } from './conv2d/winograd.js';
 import { makeTransposeWasm } from './transpose/transpose.js';
+import { makePadWasm } from './pad/pad.js';
 
 /** Names of the kernels (and the one gradient) {@link registerWasmTrainingKernels} supplies. */
 export const SUPPLIED_WASM_KERNELS = [
@@ -66,6 +68,7 @@ export const SUPPLIED_WASM_KERNELS = [
   MaxPoolGrad,
   BatchMatMul,
   Transpose,
+  PadV2,
   Sum,
   Mean,
   Identity,
@@ -153,6 +156,7 @@ export function registerWasmTrainingKernels(): void {
   replace(MaxPoolGrad, asKernelFunc(maxPoolGradWasm));
   replace(BatchMatMul, asKernelFunc(makeBatchMatMulWasm(stockMatMul)));
   replace(Transpose, asKernelFunc(makeTransposeWasm(stock(Transpose))));
+  replace(PadV2, asKernelFunc(makePadWasm(stock(PadV2))));
   replace(Sum, asKernelFunc(makeSumWasm(stockSum)));
   replace(Mean, asKernelFunc(makeMeanWasm(stockMean)));
   replace(MASKED_GRAD, asKernelFunc(maskedGradWasm));
