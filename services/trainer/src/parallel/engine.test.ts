@@ -3,7 +3,13 @@ import * as tf from '@tensorflow/tfjs';
 import { Random } from '@fersweep/dataset';
 import { buildModel, compileClassifier, disposeModel, initTf, labelTensor } from '@fersweep/models';
 import { localEvaluator } from '../forward.js';
-import { DataParallel, type StepBatch } from './engine.js';
+import {
+  DataParallel,
+  replicaResourceLimits,
+  SMALL_SHARD_IMAGES,
+  SMALL_SHARD_YOUNG_GENERATION_MB,
+  type StepBatch,
+} from './engine.js';
 
 const input = { height: 8, width: 8, channels: 1, numClasses: 7 };
 const PIXELS = input.height * input.width;
@@ -66,6 +72,8 @@ describe('DataParallel', () => {
 
     const model = denseModel();
     dp = await DataParallel.start({ replicas: 2, backend: 'wasm', seed: 1, batchSize: 12, input, checksumEvery: 1 });
+    // 6 images per replica: the replicas' threads run with the larger young generation.
+    expect(dp.youngGenerationMb).toBe(SMALL_SHARD_YOUNG_GENERATION_MB);
     const losses: number[] = [];
     const replicaTensors: number[][] = [];
     let before = 0;
@@ -110,6 +118,22 @@ describe('DataParallel', () => {
     await dp.close();
     dp = undefined;
   }, 120_000);
+
+  it('gives replicas with small shards a larger young generation, and V8 its own default otherwise', async () => {
+    expect(replicaResourceLimits(64, 16)).toEqual({ maxYoungGenerationSizeMb: SMALL_SHARD_YOUNG_GENERATION_MB });
+    expect(replicaResourceLimits(2 * SMALL_SHARD_IMAGES, 2)).toEqual({
+      maxYoungGenerationSizeMb: SMALL_SHARD_YOUNG_GENERATION_MB,
+    });
+    expect(replicaResourceLimits(2 * SMALL_SHARD_IMAGES + 1, 2)).toEqual({}); // one replica trains 17
+    expect(replicaResourceLimits(64, 2)).toEqual({});
+    const parallel = await DataParallel.start({ replicas: 2, backend: 'wasm', seed: 1, batchSize: 64, input });
+    try {
+      expect(parallel.youngGenerationMb).toBeGreaterThan(0);
+      expect(parallel.youngGenerationMb).toBeLessThan(SMALL_SHARD_YOUNG_GENERATION_MB);
+    } finally {
+      await parallel.close();
+    }
+  }, 60_000);
 
   it('is deterministic for a seed and a thread count, dropout included', async () => {
     const cnnInput = { height: 48, width: 48, channels: 1, numClasses: 7 };

@@ -6,7 +6,7 @@
  * when they have none or its trainable set changed (fine-tuning), and pulls their weights and optimizer
  * state back before anyone reads it ({@link DataParallel.sync}).
  */
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { artifactsFromModel, type BatchNormMoments } from '@fersweep/models';
 import type { BatchEvaluator } from '../forward.js';
@@ -42,6 +42,24 @@ export interface DataParallelOptions {
   checksumEvery?: number;
   /** The worker script (default: parallel/worker.js beside this module). */
   workerUrl?: URL;
+}
+
+/**
+ * Replicas that train at most this many images per step get a young generation of
+ * {@link SMALL_SHARD_YOUNG_GENERATION_MB} instead of V8's 48 MiB. A step's garbage is its tape (tensors, tape
+ * nodes, closures: about a megabyte that is still alive when a scavenge comes mid-step, 5–9 ms to copy), and it
+ * is the same whatever the shard's size, so its share grows as shards shrink. Measured at N = 2 (bench/RESULTS.md,
+ * scaling): MobileNetV2 α0.35 with 4 images per replica +13–32% img/s, 8 images +9–11%, 16 images 1–8%, 32
+ * images within noise; CNN width 0.25 with 4 images +4–11%; about +90 MiB of peak RSS per replica.
+ */
+export const SMALL_SHARD_IMAGES = 16;
+export const SMALL_SHARD_YOUNG_GENERATION_MB = 192;
+
+/** The V8 limits of each replica's thread for a step of `batchSize` images over `replicas` (see SMALL_SHARD_IMAGES). */
+export function replicaResourceLimits(batchSize: number, replicas: number): ResourceLimits {
+  return Math.ceil(batchSize / replicas) <= SMALL_SHARD_IMAGES
+    ? { maxYoungGenerationSizeMb: SMALL_SHARD_YOUNG_GENERATION_MB }
+    : {};
 }
 
 /** One batch as epochBatches yields it. */
@@ -105,6 +123,8 @@ export class DataParallel {
   private closing = false;
   /** tf.memory().numTensors of each replica after the latest step (leak checks). */
   readonly tensors: number[];
+  /** The young generation (MiB) V8 gives each replica's thread ({@link replicaResourceLimits}), as it reported it. */
+  youngGenerationMb: number | undefined;
 
   private constructor(
     private readonly options: DataParallelOptions,
@@ -132,6 +152,7 @@ export class DataParallel {
       throw new Error(`data-parallel training needs ≥ 2 replicas, got ${replicas}`);
     const shared = allocateShared(replicas, options.batchSize, input.height * input.width * input.channels);
     const url = options.workerUrl ?? defaultWorkerUrl();
+    const resourceLimits = replicaResourceLimits(options.batchSize, replicas);
     const handles = Array.from({ length: replicas }, (_, index) => {
       const init: ReplicaInit = {
         index,
@@ -140,7 +161,7 @@ export class DataParallel {
         input,
         shared,
       };
-      return new Handle(new Worker(url, { workerData: init, stdout: false, stderr: false }));
+      return new Handle(new Worker(url, { workerData: init, stdout: false, stderr: false, resourceLimits }));
     });
     const dp = new DataParallel(options, shared, handles);
     const ready = handles.map((h, i) => {
@@ -162,10 +183,12 @@ export class DataParallel {
       return first;
     });
     try {
-      const devices = await Promise.all(ready);
+      const [first] = await Promise.all(ready);
+      if (first?.type === 'ready') dp.youngGenerationMb = first.youngGenerationMb;
       options.logger?.info('data-parallel training', {
         threads: replicas,
-        device: devices[0]?.type === 'ready' ? devices[0].device : undefined,
+        device: first?.type === 'ready' ? first.device : undefined,
+        youngGenerationMb: dp.youngGenerationMb,
       });
     } catch (err) {
       await dp.close();

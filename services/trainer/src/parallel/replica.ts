@@ -59,7 +59,7 @@ export interface ReplicaState {
 
 /** Replica → main thread messages. */
 export type FromReplica =
-  | { type: 'ready'; device: string }
+  | { type: 'ready'; device: string; youngGenerationMb: number | undefined }
   | { type: 'loaded' }
   | ({ type: 'state' } & ReplicaState)
   | { type: 'weightsSet' }

@@ -2,7 +2,7 @@
  * Entry point of a data-parallel training worker thread (started by DataParallel in engine.ts): one
  * {@link Replica}, driven through shared memory for steps and through messages for the rare rest.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, resourceLimits, workerData } from 'node:worker_threads';
 import { Replica, type FromReplica, type ReplicaInit, type ToReplica } from './replica.js';
 
 const port = parentPort;
@@ -44,7 +44,7 @@ port.on('message', (m: ToReplica) => {
 });
 
 try {
-  send({ type: 'ready', device: await replica.start() });
+  send({ type: 'ready', device: await replica.start(), youngGenerationMb: resourceLimits.maxYoungGenerationSizeMb });
   await replica.serve(failed);
 } catch (err) {
   failed(err);
