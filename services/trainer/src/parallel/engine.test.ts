@@ -104,7 +104,17 @@ describe('DataParallel', () => {
       const g = got[i]!;
       for (let j = 0; j < w.length; j++) expect(Math.abs(g[j]! - w[j]!)).toBeLessThan(1e-5);
     });
-    // The master model took the optimizer state too: one more step on each stays together.
+    // The master model took the optimizer state too, each variable's moments from the replica that updates them
+    // (the optimizer step is sharded: replica 0 owns the first kernel, replica 1 the rest).
+    const optimizerState = async (m: tf.LayersModel) =>
+      (await m.optimizer.getWeights()).map((w) => ({ name: w.name, values: Array.from(w.tensor.dataSync()) }));
+    const [gotState, wantState] = [await optimizerState(model), await optimizerState(reference)];
+    expect(gotState.map((w) => w.values.length)).toEqual(wantState.map((w) => w.values.length));
+    expect(gotState).toHaveLength(1 + 2 * 4);
+    wantState.forEach((w, i) =>
+      w.values.forEach((v, j) => expect(Math.abs(gotState[i]!.values[j]! - v)).toBeLessThan(1e-5)),
+    );
+    // One more step on each stays together.
     const extra = batches(1, 12, 9).map((b) => ({ ...b, index: 6 }));
     await dp.trainBatch(model, extra[0]!, 0);
     await dp.sync(model);

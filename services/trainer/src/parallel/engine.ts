@@ -320,8 +320,9 @@ export class DataParallel {
 
   /**
    * Brings the master model up to date with the replicas (before a checkpoint, an evaluation, precise
-   * BatchNorm): trainable weights and optimizer state from replica 0, after checking every replica holds the
-   * same; non-trainable weights (BatchNorm moving statistics, estimated per shard) averaged over replicas.
+   * BatchNorm): trainable weights from replica 0, after checking every replica holds the same; each optimizer
+   * weight from a replica that keeps it current (with a sharded Adam step, the owner of its variable);
+   * non-trainable weights (BatchNorm moving statistics, estimated per shard) averaged over replicas.
    */
   async sync(model: tf.LayersModel): Promise<void> {
     this.throwIfFailed();
@@ -352,7 +353,11 @@ export class DataParallel {
     }
     const optimizer = model.optimizer;
     const old = await optimizer.getWeights();
-    const fresh = first.optimizer.map((o) => ({ name: o.name, tensor: tf.tensor(o.data, o.shape, o.dtype) }));
+    // Each optimizer weight from a replica that keeps it current (a sharded step: the owner of its variable).
+    const fresh = first.optimizer.map((_, i) => {
+      const o = states.find((s) => s.optimizer[i]?.owned)?.optimizer[i] ?? first.optimizer[i]!;
+      return { name: o.name, tensor: tf.tensor(o.data, o.shape, o.dtype) };
+    });
     try {
       await optimizer.setWeights(fresh);
     } finally {

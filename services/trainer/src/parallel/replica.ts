@@ -1,8 +1,11 @@
 /**
  * One data-parallel replica (the body of a worker thread; see worker.ts for the entry point): the same model
  * as the main thread's, on its own wasm backend with fersweep's kernels, training on its shard of each batch.
- * Its gradients are summed with the other replicas' in shared memory and every replica applies the same
- * reduced gradient with the same optimizer state, so the replicas stay bit-identical.
+ * Its gradients are summed with the other replicas' in shared memory. With Adam the optimizer step is sharded
+ * (ZeRO stage 1, Rajbhandari et al. 2020): each replica reduces and updates only the variables it owns, with
+ * their moments, and takes the others' new values from the replica that owns them, so the weights stay
+ * bit-identical while the step's Adam work is divided by N. Other optimizers: every replica applies the whole
+ * reduced gradient with the same state.
  */
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
@@ -53,7 +56,11 @@ export type ToReplica =
 export interface ReplicaState {
   /** model.weights in order (trainable first), float32. */
   weights: { trainable: boolean; data: Float32Array }[];
-  optimizer: { name: string; shape: number[]; dtype: tf.DataType; data: Float32Array | Int32Array }[];
+  /**
+   * The optimizer's weights; `owned` marks those this replica keeps current (with a sharded step, the moments of
+   * the variables it owns and, on replica 0, the iteration count; otherwise all of them).
+   */
+  optimizer: { name: string; shape: number[]; dtype: tf.DataType; data: Float32Array | Int32Array; owned: boolean }[];
   checksum: string;
 }
 
@@ -99,6 +106,14 @@ export class Replica {
   private parameters = 0;
   private gradients: Float32Array<ArrayBufferLike> = new Float32Array(0);
   private apply: ApplyGradients | undefined;
+  /** The optimizer step is sharded: this replica updates `owned`'s variables only (Adam's state is per variable). */
+  private sharded = false;
+  /** Slots this replica reduces and (sharded) updates: those that start in its 1/N of the parameters. */
+  private owned = new Set<string>();
+  /** [first, end) parameter offsets of the owned slots. */
+  private ownedRange: [number, number] = [0, 0];
+  /** The trained variables, in slot order. */
+  private variables: tf.Variable[] = [];
 
   constructor(private readonly init: ReplicaInit) {
     const { shared, index } = init;
@@ -124,7 +139,8 @@ export class Replica {
     const optimizer = model.optimizer as tf.Optimizer | undefined;
     if (optimizer == null) throw new Error('data-parallel training needs a compiled model');
     let offset = 0;
-    this.layout = trainedVariables(model).map((v) => {
+    this.variables = trainedVariables(model);
+    this.layout = this.variables.map((v) => {
       const slot = { name: v.name, shape: v.shape.slice(), size: v.size, offset };
       offset += v.size;
       return slot;
@@ -136,6 +152,13 @@ export class Replica {
       );
     }
     this.parameters = parameters;
+    const { index, replicas } = this.init;
+    const [from, to] = shardRange(parameters, index, replicas);
+    const mine = this.layout.filter((slot) => slot.offset >= from && slot.offset < to);
+    this.owned = new Set(mine.map((slot) => slot.name));
+    this.ownedRange =
+      mine.length > 0 ? [mine[0]!.offset, mine[mine.length - 1]!.offset + mine[mine.length - 1]!.size] : [0, 0];
+    this.sharded = optimizer instanceof tf.AdamOptimizer;
     this.gradients = new Float32Array(gradients);
     this.apply = optimizer.applyGradients.bind(optimizer);
     optimizer.applyGradients = (variableGradients) => this.reduceAndApply(variableGradients);
@@ -144,9 +167,11 @@ export class Replica {
 
   /**
    * Sums the replicas' gradients, each weighted by its share of the batch (so the sum is the gradient of the
-   * whole batch's mean loss), and applies the sum: this replica copies its gradients into its slot, then reduces
-   * its 1/N of the parameters over all slots in replica order (the same float sums in every run), then all apply
-   * the result.
+   * whole batch's mean loss), and applies the sum. This replica copies its gradients into its slot; after a
+   * barrier it reduces the parameters of the variables it owns over all slots in replica order (the same float
+   * sums in every run). Sharded (Adam): it updates those variables only, writes their new values over their
+   * reduced gradients, and after a second barrier takes every other variable's value from its owner. Otherwise,
+   * after the second barrier, every replica applies the whole reduced gradient.
    */
   private reduceAndApply(variableGradients: Parameters<ApplyGradients>[0] | undefined): void {
     const { index, replicas } = this.init;
@@ -157,15 +182,13 @@ export class Replica {
       if (Array.isArray(variableGradients)) for (const g of variableGradients) named.set(g.name, g.tensor);
       else for (const [name, g] of Object.entries(variableGradients)) named.set(name, g);
     }
-    // On wasm, straight from the backend's heap (dataSync would allocate a copy of every gradient first).
-    const heap = (tf.backend() as Partial<HeapBackend>).typedArrayFromHeap?.bind(tf.backend());
     for (const slot of this.layout) {
       const g = named.get(slot.name);
       if (g === undefined) mine.fill(0, slot.offset, slot.offset + slot.size);
-      else mine.set((heap && g.dtype === 'float32' ? heap(g) : g.dataSync()) as Float32Array, slot.offset);
+      else mine.set(this.read(g), slot.offset);
     }
     barrier(this.control, replicas);
-    const [begin, end] = shardRange(P, index, replicas);
+    const [begin, end] = this.ownedRange;
     const reduced = this.gradients.subarray(replicas * P, (replicas + 1) * P);
     const size = this.params[Param.size]!;
     const shares = Array.from({ length: replicas }, (_, r) => {
@@ -183,17 +206,42 @@ export class Replica {
         reduced[j] = sum;
       }
     }
-    barrier(this.control, replicas);
+    if (!this.sharded) barrier(this.control, replicas);
     // Views, not copies: the backend copies them into its own memory (wasm) or reads them before the next step.
-    const update: tf.NamedTensorMap = {};
+    // Sharded, the other variables' names stay in the map without a gradient: tfjs' Adam keeps its moments by
+    // position in the map and skips a variable without a gradient.
+    const update: Record<string, tf.Tensor | undefined> = {};
     for (const slot of this.layout) {
-      update[slot.name] = tf.tensor(reduced.subarray(slot.offset, slot.offset + slot.size), slot.shape, 'float32');
+      update[slot.name] =
+        this.sharded && !this.owned.has(slot.name)
+          ? undefined
+          : tf.tensor(reduced.subarray(slot.offset, slot.offset + slot.size), slot.shape, 'float32');
     }
     try {
-      this.apply!(update);
+      this.apply!(update as tf.NamedTensorMap);
     } finally {
-      tf.dispose(Object.values(update));
+      for (const t of Object.values(update)) t?.dispose();
     }
+    if (!this.sharded) return;
+    const variables = this.variables;
+    this.layout.forEach((slot, i) => {
+      if (this.owned.has(slot.name)) reduced.set(this.read(variables[i]!), slot.offset);
+    });
+    barrier(this.control, replicas);
+    tf.tidy(() => {
+      this.layout.forEach((slot, i) => {
+        if (this.owned.has(slot.name)) return;
+        variables[i]!.assign(tf.tensor(reduced.subarray(slot.offset, slot.offset + slot.size), slot.shape, 'float32'));
+      });
+    });
+  }
+
+  /** A float32 tensor's values: on wasm straight from the backend's heap (dataSync would allocate a copy first). */
+  private read(t: tf.Tensor): Float32Array {
+    const backend = tf.backend() as Partial<HeapBackend>;
+    return (
+      backend.typedArrayFromHeap && t.dtype === 'float32' ? backend.typedArrayFromHeap(t) : t.dataSync()
+    ) as Float32Array;
   }
 
   /** Trains this replica's shard of the batch in the shared buffers and writes its results. */
@@ -256,11 +304,16 @@ export class Replica {
     return this.model;
   }
 
-  /** sha256 of the trainable weights and the optimizer state: equal in every replica, step after step. */
+  /**
+   * sha256 of the trainable weights and the optimizer state this replica keeps current (sharded: its own
+   * variables' moments, which differ from the others' by design, are left out): equal in every replica, step
+   * after step.
+   */
   async checksum(): Promise<string> {
     const model = this.model!;
     const hash = createHash('sha256');
     for (const w of model.trainableWeights) hash.update(w.read().dataSync() as Float32Array);
+    if (this.sharded) return hash.digest('hex');
     const state = await model.optimizer.getWeights();
     try {
       for (const s of state) hash.update(s.tensor.dataSync() as Float32Array);
@@ -268,6 +321,18 @@ export class Replica {
       tf.dispose(state.filter((s) => s.name === 'iter').map((s) => s.tensor));
     }
     return hash.digest('hex');
+  }
+
+  /**
+   * Whether this replica keeps the optimizer weight at `position` of getWeights() current. Sharded (Adam: the
+   * iteration count, then the first moments, then the second, each in slot order) the owner of a slot keeps its
+   * two moments and replica 0 the count; otherwise every replica keeps everything.
+   */
+  private keepsOptimizerWeight(position: number, count: number): boolean {
+    const slots = this.layout.length;
+    if (!this.sharded || count !== 1 + 2 * slots) return !this.sharded || this.init.index === 0;
+    if (position === 0) return this.init.index === 0;
+    return this.owned.has(this.layout[(position - 1) % slots]!.name);
   }
 
   /** The replica's weights and optimizer state, copied out (once per epoch or checkpoint, not per step). */
@@ -281,11 +346,12 @@ export class Replica {
     const state = await model.optimizer.getWeights();
     let optimizer: ReplicaState['optimizer'];
     try {
-      optimizer = state.map((s) => ({
+      optimizer = state.map((s, position) => ({
         name: s.name,
         shape: s.tensor.shape.slice(),
         dtype: s.tensor.dtype,
         data: (s.tensor.dtype === 'int32' ? Int32Array : Float32Array).from(s.tensor.dataSync() as Float32Array),
+        owned: this.keepsOptimizerWeight(position, state.length),
       }));
     } finally {
       tf.dispose(state.filter((s) => s.name === 'iter').map((s) => s.tensor));

@@ -41,7 +41,7 @@ export const Result = {
   accuracy: 1,
   /** tf.memory().numTensors after the step: leak checks. */
   tensors: 2,
-  /** First 48 bits of the sha256 of the trainable weights and optimizer state, when asked for. */
+  /** First 48 bits of the sha256 of the trainable weights (and the optimizer state, unless sharded), when asked for. */
   checksum: 3,
   length: 8,
 } as const;
