@@ -78,3 +78,15 @@ export async function expectSameOnBothBackends(f: () => tf.Tensor | tf.Tensor[],
     expect(relativeError(w, c)).toBeLessThan(tolerance);
   });
 }
+
+/**
+ * Runs `f` on cpu, then on wasm, and expects exactly the same values (kernels that only move data: pads,
+ * transposes, concatenations) with no wasm buffer left behind by the wasm run.
+ */
+export async function expectExactOnBothBackends(f: () => tf.Tensor | tf.Tensor[]): Promise<void> {
+  const cpu = await runOn('cpu', f);
+  const buffersBefore = wasmDataIds();
+  const wasm = await runOn('wasm', f);
+  expect(wasmDataIds()).toBe(buffersBefore);
+  expect(wasm.map((w) => Array.from(w))).toEqual(cpu.map((c) => Array.from(c)));
+}

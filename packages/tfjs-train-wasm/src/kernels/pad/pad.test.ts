@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { randomArray, runOn, wasmDataIds } from '../../testing/compare.js';
+import { expectExactOnBothBackends, randomArray, runOn } from '../../testing/compare.js';
 import { registerWasmTrainingKernels } from '../register.js';
 import { collapsePad } from './pad.js';
 
@@ -158,12 +158,7 @@ describe('PadV2 on wasm', () => {
   ];
   it.each(cases)('%s: matches the cpu backend exactly, leaving no buffer behind', async (_, shape, paddings, value) => {
     const size = shape.reduce((a, b) => a * b, 1);
-    const f = () => tf.pad(tf.tensor(randomArray(size, 5), shape), paddings, value);
-    const cpu = await runOn('cpu', f);
-    const buffers = wasmDataIds();
-    const wasm = await runOn('wasm', f);
-    expect(wasmDataIds()).toBe(buffers);
-    expect(wasm).toEqual(cpu);
+    await expectExactOnBothBackends(() => tf.pad(tf.tensor(randomArray(size, 5), shape), paddings, value));
   });
 
   it('pads int32 with the value as an integer', () => {

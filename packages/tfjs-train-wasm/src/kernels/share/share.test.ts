@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { randomArray, runOn, wasmDataIds } from '../../testing/compare.js';
+import { expectExactOnBothBackends, randomArray, wasmDataIds } from '../../testing/compare.js';
 import { registerWasmTrainingKernels } from '../register.js';
 
 beforeAll(async () => {
@@ -73,10 +73,6 @@ describe('Concat on wasm matches cpu', () => {
       const b = tf.tensor(bv, [...sb]);
       return [tf.concat([a, b, a], axis), tf.concat([tf.cast(a, 'int32'), tf.cast(a, 'int32')], axis)];
     };
-    const cpu = await runOn('cpu', f);
-    const buffers = wasmDataIds();
-    const wasm = await runOn('wasm', f);
-    expect(wasmDataIds()).toBe(buffers);
-    cpu.forEach((c, i) => expect(Array.from(wasm[i] as Float32Array)).toEqual(Array.from(c)));
+    await expectExactOnBothBackends(f);
   });
 });

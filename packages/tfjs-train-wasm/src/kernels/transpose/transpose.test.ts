@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { randomArray, runOn, wasmDataIds } from '../../testing/compare.js';
+import { expectExactOnBothBackends, randomArray } from '../../testing/compare.js';
 import { registerWasmTrainingKernels } from '../register.js';
 import { collapseTranspose } from './transpose.js';
 
@@ -99,12 +99,7 @@ describe('Transpose on wasm', () => {
     '%j by %j matches the cpu backend exactly, leaving no buffer behind',
     async (shape, perm) => {
       const size = shape.reduce((a, b) => a * b, 1);
-      const f = () => tf.transpose(tf.tensor(randomArray(size, 7), shape), perm);
-      const cpu = await runOn('cpu', f);
-      const buffers = wasmDataIds();
-      const wasm = await runOn('wasm', f);
-      expect(wasmDataIds()).toBe(buffers);
-      expect(wasm).toEqual(cpu);
+      await expectExactOnBothBackends(() => tf.transpose(tf.tensor(randomArray(size, 7), shape), perm));
     },
   );
 
