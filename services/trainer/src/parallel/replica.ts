@@ -106,11 +106,12 @@ export class Replica {
   private parameters = 0;
   private gradients: Float32Array<ArrayBufferLike> = new Float32Array(0);
   private apply: ApplyGradients | undefined;
-  /** The optimizer step is sharded: this replica updates `owned`'s variables only (Adam's state is per variable). */
+  /** The optimizer step is sharded: this replica updates the variables it owns only (Adam's state is per variable). */
   private sharded = false;
-  /** Slots this replica reduces and (sharded) updates: those that start in its 1/N of the parameters. */
-  private owned = new Set<string>();
-  /** [first, end) parameter offsets of the owned slots. */
+  /**
+   * [first, end) parameter offsets of the slots this replica owns, reduces and (sharded) updates: those that start
+   * in its 1/N of the parameters.
+   */
   private ownedRange: [number, number] = [0, 0];
   /** The trained variables, in slot order. */
   private variables: tf.Variable[] = [];
@@ -155,7 +156,6 @@ export class Replica {
     const { index, replicas } = this.init;
     const [from, to] = shardRange(parameters, index, replicas);
     const mine = this.layout.filter((slot) => slot.offset >= from && slot.offset < to);
-    this.owned = new Set(mine.map((slot) => slot.name));
     this.ownedRange =
       mine.length > 0 ? [mine[0]!.offset, mine[mine.length - 1]!.offset + mine[mine.length - 1]!.size] : [0, 0];
     this.sharded = optimizer instanceof tf.AdamOptimizer;
@@ -213,7 +213,7 @@ export class Replica {
     const update: Record<string, tf.Tensor | undefined> = {};
     for (const slot of this.layout) {
       update[slot.name] =
-        this.sharded && !this.owned.has(slot.name)
+        this.sharded && !this.owns(slot)
           ? undefined
           : tf.tensor(reduced.subarray(slot.offset, slot.offset + slot.size), slot.shape, 'float32');
     }
@@ -225,15 +225,20 @@ export class Replica {
     if (!this.sharded) return;
     const variables = this.variables;
     this.layout.forEach((slot, i) => {
-      if (this.owned.has(slot.name)) reduced.set(this.read(variables[i]!), slot.offset);
+      if (this.owns(slot)) reduced.set(this.read(variables[i]!), slot.offset);
     });
     barrier(this.control, replicas);
     tf.tidy(() => {
       this.layout.forEach((slot, i) => {
-        if (this.owned.has(slot.name)) return;
+        if (this.owns(slot)) return;
         variables[i]!.assign(tf.tensor(reduced.subarray(slot.offset, slot.offset + slot.size), slot.shape, 'float32'));
       });
     });
+  }
+
+  /** Whether this replica owns `slot` (slots are contiguous: those whose offset lies in its range). */
+  private owns(slot: Slot): boolean {
+    return slot.offset >= this.ownedRange[0] && slot.offset < this.ownedRange[1];
   }
 
   /** A float32 tensor's values: on wasm straight from the backend's heap (dataSync would allocate a copy first). */
@@ -332,7 +337,7 @@ export class Replica {
     const slots = this.layout.length;
     if (!this.sharded || count !== 1 + 2 * slots) return !this.sharded || this.init.index === 0;
     if (position === 0) return this.init.index === 0;
-    return this.owned.has(this.layout[(position - 1) % slots]!.name);
+    return this.owns(this.layout[(position - 1) % slots]!);
   }
 
   /** The replica's weights and optimizer state, copied out (once per epoch or checkpoint, not per step). */

@@ -104,10 +104,11 @@ function planeProducts(
   const planes = v.alpha * v.alpha;
   const out = planeSet(s, planes, rows, co);
   const [a, b, o] = [vin, u, out].map((t) => heapOffset(s.backend, t)) as [number, number, number];
+  const products = f32(s.backend, out);
   for (let p = 0; p < planes; p++) {
-    const at = o + p * planeStride(rows, co);
-    f32(s.backend, out).fill(0, (at - o) / 4, (at - o) / 4 + rows * co);
-    runGemmNN(s.backend, { k: ci, m: rows, n: co }, a + p * planeStride(rows, ci), b + p * planeStride(ci, co), at);
+    const at = p * planeStride(rows, co);
+    products.fill(0, at / 4, at / 4 + rows * co);
+    runGemmNN(s.backend, { k: ci, m: rows, n: co }, a + p * planeStride(rows, ci), b + p * planeStride(ci, co), o + at);
   }
   return out;
 }
@@ -146,11 +147,15 @@ export function conv2DWinograd(
       // V and are never read back from the products.
       const rows = Math.ceil(tiles / 4) * 4;
       const vin = planeSet(s, planes, rows, ci);
-      const vinAt = planeOffsets(heapOffset(backend, vin), planes, rows, ci);
-      if (rows > tiles)
-        for (const at of vinAt)
-          f32(backend, vin).fill(0, (at - vinAt[0]!) / 4 + tiles * ci, (at - vinAt[0]!) / 4 + rows * ci);
-      inT(heapOffset(backend, xp) + i0 * (h + 2) * (w + 2) * ci * 4, ...vinAt);
+      const planesIn = f32(backend, vin);
+      for (let p = 0; p < planes && rows > tiles; p++) {
+        const at = (p * planeStride(rows, ci)) / 4;
+        planesIn.fill(0, at + tiles * ci, at + rows * ci);
+      }
+      inT(
+        heapOffset(backend, xp) + i0 * (h + 2) * (w + 2) * ci * 4,
+        ...planeOffsets(heapOffset(backend, vin), planes, rows, ci),
+      );
       const products = planeProducts(s, v, rows, ci, co, vin, u);
       backend.disposeData(s.keep(vin).dataId); // the planes are the largest buffers of the step
       const shapeOut = { n: nc, h, w, c: co };
