@@ -31,6 +31,7 @@ export {
 } from '@fersweep/tfjs-train-wasm';
 export { ModelError, type ModelErrorCode } from './variants/errors.js';
 export { isWasmHeapExhausted, WASM_HEAP_LIMIT_BYTES, wasmHeapBytes } from '@fersweep/tfjs-train-wasm';
+export { changesInPlace, scaleAddInPlace, writeInPlace, type ScaledValues } from '@fersweep/tfjs-train-wasm';
 export { explainOutOfMemory } from './variants/out-of-memory.js';
 export {
   checkInputBasics,

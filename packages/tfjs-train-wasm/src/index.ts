@@ -34,6 +34,7 @@ export { ADAM_UPDATE, type AdamUpdateAttrs } from './kernels/adam/adam-update.js
 export { BATCH_NORM_BACKPROP, BATCH_NORM_MOVING, BATCH_NORM_STATS } from './kernels/batch-norm/train.js';
 export { MASKED_GRAD } from './kernels/activations/masked-grad.js';
 export { FusedAdamOptimizer } from './adam.js';
+export { changesInPlace, scaleAddInPlace, writeInPlace, type ScaledValues } from './kernels/scale-add/scale-add.js';
 export { filterTape, installLinearTapeFilter, TAPE_TFJS_VERSION, uninstallLinearTapeFilter } from './tape.js';
 export {
   batchNormBatchStatistics,

@@ -9,7 +9,17 @@
  */
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
-import { disposeModel, initTf, labelTensor, modelFromArtifacts, type BatchNormMoments } from '@fersweep/models';
+import {
+  disposeModel,
+  initTf,
+  labelTensor,
+  modelFromArtifacts,
+  changesInPlace,
+  scaleAddInPlace,
+  writeInPlace,
+  type BatchNormMoments,
+  type ScaledValues,
+} from '@fersweep/models';
 import { localEvaluator, type BatchEvaluator } from '../forward.js';
 import {
   barrier,
@@ -82,6 +92,31 @@ interface Slot {
 }
 
 /** tfjs-layers' protected `collectedTrainableWeights`: the variables, in order, that trainOnBatch differentiates. */
+/**
+ * `reduced[j] = Σ_r slots[r·P + j] · shares[r]` for j in [begin, end), in replica order. Its own function, not a
+ * loop inside `reduceAndApply`: V8 would compile that loop on stack replacement, cache the code, and enter it every
+ * step only to deoptimise after the loop, in code the cached version was compiled without feedback for.
+ */
+function weightedSum(
+  slots: Float32Array,
+  P: number,
+  shares: readonly number[],
+  begin: number,
+  end: number,
+  reduced: Float32Array,
+): void {
+  if (shares.length === 2) {
+    const [w0, w1] = shares as [number, number];
+    for (let j = begin; j < end; j++) reduced[j] = slots[j]! * w0 + slots[P + j]! * w1;
+    return;
+  }
+  for (let j = begin; j < end; j++) {
+    let sum = 0;
+    for (let r = 0; r < shares.length; r++) sum += slots[r * P + j]! * shares[r]!;
+    reduced[j] = sum;
+  }
+}
+
 function trainedVariables(model: tf.LayersModel): tf.Variable[] {
   const collected = (model as unknown as { collectedTrainableWeights?: tf.LayerVariable[] }).collectedTrainableWeights;
   return (collected ?? model.trainableWeights).map((w) => w.read() as tf.Variable);
@@ -167,11 +202,13 @@ export class Replica {
 
   /**
    * Sums the replicas' gradients, each weighted by its share of the batch (so the sum is the gradient of the
-   * whole batch's mean loss), and applies the sum. This replica copies its gradients into its slot; after a
-   * barrier it reduces the parameters of the variables it owns over all slots in replica order (the same float
-   * sums in every run). Sharded (Adam): it updates those variables only, writes their new values over their
-   * reduced gradients, and after a second barrier takes every other variable's value from its owner. Otherwise,
-   * after the second barrier, every replica applies the whole reduced gradient.
+   * whole batch's mean loss), and applies the sum. Sharded (Adam): this replica copies into its slot the gradients
+   * of the variables it does not own; after a barrier it sums the other replicas' gradients of those it owns into
+   * its own on the wasm heap (in place, float32: `scaleAddInPlace`), updates them, writes their new values to the
+   * shared buffer and, after a second barrier, takes every other variable's value from its owner. Otherwise
+   * (another optimizer, or a buffer that cannot change in place) each replica copies all its gradients, reduces
+   * the parameters it owns over all slots in replica order into the shared sum, and after the second barrier
+   * every replica applies the whole sum.
    */
   private reduceAndApply(variableGradients: Parameters<ApplyGradients>[0] | undefined): void {
     const { index, replicas } = this.init;
@@ -182,56 +219,82 @@ export class Replica {
       if (Array.isArray(variableGradients)) for (const g of variableGradients) named.set(g.name, g.tensor);
       else for (const [name, g] of Object.entries(variableGradients)) named.set(name, g);
     }
-    for (const slot of this.layout) {
-      const g = named.get(slot.name);
-      if (g === undefined) mine.fill(0, slot.offset, slot.offset + slot.size);
-      else mine.set(this.read(g), slot.offset);
-    }
-    barrier(this.control, replicas);
-    const [begin, end] = this.ownedRange;
-    const reduced = this.gradients.subarray(replicas * P, (replicas + 1) * P);
     const size = this.params[Param.size]!;
     const shares = Array.from({ length: replicas }, (_, r) => {
       const [b, e] = shardRange(size, r, replicas);
       return (e - b) / size;
     });
-    const g = this.gradients;
-    if (replicas === 2) {
-      const [w0, w1] = shares as [number, number];
-      for (let j = begin; j < end; j++) reduced[j] = g[j]! * w0 + g[P + j]! * w1;
-    } else {
-      for (let j = begin; j < end; j++) {
-        let sum = 0;
-        for (let r = 0; r < replicas; r++) sum += g[r * P + j]! * shares[r]!;
-        reduced[j] = sum;
+    const layout = this.layout;
+    // Sharded, the gradients this replica owns stay on its heap when they can be summed there in place.
+    const own: (tf.Tensor | undefined)[] = layout.map((slot) => {
+      if (!this.sharded || !this.owns(slot)) return undefined;
+      const g = named.get(slot.name);
+      return g !== undefined && changesInPlace(g) ? g : undefined;
+    });
+    layout.forEach((slot, i) => {
+      if (own[i] !== undefined) return;
+      const g = named.get(slot.name);
+      if (g === undefined) mine.fill(0, slot.offset, slot.offset + slot.size);
+      else mine.set(this.read(g), slot.offset);
+    });
+    barrier(this.control, replicas);
+    const reduced = this.gradients.subarray(replicas * P, (replicas + 1) * P);
+    if (!this.sharded) {
+      const [begin, end] = this.ownedRange;
+      weightedSum(this.gradients, P, shares, begin, end, reduced);
+      barrier(this.control, replicas);
+      // Views, not copies: the backend copies them into its own memory (wasm) or reads them before the next step.
+      const all = layout.map((slot) => tf.tensor(reduced.subarray(slot.offset, slot.offset + slot.size), slot.shape));
+      try {
+        this.apply!(Object.fromEntries(layout.map((slot, i) => [slot.name, all[i]!])));
+      } finally {
+        tf.dispose(all);
       }
+      return;
     }
-    if (!this.sharded) barrier(this.control, replicas);
-    // Views, not copies: the backend copies them into its own memory (wasm) or reads them before the next step.
-    // Sharded, the other variables' names stay in the map without a gradient: tfjs' Adam keeps its moments by
-    // position in the map and skips a variable without a gradient.
+    // The other variables' names stay in the map without a gradient: tfjs' Adam keeps its moments by position in
+    // the map and skips a variable without a gradient.
     const update: Record<string, tf.Tensor | undefined> = {};
-    for (const slot of this.layout) {
-      update[slot.name] =
-        this.sharded && !this.owns(slot)
-          ? undefined
-          : tf.tensor(reduced.subarray(slot.offset, slot.offset + slot.size), slot.shape, 'float32');
-    }
+    const created: tf.Tensor[] = [];
+    layout.forEach((slot, i) => {
+      if (!this.owns(slot)) {
+        update[slot.name] = undefined;
+        return;
+      }
+      const [from, to] = [slot.offset, slot.offset + slot.size];
+      const g = own[i];
+      if (g !== undefined) {
+        const terms: ScaledValues[] = [];
+        for (let r = 0; r < replicas; r++)
+          if (r !== index)
+            terms.push({ values: this.gradients.subarray(r * P + from, r * P + to), weight: shares[r]! });
+        if (scaleAddInPlace(g, shares[index]!, terms)) {
+          update[slot.name] = g;
+          return;
+        }
+        throw new Error(`replica ${index}: the gradient of ${slot.name} cannot be summed in place`);
+      }
+      weightedSum(this.gradients, P, shares, from, to, reduced);
+      const t = tf.tensor(reduced.subarray(from, to), slot.shape, 'float32');
+      created.push(t);
+      update[slot.name] = t;
+    });
     try {
       this.apply!(update as tf.NamedTensorMap);
     } finally {
-      for (const t of Object.values(update)) t?.dispose();
+      tf.dispose(created);
     }
-    if (!this.sharded) return;
     const variables = this.variables;
-    this.layout.forEach((slot, i) => {
+    layout.forEach((slot, i) => {
       if (this.owns(slot)) reduced.set(this.read(variables[i]!), slot.offset);
     });
     barrier(this.control, replicas);
     tf.tidy(() => {
-      this.layout.forEach((slot, i) => {
+      layout.forEach((slot, i) => {
         if (this.owns(slot)) return;
-        variables[i]!.assign(tf.tensor(reduced.subarray(slot.offset, slot.offset + slot.size), slot.shape, 'float32'));
+        const values = reduced.subarray(slot.offset, slot.offset + slot.size);
+        const v = variables[i]!;
+        if (!writeInPlace(v, values)) v.assign(tf.tensor(values, slot.shape, 'float32'));
       });
     });
   }

@@ -236,10 +236,10 @@ export function canRenewBufferIds(backend: WasmBackend): boolean {
  * id is disposed: a weight updated in place under its old id would be multiplied with its stale packed copy.
  * Disposing the old id (after registering the same memory under a new one) drops those caches; the memory stays.
  */
-function renewBufferId(backend: WasmBackend, t: TensorInfo): void {
+export function renewBufferId(backend: WasmBackend, t: TensorInfo): void {
   const b = backend as unknown as BufferBook;
   const data = b.dataIdMap.get(t.dataId);
-  if (data === undefined) throw new Error(`${ADAM_UPDATE}: a variable's buffer is not on the wasm heap`);
+  if (data === undefined) throw new Error('wasm: renewing the id of a buffer that is not on the heap');
   const id = b.dataIdNextNumber++;
   b.wasm.tfjs.registerTensor(id, util.sizeFromShape(data.shape), data.memoryOffset);
   b.wasm.tfjs.disposeData(data.id);
