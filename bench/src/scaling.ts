@@ -12,7 +12,7 @@
  * what these cores allow N threads at all (the ceiling a data-parallel trial is judged against; --no-ceiling
  * skips it). Options: --threads LIST, --models SUBSTRING, --no-epoch, --no-weak, --no-ceiling, --batch N (default 64),
  * BENCH_STEPS (default 3) and BENCH_MIN_SECONDS (default 6) as in the models bench, after BENCH_WARMUP_SECONDS
- * (default 3) of untimed steps; BENCH_PYTHON (default /usr/bin/python3). Every process runs with the trainer's
+ * (default 12) of untimed steps; BENCH_PYTHON (default /usr/bin/python3). Every process runs with the trainer's
  * V8 options (TRAINER_NODE_OPTIONS: the local launcher starts trainers with them).
  */
 import { execFile, spawnSync } from 'node:child_process';
@@ -48,7 +48,10 @@ if (THREADS.some((t) => !Number.isSafeInteger(t) || t < 1))
 const BATCH = Number(args.batch);
 const STEPS = Number(process.env.BENCH_STEPS ?? 3);
 const MIN_SECONDS = Number(process.env.BENCH_MIN_SECONDS ?? 6);
-const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
+// Steady state, as a trial of many epochs trains: with two replicas V8 keeps optimising JavaScript for ~10 s
+// (--trace-opt: 0.1–0.3 s of compile per second at 6–11 s), on the cores the replicas train on, where one thread
+// leaves it the idle core; MobileNetV2 α1.0 at N = 2 still gained ~5% between 3 and 12 s of training.
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 12);
 const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
 
 const CONFIGS = [

@@ -105,7 +105,7 @@ describe('DataParallel', () => {
       for (let j = 0; j < w.length; j++) expect(Math.abs(g[j]! - w[j]!)).toBeLessThan(1e-5);
     });
     // The master model took the optimizer state too, each variable's moments from the replica that updates them
-    // (the optimizer step is sharded: replica 0 owns the first kernel, replica 1 the rest).
+    // (the optimizer step is sharded: replica 0 owns the first layer, replica 1 the second).
     const optimizerState = async (m: tf.LayersModel) =>
       (await m.optimizer.getWeights()).map((w) => ({ name: w.name, values: Array.from(w.tensor.dataSync()) }));
     const [gotState, wantState] = [await optimizerState(model), await optimizerState(reference)];

@@ -25,6 +25,7 @@ import {
   barrier,
   Ctl,
   mathRandomFrom,
+  ownedRanges,
   Param,
   ReplicaAbortedError,
   Result,
@@ -144,8 +145,8 @@ export class Replica {
   /** The optimizer step is sharded: this replica updates the variables it owns only (Adam's state is per variable). */
   private sharded = false;
   /**
-   * [first, end) parameter offsets of the slots this replica owns, reduces and (sharded) updates: those that start
-   * in its 1/N of the parameters.
+   * [first, end) parameter offsets of the slots this replica owns, reduces and (sharded) updates: its run of whole
+   * variables from `ownedRanges`, cut where the replicas' shares of that work are most even.
    */
   private ownedRange: [number, number] = [0, 0];
   /** The trained variables, in slot order. */
@@ -189,10 +190,10 @@ export class Replica {
     }
     this.parameters = parameters;
     const { index, replicas } = this.init;
-    const [from, to] = shardRange(parameters, index, replicas);
-    const mine = this.layout.filter((slot) => slot.offset >= from && slot.offset < to);
-    this.ownedRange =
-      mine.length > 0 ? [mine[0]!.offset, mine[mine.length - 1]!.offset + mine[mine.length - 1]!.size] : [0, 0];
+    this.ownedRange = ownedRanges(
+      this.layout.map((slot) => slot.size),
+      replicas,
+    )[index]!;
     this.sharded = optimizer instanceof tf.AdamOptimizer;
     this.gradients = new Float32Array(gradients);
     this.apply = optimizer.applyGradients.bind(optimizer);

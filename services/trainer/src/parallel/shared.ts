@@ -80,6 +80,60 @@ export function shardRange(size: number, index: number, replicas: number): [numb
   return [Math.floor((index * size) / replicas), Math.floor(((index + 1) * size) / replicas)];
 }
 
+/**
+ * What a variable costs a sharded optimizer step besides its parameters, in parameters: summing its gradient
+ * and updating it take ≈ 10 µs per variable (a heap buffer, a kernel call, bookkeeping) and ≈ 3.3 ns per
+ * parameter on a 2-vCPU EPYC, measured per replica with MobileNetV2 α1.0 (158 variables, 2.2 M parameters).
+ */
+export const VARIABLE_COST_PARAMETERS = 3000;
+
+/**
+ * The parameter offsets [first, end) each of `replicas` replicas owns in a sharded step: contiguous runs of
+ * whole variables (`sizes`, in slot order) whose largest cost (parameters + {@link VARIABLE_COST_PARAMETERS} per
+ * variable) is the least any such split allows (binary search on that cost, packing greedily). Cutting at the
+ * first variable after each 1/N of the parameters gave replica 0 of CNN width 1.0 78% of them (its 2.4 M-parameter
+ * kernel straddles the half), and the other replica waited for it every step. Later replicas may own nothing
+ * ([o, o]) where a few variables hold most of the cost.
+ */
+export function ownedRanges(sizes: readonly number[], replicas: number): [number, number][] {
+  const costs = sizes.map((s) => s + VARIABLE_COST_PARAMETERS);
+  const parts = (limit: number): number => {
+    let count = 1;
+    let sum = 0;
+    for (const c of costs) {
+      if (sum + c > limit) {
+        count++;
+        sum = 0;
+      }
+      sum += c;
+    }
+    return count;
+  };
+  let lo = Math.max(0, ...costs);
+  let hi = costs.reduce((a, b) => a + b, lo);
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (parts(mid) <= replicas) hi = mid;
+    else lo = mid + 1;
+  }
+  const ranges: [number, number][] = [];
+  let first = 0;
+  let offset = 0;
+  let sum = 0;
+  sizes.forEach((size, i) => {
+    if (sum + costs[i]! > lo) {
+      ranges.push([first, offset]);
+      first = offset;
+      sum = 0;
+    }
+    sum += costs[i]!;
+    offset += size;
+  });
+  ranges.push([first, offset]);
+  while (ranges.length < replicas) ranges.push([offset, offset]);
+  return ranges;
+}
+
 /** Thrown in a replica whose barrier was broken by another replica's failure. */
 export class ReplicaAbortedError extends Error {
   override readonly name = 'ReplicaAbortedError';
