@@ -11,6 +11,20 @@ export function repeat(counter: number, count: number, ...body: number[][]): num
   ];
 }
 
+/** Each v128 local of `locals` set to float i of the array at param `k` in all four lanes (constants of a kernel). */
+export function splatConstants(k: number, locals: readonly number[]): number[] {
+  return locals.flatMap((local, i) => [...op.get(k), ...op.v128Load32Splat(i * 4), ...op.set(local)]);
+}
+
+/**
+ * `off = 0; if (counter) do { step } while (--counter)`: an elementwise loop over `counter` (a param or local)
+ * groups of four floats, where `step` advances the byte offset `off` itself. Runs nothing for 0 groups.
+ */
+export function groupsOfFour(counter: number, off: number, step: number[]): number[] {
+  const loop = op.loop(step, op.get(counter), op.i32(1), op.sub, op.tee(counter), op.brIf(0));
+  return [...op.i32(0), ...op.set(off), ...op.get(counter), ...op.i32(0), ...op.ne, ...op.if_(loop)];
+}
+
 export const addTo = (local: number, k: number): number[] => [
   ...op.get(local),
   ...op.i32(k),

@@ -10,11 +10,11 @@
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import {
+  changesInPlace,
   disposeModel,
   initTf,
   labelTensor,
   modelFromArtifacts,
-  changesInPlace,
   scaleAddInPlace,
   writeInPlace,
   type BatchNormMoments,
@@ -92,7 +92,6 @@ interface Slot {
   offset: number;
 }
 
-/** tfjs-layers' protected `collectedTrainableWeights`: the variables, in order, that trainOnBatch differentiates. */
 /**
  * `reduced[j] = Σ_r slots[r·P + j] · shares[r]` for j in [begin, end), in replica order. Its own function, not a
  * loop inside `reduceAndApply`: V8 would compile that loop on stack replacement, cache the code, and enter it every
@@ -118,6 +117,7 @@ function weightedSum(
   }
 }
 
+/** tfjs-layers' protected `collectedTrainableWeights`: the variables, in order, that trainOnBatch differentiates. */
 function trainedVariables(model: tf.LayersModel): tf.Variable[] {
   const collected = (model as unknown as { collectedTrainableWeights?: tf.LayerVariable[] }).collectedTrainableWeights;
   return (collected ?? model.trainableWeights).map((w) => w.read() as tf.Variable);
@@ -205,11 +205,11 @@ export class Replica {
    * Sums the replicas' gradients, each weighted by its share of the batch (so the sum is the gradient of the
    * whole batch's mean loss), and applies the sum. Sharded (Adam): this replica copies into its slot the gradients
    * of the variables it does not own; after a barrier it sums the other replicas' gradients of those it owns into
-   * its own on the wasm heap (in place, float32: `scaleAddInPlace`), updates them, writes their new values to the
-   * shared buffer and, after a second barrier, takes every other variable's value from its owner. Otherwise
-   * (another optimizer, or a buffer that cannot change in place) each replica copies all its gradients, reduces
-   * the parameters it owns over all slots in replica order into the shared sum, and after the second barrier
-   * every replica applies the whole sum.
+   * its own on the wasm heap (in place, float32: `scaleAddInPlace`; a gradient whose buffer another tensor shares,
+   * or a missing one in an empty shard, is copied and summed in the shared buffer instead), updates them, writes
+   * their new values to the shared buffer and, after a second barrier, takes every other variable's value from its
+   * owner. Other optimizers: each replica copies all its gradients, sums the parameters it owns over all slots in
+   * replica order into the shared sum, and after the second barrier every replica applies the whole sum.
    */
   private reduceAndApply(variableGradients: Parameters<ApplyGradients>[0] | undefined): void {
     const { index, replicas } = this.init;
@@ -269,11 +269,11 @@ export class Replica {
         for (let r = 0; r < replicas; r++)
           if (r !== index)
             terms.push({ values: this.gradients.subarray(r * P + from, r * P + to), weight: shares[r]! });
-        if (scaleAddInPlace(g, shares[index]!, terms)) {
-          update[slot.name] = g;
-          return;
-        }
-        throw new Error(`replica ${index}: the gradient of ${slot.name} cannot be summed in place`);
+        // changesInPlace said it can: false here would be a bug, not an input.
+        if (!scaleAddInPlace(g, shares[index]!, terms))
+          throw new Error(`replica ${index}: the gradient of ${slot.name} could not be summed in place`);
+        update[slot.name] = g;
+        return;
       }
       weightedSum(this.gradients, P, shares, from, to, reduced);
       const t = tf.tensor(reduced.subarray(from, to), slot.shape, 'float32');

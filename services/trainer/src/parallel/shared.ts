@@ -81,9 +81,10 @@ export function shardRange(size: number, index: number, replicas: number): [numb
 }
 
 /**
- * What a variable costs a sharded optimizer step besides its parameters, in parameters: summing its gradient
- * and updating it take ≈ 10 µs per variable (a heap buffer, a kernel call, bookkeeping) and ≈ 3.3 ns per
- * parameter on a 2-vCPU EPYC, measured per replica with MobileNetV2 α1.0 (158 variables, 2.2 M parameters).
+ * What a variable costs a sharded optimizer step besides its parameters, in parameters (a heap buffer, a kernel
+ * call, bookkeeping for each). MobileNetV2 α1.0's per-phase timers on a 2-vCPU EPYC fit ≈ 20 µs per variable and
+ * ≈ 2.3 ns per parameter (9,000), but against 3,000, interleaved at N = 2, 9,000 trained α1.0 as fast (432 / 431 /
+ * 429 vs 407 / 440 / 424 img/s) and α0.35 2% slower (1104 / 1112 vs 1129 / 1137).
  */
 export const VARIABLE_COST_PARAMETERS = 3000;
 

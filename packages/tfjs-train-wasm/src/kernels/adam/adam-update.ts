@@ -1,6 +1,6 @@
 import { util, type TensorInfo } from '@tensorflow/tfjs-core';
 import { f32, heapOffset, input, KernelScope, type WasmBackend, type WasmKernelArgs } from '../kernel-utils.js';
-import { addTo, cachedKernel, encodeModule, Locals, op } from '../../wasm/index.js';
+import { addTo, cachedKernel, encodeModule, groupsOfFour, Locals, op, splatConstants } from '../../wasm/index.js';
 
 /** Kernel name of the fused Adam step (wasm only; see src/adam.ts). */
 export const ADAM_UPDATE = 'FersweepAdamUpdate';
@@ -78,20 +78,9 @@ function adamModule(): Uint8Array {
     ...op.v128Store(0),
     ...addTo(off, 16),
   ];
-  const prologue = [b1, nb1, b2, nb2, c1, c2, eps, nlr].flatMap((local, i) => [
-    ...op.get(K),
-    ...op.v128Load32Splat(i * 4),
-    ...op.set(local),
-  ]);
-  const loop = op.loop(step, op.get(COUNT), op.i32(1), op.sub, op.tee(COUNT), op.brIf(0));
   return encodeModule(l, [
-    ...prologue,
-    ...op.i32(0),
-    ...op.set(off),
-    ...op.get(COUNT),
-    ...op.i32(0),
-    ...op.ne,
-    ...op.if_(loop),
+    ...splatConstants(K, [b1, nb1, b2, nb2, c1, c2, eps, nlr]),
+    ...groupsOfFour(COUNT, off, step),
   ]);
 }
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { f32, heapOffset, KernelScope, type WasmBackend } from '../kernel-utils.js';
-import { addTo, cachedKernel, encodeModule, Locals, op } from '../../wasm/index.js';
+import { addTo, cachedKernel, encodeModule, groupsOfFour, Locals, op, splatConstants } from '../../wasm/index.js';
 import { canRenewBufferIds, renewBufferId } from '../adam/adam-update.js';
 
 /** One term of {@link scaleAddInPlace}: values anywhere in memory (a SharedArrayBuffer's too), and their weight. */
@@ -34,17 +34,7 @@ function scaleAddModule(): Uint8Array {
     ...op.v128Store(0),
     ...addTo(off, 16),
   ];
-  const prologue = [kx, ky].flatMap((local, i) => [...op.get(K), ...op.v128Load32Splat(i * 4), ...op.set(local)]);
-  const loop = op.loop(step, op.get(COUNT), op.i32(1), op.sub, op.tee(COUNT), op.brIf(0));
-  return encodeModule(l, [
-    ...prologue,
-    ...op.i32(0),
-    ...op.set(off),
-    ...op.get(COUNT),
-    ...op.i32(0),
-    ...op.ne,
-    ...op.if_(loop),
-  ]);
+  return encodeModule(l, [...splatConstants(K, [kx, ky]), ...groupsOfFour(COUNT, off, step)]);
 }
 
 /**
