@@ -17,12 +17,20 @@ export function splatConstants(k: number, locals: readonly number[]): number[] {
 }
 
 /**
- * `off = 0; if (counter) do { step } while (--counter)`: an elementwise loop over `counter` (a param or local)
- * groups of four floats, where `step` advances the byte offset `off` itself. Runs nothing for 0 groups.
+ * `counter = count; if (counter) do { body } while (--counter)`: `count` is code that leaves an i32 (0 runs the
+ * body not at all; {@link repeat} is for constant counts ≥ 1).
+ */
+export function timesOrNone(counter: number, count: number[], ...body: number[][]): number[] {
+  const loop = op.loop(...body, op.get(counter), op.i32(1), op.sub, op.tee(counter), op.brIf(0));
+  return [...count, ...op.tee(counter), ...op.if_(loop)];
+}
+
+/**
+ * `off = 0` then `step` once per group of four floats (`counter`, a param or local, may be 0): an elementwise
+ * loop where `step` advances the byte offset `off` itself.
  */
 export function groupsOfFour(counter: number, off: number, step: number[]): number[] {
-  const loop = op.loop(step, op.get(counter), op.i32(1), op.sub, op.tee(counter), op.brIf(0));
-  return [...op.i32(0), ...op.set(off), ...op.get(counter), ...op.i32(0), ...op.ne, ...op.if_(loop)];
+  return [...op.i32(0), ...op.set(off), ...timesOrNone(counter, op.get(counter), step)];
 }
 
 export const addTo = (local: number, k: number): number[] => [

@@ -1,5 +1,5 @@
 /** The wasm code generator the kernels share: opcode table and encoding, locals, loop idioms, modules. */
-export { addTo, copy, groupsOfFour, repeat, rowsByChannels, splatConstants } from './control.js';
+export { addTo, copy, groupsOfFour, repeat, rowsByChannels, splatConstants, timesOrNone } from './control.js';
 export { Locals } from './locals.js';
 export { cachedKernel, encodeModule, instantiate } from './module.js';
 export { core, F32, F64, I32, I64, op, simd, sleb, uleb, V128 } from './opcodes.js';

@@ -1,6 +1,6 @@
 import { util, type KernelConfig, type KernelFunc, type PadV2Attrs, type TensorInfo } from '@tensorflow/tfjs-core';
 import { heapOffset, input, type WasmKernelArgs } from '../kernel-utils.js';
-import { addTo, cachedKernel, core, encodeModule, Locals, op, simd } from '../../wasm/index.js';
+import { addTo, cachedKernel, core, encodeModule, Locals, op, simd, timesOrNone } from '../../wasm/index.js';
 
 /** One axis of a constant pad: its input size and the elements added before and after it. */
 export interface PadAxis {
@@ -40,12 +40,7 @@ function padRowsModule(): Uint8Array {
   const [IN, OUT, ROWS, BEFORE, LEN, AFTER, VALUE] = l.paramIndices();
   const [n] = l.i32s(1);
   const [fill, t] = l.v128s(2);
-  /** `n = count; while (n) { body; n-- }` (count may be 0). */
-  const times = (count: number[], body: number[][]): number[] => [
-    ...count,
-    ...op.tee(n),
-    ...op.if_(op.loop(...body, op.get(n), op.i32(1), op.sub, op.tee(n), op.brIf(0))),
-  ];
+  const times = (count: number[], body: number[][]): number[] => timesOrNone(n, count, ...body);
   const vectors = (bytes: number): number[] => [...op.get(bytes), ...op.i32(4), ...core('i32.shr_u')];
   const words = (bytes: number): number[] => [
     ...op.get(bytes),
