@@ -32,6 +32,13 @@ export {
 export { ModelError, type ModelErrorCode } from './variants/errors.js';
 export { isWasmHeapExhausted, WASM_HEAP_LIMIT_BYTES, wasmHeapBytes } from '@fersweep/tfjs-train-wasm';
 export { changesInPlace, scaleAddInPlace, writeInPlace, type ScaledValues } from '@fersweep/tfjs-train-wasm';
+export {
+  CAPTURE_ENV_VAR,
+  captureEnabled,
+  CapturedTraining,
+  type CaptureOptions,
+  type TrainOnBatchResult,
+} from '@fersweep/tfjs-train-wasm';
 export { explainOutOfMemory } from './variants/out-of-memory.js';
 export {
   checkInputBasics,

@@ -35,6 +35,13 @@ export { BATCH_NORM_BACKPROP, BATCH_NORM_MOVING, BATCH_NORM_STATS } from './kern
 export { MASKED_GRAD } from './kernels/activations/masked-grad.js';
 export { FusedAdamOptimizer } from './adam.js';
 export { changesInPlace, scaleAddInPlace, writeInPlace, type ScaledValues } from './kernels/scale-add/scale-add.js';
+export {
+  CAPTURE_ENV_VAR,
+  captureEnabled,
+  CapturedTraining,
+  type CaptureOptions,
+  type TrainOnBatchResult,
+} from './capture/captured-training.js';
 export { filterTape, installLinearTapeFilter, TAPE_TFJS_VERSION, uninstallLinearTapeFilter } from './tape.js';
 export {
   batchNormBatchStatistics,
