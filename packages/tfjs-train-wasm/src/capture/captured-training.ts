@@ -157,9 +157,9 @@ function coreExports(): typeof tfCore | undefined {
 }
 
 /** The LayersModel whose train function runs: a Sequential trains through the functional model it wraps. */
-function trainedModel(model: tf.LayersModel): LayersModelInternals & tf.LayersModel {
+function trainedModel(model: tf.LayersModel): LayersModelInternals {
   const inner = model instanceof tf.Sequential ? (model as unknown as { model?: tf.LayersModel }).model : undefined;
-  return (inner ?? model) as LayersModelInternals & tf.LayersModel;
+  return (inner ?? model) as unknown as LayersModelInternals;
 }
 
 function shapeKey(x: tf.Tensor, y: tf.Tensor): string {
