@@ -1,11 +1,12 @@
 /**
  * One model trained with N data-parallel threads, in a fresh process (so peak RSS is its own):
  *   node bench/dist/scaling-once.js '{"model":"cnn","params":{"width":1},"batch":64,"threads":2,"steps":3}'
- * N = 1 is the trainer's single-thread step (trainOnBatch on the main thread); N ≥ 2 is DataParallel, each
+ * N = 1 is the trainer's single-thread step (trainOnBatch on the main thread, captured as the trainer does:
+ * CapturedTraining; FERSWEEP_CAPTURE_STEP=0 turns it off here and in the replicas); N ≥ 2 is DataParallel, each
  * thread training batch/N images of every batch. Prints one JSON line: train img/s, CPU ms per image, peak RSS.
  */
 import * as tf from '@tensorflow/tfjs';
-import { buildModel, disposeModel, initTf, labelTensor } from '@fersweep/models';
+import { buildModel, CapturedTraining, disposeModel, initTf, labelTensor } from '@fersweep/models';
 import { DataParallel } from '@fersweep/trainer';
 
 interface Config {
@@ -35,8 +36,12 @@ let close = async () => undefined as unknown;
 if (cfg.threads <= 1) {
   const x = tf.tensor4d(xs, [cfg.batch, 48, 48, 1]);
   const y = labelTensor(labels, 7);
-  step = () => model.trainOnBatch(x, y);
-  close = async () => tf.dispose([x, y]);
+  const capture = new CapturedTraining(model);
+  step = () => capture.trainOnBatch(x, y);
+  close = async () => {
+    capture.dispose();
+    tf.dispose([x, y]);
+  };
 } else {
   const dp = await DataParallel.start({ replicas: cfg.threads, backend: 'wasm', seed: 1, batchSize: cfg.batch, input });
   step = () => dp.trainBatch(model, batch, 0);

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TrialSpec } from '@fersweep/contracts';
 import type { ImageBatch } from '@fersweep/dataset';
-import { labelTensor, type TfRuntime } from '@fersweep/models';
+import { CapturedTraining, captureEnabled, labelTensor, type TfRuntime } from '@fersweep/models';
 import type { Logger } from '@fersweep/observability';
 import { localEvaluator, type BatchEvaluator } from '../forward.js';
 import { DataParallel } from './engine.js';
@@ -38,9 +38,19 @@ export interface EpochStepOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** The single-thread step: trainOnBatch on the main thread's model. */
+/** The single-thread step: trainOnBatch on the main thread's model, captured after its first steps. */
 function singleThread(o: EpochStepOptions): EpochStep {
   const { height, width, channels, numClasses } = o.input;
+  let capture: CapturedTraining | undefined;
+  const captureOf = (model: tf.LayersModel): CapturedTraining => {
+    if (capture?.model === model) return capture;
+    capture?.dispose();
+    capture = new CapturedTraining(model, {
+      enabled: captureEnabled(o.env ?? process.env),
+      onRefused: (reason) => o.logger.info('training step not captured: each step runs trainOnBatch', { reason }),
+    });
+    return capture;
+  };
   return {
     threads: 1,
     async trainBatch(model, batch, epoch) {
@@ -50,7 +60,7 @@ function singleThread(o: EpochStepOptions): EpochStep {
       const random = Math.random;
       Math.random = mathRandomFrom(dropoutState(o.spec.seed, epoch, batch.index, 0));
       try {
-        const out = await model.trainOnBatch(xs, ys);
+        const out = await captureOf(model).trainOnBatch(xs, ys);
         const [loss, acc] = Array.isArray(out) ? out : [out, NaN];
         return [loss!, acc!];
       } finally {
@@ -61,7 +71,10 @@ function singleThread(o: EpochStepOptions): EpochStep {
     },
     sync: async () => undefined,
     evaluation: async (model) => localEvaluator(model, o.input),
-    close: async () => undefined,
+    close: async () => {
+      capture?.dispose();
+      capture = undefined;
+    },
   };
 }
 

@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs';
 import {
+  CapturedTraining,
   changesInPlace,
   disposeModel,
   initTf,
@@ -138,6 +139,8 @@ export class Replica {
   private readonly labels: Uint8Array;
   private readonly streams: Int32Array;
   private model: tf.LayersModel | undefined;
+  /** The model's training step, replayed below the engine once recorded (see CapturedTraining). */
+  private capture: CapturedTraining | undefined;
   private layout: Slot[] = [];
   private parameters = 0;
   private gradients: Float32Array<ArrayBufferLike> = new Float32Array(0);
@@ -170,6 +173,8 @@ export class Replica {
 
   /** Replaces the model (the main thread's, with its optimizer state) and routes its optimizer through the reduction. */
   async load(payload: ModelPayload, gradients: SharedArrayBuffer, parameters: number): Promise<void> {
+    this.capture?.dispose();
+    this.capture = undefined;
     if (this.model) disposeModel(this.model);
     this.model = undefined;
     const model = await modelFromArtifacts({ ...payload, modelTopology: payload.modelTopology ?? {} });
@@ -199,6 +204,7 @@ export class Replica {
     this.apply = optimizer.applyGradients.bind(optimizer);
     optimizer.applyGradients = (variableGradients) => this.reduceAndApply(variableGradients);
     this.model = model;
+    this.capture = new CapturedTraining(model);
   }
 
   /**
@@ -333,7 +339,7 @@ export class Replica {
       const xs = tf.tensor4d(this.pixels.slice(begin * ppi, end * ppi), [end - begin, height, width, channels]);
       const ys = labelTensor(this.labels.subarray(begin, end), numClasses);
       try {
-        const out = await model.trainOnBatch(xs, ys);
+        const out = await (this.capture ?? model).trainOnBatch(xs, ys);
         [loss, accuracy] = (Array.isArray(out) ? out : [out, NaN]) as [number, number];
       } finally {
         xs.dispose();
