@@ -26,13 +26,17 @@
  *
  * A recording is dropped (and the next steps record again) when the backend, the optimizer, the trained
  * variables or a kernel registration change. The replay does not run trainOnBatch's input checks: it runs
- * only for the shapes and dtypes it recorded, with `x` and `y` as trainOnBatch received them.
+ * only for the shapes and dtypes it recorded, with `x` and `y` as trainOnBatch received them. Backends: wasm
+ * and cpu; on others (tfjs-node) every step runs trainOnBatch.
  */
 import * as tf from '@tensorflow/tfjs';
 import * as tfCore from '@tensorflow/tfjs-core';
 
 /** Environment variable: `0` turns capture off (every step runs trainOnBatch). */
 export const CAPTURE_ENV_VAR = 'FERSWEEP_CAPTURE_STEP';
+
+/** Backends whose steps are captured (tested here); tfjs-node's keep their own execution. */
+const CAPTURED_BACKENDS = new Set(['wasm', 'cpu']);
 
 /** Recordings that must agree before a batch shape is replayed. */
 const RECORDINGS = 2;
@@ -132,6 +136,16 @@ interface Plan {
   assigned: Set<number>;
   /** Every variable the plan reads or assigns. */
   variables: tf.Variable[];
+  /** Per op, a kernel call's reusable arguments (undefined for other ops). */
+  calls: (KernelCall | undefined)[];
+}
+
+/** A kernel call's arguments, kept across replays: each input's data id is set before the call. */
+interface KernelCall {
+  args: { inputs: Record<string, tf.TensorInfo>; attrs: tf.NamedAttrMap; backend: tf.KernelBackend };
+  /** Each input's argument object and where its data comes from. */
+  bound: [{ dataId: object; shape: number[]; dtype: tf.DataType }, Source][];
+  infos: Set<unknown>;
 }
 
 interface ShapeState {
@@ -511,7 +525,20 @@ function planOf(model: tf.LayersModel, recording: Recording): Plan {
     dtype: c.dtype,
   }));
   const internals = trainedModel(model);
+  const calls = recording.ops.map((op): KernelCall | undefined => {
+    if (op.kind !== 'kernel') return undefined;
+    const bound: KernelCall['bound'] = [];
+    const inputs: Record<string, tf.TensorInfo> = {};
+    for (const input of op.inputs) {
+      if (input.source.kind === 'none') continue;
+      const info = { dataId: {}, shape: input.shape, dtype: input.dtype };
+      inputs[input.name] = info;
+      bound.push([info, input.source]);
+    }
+    return { args: { inputs, attrs: op.attrs, backend }, bound, infos: new Set(bound.map(([info]) => info)) };
+  });
   return {
+    calls,
     recording,
     free,
     constants,
@@ -553,7 +580,8 @@ export class CapturedTraining {
 
   /** One training step on (x, y): the same result as `model.trainOnBatch(x, y)`. */
   async trainOnBatch(x: tf.Tensor, y: tf.Tensor): Promise<TrainOnBatchResult> {
-    if (!this.enabled || this.model.optimizer == null) return this.model.trainOnBatch(x, y);
+    if (!this.enabled || this.model.optimizer == null || !CAPTURED_BACKENDS.has(tf.getBackend()))
+      return this.model.trainOnBatch(x, y);
     const key = shapeKey(x, y);
     let state = this.shapes.get(key);
     if (state === undefined) {
@@ -610,7 +638,7 @@ export class CapturedTraining {
   }
 
   private async replay(plan: Plan, x: tf.Tensor, y: tf.Tensor): Promise<TrainOnBatchResult> {
-    const { recording, free, constants, backend, engineSlots, assigned } = plan;
+    const { recording, free, constants, backend, engineSlots, assigned, calls } = plan;
     const data = [x, y];
     const slots = new Array<tf.TensorInfo | undefined>(recording.slots);
     const engine = tf.engine() as EngineInternals;
@@ -634,33 +662,32 @@ export class CapturedTraining {
       for (let i = 0; i < ops.length; i++) {
         const op = ops[i]!;
         if (op.kind === 'kernel') {
-          const inputs: Record<string, tf.TensorInfo> = {};
-          for (const input of op.inputs) {
-            const source = input.source;
-            let dataId: object;
+          // The call's argument objects are built once per plan; only their data ids change from step to step.
+          const call = calls[i]!;
+          for (let k = 0; k < call.bound.length; k++) {
+            const [info, source] = call.bound[k]!;
             switch (source.kind) {
               case 'slot':
-                dataId = slots[source.slot]!.dataId;
+                info.dataId = slots[source.slot]!.dataId;
                 break;
               case 'data':
-                dataId = data[source.index]!.dataId;
+                info.dataId = data[source.index]!.dataId;
                 break;
               case 'variable':
-                dataId = source.variable.dataId;
+                info.dataId = source.variable.dataId;
                 break;
               case 'constant':
-                dataId = constants[source.constant]!.dataId;
+                info.dataId = constants[source.constant]!.dataId;
                 break;
-              case 'none':
-                continue;
             }
-            inputs[input.name] = { dataId, shape: input.shape, dtype: input.dtype };
           }
-          const result = op.config.kernelFunc({ inputs, attrs: op.attrs, backend });
-          if (op.array) {
-            const list = result as tf.TensorInfo[];
-            for (let o = 0; o < op.outputs.length; o++) slots[op.outputs[o]!] = list[o];
-          } else slots[op.outputs[0]!] = result as tf.TensorInfo;
+          const result = op.config.kernelFunc(call.args);
+          const outputs = op.array ? (result as tf.TensorInfo[]) : [result as tf.TensorInfo];
+          for (let o = 0; o < op.outputs.length; o++) {
+            const out = outputs[o]!;
+            // An output that is an argument object (a kernel returning its input as is) must not change with it.
+            slots[op.outputs[o]!] = call.infos.has(out) ? { ...out } : out;
+          }
         } else if (op.kind === 'random') {
           slots[op.slot] = tf.randomUniform(op.shape, 0, 1, 'float32', op.seed);
         } else {

@@ -35,6 +35,9 @@ import {
   type SharedBuffers,
 } from './shared.js';
 
+/** How long a replica blocks for the next step before it waits without blocking (serving messages). */
+const STEP_WAIT_BLOCKING_MS = 2;
+
 /** What a replica is started with (workerData). */
 export interface ReplicaInit {
   index: number;
@@ -442,6 +445,9 @@ export class Replica {
   async serve(failed: (err: unknown) => void): Promise<never> {
     let seen = Atomics.load(this.control, Ctl.step);
     for (;;) {
+      // The next step usually starts within a millisecond of this one's end: blocked, the thread wakes at once;
+      // a promise callback first waits for the event loop. Messages wait at most STEP_WAIT_BLOCKING_MS more.
+      Atomics.wait(this.control, Ctl.step, seen, STEP_WAIT_BLOCKING_MS);
       await waitChange(this.control, Ctl.step, seen);
       seen = Atomics.load(this.control, Ctl.step);
       try {

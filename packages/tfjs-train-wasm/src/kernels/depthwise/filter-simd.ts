@@ -1,5 +1,5 @@
 import type { backend_util, TensorInfo } from '@tensorflow/tfjs-core';
-import { f32, withScope, type WasmBackend } from '../kernel-utils.js';
+import { heapOffset, withScope, type WasmBackend } from '../kernel-utils.js';
 import { cachedKernel, encodeModule, Locals, madd, op } from '../../wasm/index.js';
 
 /** Geometry a compiled depthwise-filter loop is specialised for (all in elements of the padded input). */
@@ -164,21 +164,23 @@ export function depthwiseBackpropFilterSimd(
       // Copy the rows/cols the windows read and zero only the border: one pass over x instead of two.
       src = backend.makeOutput([n, hp, wp, c], 'float32');
       s.track(src);
-      const from = f32(backend, x);
-      const to = f32(backend, src);
+      // Row copies within one view of the heap (copyWithin): a subarray per row was most of a step's garbage.
+      const heap = backend.wasm.HEAPF32;
+      const from = heapOffset(backend, x) / 4;
+      const to = heapOffset(backend, src) / 4;
       const rowsIn = Math.min(h, hp - p.top);
       const colsIn = Math.min(w, wp - p.left);
       const rowLen = wp * c;
       for (let b = 0; b < n; b++) {
-        const img = b * hp * rowLen;
-        to.fill(0, img, img + p.top * rowLen);
-        to.fill(0, img + (p.top + rowsIn) * rowLen, img + hp * rowLen);
+        const img = to + b * hp * rowLen;
+        heap.fill(0, img, img + p.top * rowLen);
+        heap.fill(0, img + (p.top + rowsIn) * rowLen, img + hp * rowLen);
         for (let y = 0; y < rowsIn; y++) {
-          const a = (b * h + y) * w * c;
+          const a = from + (b * h + y) * w * c;
           const r = img + (y + p.top) * rowLen;
-          to.fill(0, r, r + p.left * c);
-          to.set(from.subarray(a, a + colsIn * c), r + p.left * c);
-          to.fill(0, r + (p.left + colsIn) * c, r + rowLen);
+          heap.fill(0, r, r + p.left * c);
+          heap.copyWithin(r + p.left * c, a, a + colsIn * c);
+          heap.fill(0, r + (p.left + colsIn) * c, r + rowLen);
         }
       }
     }
