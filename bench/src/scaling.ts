@@ -10,7 +10,10 @@
  * batchSize) and weak scaling (--batch images per thread: a trial with batchSize × N; --no-weak skips it).
  * Each N ≥ 2 also runs N independent single-thread processes side by side, each with batch/N images per step:
  * what these cores allow N threads at all (the ceiling a data-parallel trial is judged against; --no-ceiling
- * skips it). Options: --threads LIST, --models SUBSTRING, --no-epoch, --no-weak, --no-ceiling, --batch N (default 64),
+ * skips it). Strong scaling runs --rounds times (default 2), N = 1, 2, … in turn each round, and reports each N's
+ * median: a one-thread process on this VM trains up to ±6% faster or slower than the next one (CPU time per
+ * image moves with it), which one round would put straight into the speed-up. Options: --threads LIST,
+ * --models SUBSTRING, --rounds R, --no-epoch, --no-weak, --no-ceiling, --batch N (default 64),
  * BENCH_STEPS (default 3) and BENCH_MIN_SECONDS (default 6) as in the models bench, after BENCH_WARMUP_SECONDS
  * (default 12) of untimed steps; BENCH_PYTHON (default /usr/bin/python3). Every process runs with the trainer's
  * V8 options (TRAINER_NODE_OPTIONS: the local launcher starts trainers with them).
@@ -37,6 +40,7 @@ const { values: args } = parseArgs({
     threads: { type: 'string', default: '1,2' },
     models: { type: 'string' },
     batch: { type: 'string', default: '64' },
+    rounds: { type: 'string', default: '2' },
     'no-epoch': { type: 'boolean', default: false },
     'no-weak': { type: 'boolean', default: false },
     'no-ceiling': { type: 'boolean', default: false },
@@ -46,6 +50,8 @@ const THREADS = args.threads.split(',').map((t) => Number(t.trim()));
 if (THREADS.some((t) => !Number.isSafeInteger(t) || t < 1))
   throw new Error(`--threads ${args.threads}: a comma-separated list of positive integers, e.g. 1,2,4,8,16`);
 const BATCH = Number(args.batch);
+const ROUNDS = Number(args.rounds);
+if (!Number.isSafeInteger(ROUNDS) || ROUNDS < 1) throw new Error(`--rounds ${args.rounds}: a positive integer`);
 const STEPS = Number(process.env.BENCH_STEPS ?? 3);
 const MIN_SECONDS = Number(process.env.BENCH_MIN_SECONDS ?? 6);
 // Steady state, as a trial of many epochs trains: with two replicas V8 keeps optimising JavaScript for ~10 s
@@ -127,6 +133,18 @@ async function torchOnce(cfg: (typeof CONFIGS)[number], threads: number): Promis
   } catch {
     return undefined; // no torch for this python: the peer column stays empty
   }
+}
+
+/** Each N's median over its rounds (img/s and CPU per image; the largest peak RSS), with the img/s range. */
+function medianOnce(runs: Once[]): Once & { range: [number, number] } {
+  const rates = runs.map((r) => r.trainImagesPerSecond);
+  const cpu = runs.flatMap((r) => (r.cpuMsPerImage === undefined ? [] : [r.cpuMsPerImage]));
+  return {
+    trainImagesPerSecond: median(rates),
+    ...(cpu.length > 0 ? { cpuMsPerImage: median(cpu) } : {}),
+    maxRssMiB: Math.max(...runs.map((r) => r.maxRssMiB)),
+    range: [Math.min(...rates), Math.max(...rates)],
+  };
 }
 
 /** Seconds per trainer epoch with `threads` threads: between consecutive trial.epoch events (startup excluded). */
@@ -214,10 +232,15 @@ async function main(): Promise<void> {
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const cfg of CONFIGS) {
+    // Strong scaling first, N = 1, 2, … in turn, round after round.
+    const rounds = new Map<number, Once[]>(THREADS.map((n) => [n, []]));
+    for (let r = 0; r < ROUNDS; r++) for (const n of THREADS) rounds.get(n)!.push(await tfjsOnce(cfg, n));
     let one: Once | undefined;
     for (const n of THREADS) {
       const peer = await torchOnce(cfg, n);
-      const m = await tfjsOnce(cfg, n);
+      const m = medianOnce(rounds.get(n)!);
+      const spread =
+        ROUNDS > 1 ? `; median of ${ROUNDS} rounds, ${m.range[0].toFixed(1)}–${m.range[1].toFixed(1)} img/s` : '';
       one ??= m;
       const speedup = m.trainImagesPerSecond / one.trainImagesPerSecond;
       const perThread = n > 1 && one !== m ? (m.maxRssMiB - one.maxRssMiB) / (n - 1) : undefined;
@@ -228,7 +251,7 @@ async function main(): Promise<void> {
         ...(n !== THREADS[0]
           ? { vsBaseline: speedup, goal: n === 2 ? '≥ 1.8× of 1 thread' : `≥ ${(0.8 * n).toFixed(1)}× (0.8·N)` }
           : {}),
-        note: `${m.cpuMsPerImage?.toFixed(1) ?? '?'} CPU ms/img; peak RSS ${m.maxRssMiB.toFixed(0)} MiB${perThread !== undefined ? ` (+${perThread.toFixed(0)} MiB per added thread)` : ''}${peer ? `; PyTorch ${peer.trainImagesPerSecond.toFixed(1)} img/s, ${peer.maxRssMiB.toFixed(0)} MiB` : ''}`,
+        note: `${m.cpuMsPerImage?.toFixed(1) ?? '?'} CPU ms/img; peak RSS ${m.maxRssMiB.toFixed(0)} MiB${perThread !== undefined ? ` (+${perThread.toFixed(0)} MiB per added thread)` : ''}${peer ? `; PyTorch ${peer.trainImagesPerSecond.toFixed(1)} img/s, ${peer.maxRssMiB.toFixed(0)} MiB` : ''}${spread}`,
       });
       if (peer)
         results.push({
@@ -266,6 +289,7 @@ async function main(): Promise<void> {
   console.log(`\n${table.join('\n')}\n`);
   await report('scaling', results, {
     threads: THREADS,
+    rounds: ROUNDS,
     batch: BATCH,
     steps: STEPS,
     minSeconds: MIN_SECONDS,
