@@ -136,9 +136,12 @@ describe('CapturedTraining', () => {
 
   it('replays a regularised SGD step without metrics (one number back)', async () => {
     const [a, b] = twins(regularised);
-    const capture = new CapturedTraining(b, { enabled: true });
+    const captures: [string, number][] = [];
+    const capture = new CapturedTraining(b, { enabled: true, onCaptured: (...c) => captures.push(c) });
     const { plain, captured } = await trainBoth(a, capture, [0, 1, 2, 3, 4]);
     expect(capture.status()).toEqual([expect.objectContaining({ state: 'captured' })]);
+    expect(captures).toEqual([['float32[6,12,12,1]/float32[6,4]', expect.any(Number)]]);
+    expect(captures[0]![1]).toBeGreaterThan(10);
     expect(typeof captured[4]).toBe('number');
     expect(captured).toEqual(plain);
     await expectSameState(a, b);

@@ -47,6 +47,8 @@ export type TrainOnBatchResult = number | number[];
 export interface CaptureOptions {
   /** Called once per batch shape that is not captured, with the reason; that shape keeps running trainOnBatch. */
   onRefused?: (reason: string) => void;
+  /** Called when a batch shape's step is captured (replayed from the next step on), with its kernel calls. */
+  onCaptured?: (shape: string, kernelCalls: number) => void;
   /** false: never capture (every step runs trainOnBatch). Default: on unless FERSWEEP_CAPTURE_STEP=0. */
   enabled?: boolean;
 }
@@ -607,6 +609,7 @@ export class CapturedTraining {
       if (sameRecording(first, last)) {
         state.plan = planOf(this.model, last);
         state.recordings = [];
+        this.options.onCaptured?.(key, last.ops.filter((op) => op.kind === 'kernel').length);
       }
     }
     return result;

@@ -48,6 +48,7 @@ function singleThread(o: EpochStepOptions): EpochStep {
     capture = new CapturedTraining(model, {
       enabled: captureEnabled(o.env ?? process.env),
       onRefused: (reason) => o.logger.info('training step not captured: each step runs trainOnBatch', { reason }),
+      onCaptured: (shape, kernelCalls) => o.logger.debug('training step captured', { shape, kernelCalls }),
     });
     return capture;
   };
