@@ -178,6 +178,46 @@ describe('DataParallel', () => {
     expect(b).toEqual(a);
   }, 180_000);
 
+  it('trains bit for bit the same with every replica step captured as without (BatchNorm and dropout included)', async () => {
+    const cnnInput = { height: 48, width: 48, channels: 1, numClasses: 7 };
+    const rng = new Random(6);
+    // Five steps: two recorded, three replayed; the last batch is smaller (its own shape, never replayed).
+    const data: StepBatch[] = Array.from({ length: 5 }, (_, index) => {
+      const n = index === 4 ? 10 : 16;
+      return {
+        xs: Float32Array.from({ length: n * 48 * 48 }, () => rng.next()),
+        labels: Uint8Array.from({ length: n }, () => rng.int(7)),
+        size: n,
+        index,
+      };
+    });
+    const run = async (capture: boolean) => {
+      const { model } = await buildModel('cnn', { width: 0.125, blocks: 2, denseUnits: 16 }, cnnInput, { seed: 7 });
+      const parallel = await DataParallel.start({
+        replicas: 2,
+        backend: 'wasm',
+        seed: 7,
+        batchSize: 16,
+        input: cnnInput,
+        checksumEvery: 1,
+        capture,
+      });
+      try {
+        const losses: number[] = [];
+        for (const b of data) losses.push(...(await parallel.trainBatch(model, b, 0)));
+        await parallel.sync(model);
+        return { losses, weights: weights(model).map((w) => Array.from(w)) };
+      } finally {
+        await parallel.close();
+        disposeModel(model);
+      }
+    };
+    const captured = await run(true);
+    const plain = await run(false);
+    expect(captured.losses).toEqual(plain.losses);
+    expect(captured.weights).toEqual(plain.weights);
+  }, 180_000);
+
   it('evaluates on the replicas with the main thread weights, even after they changed there: predictions of split batches, BatchNorm moments of whole batches, no leaked tensors', async () => {
     const cnnInput = { height: 48, width: 48, channels: 1, numClasses: 7 };
     const rng = new Random(6);

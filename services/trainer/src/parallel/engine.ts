@@ -8,7 +8,7 @@
  */
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { artifactsFromModel, type BatchNormMoments } from '@fersweep/models';
+import { artifactsFromModel, captureEnabled, type BatchNormMoments } from '@fersweep/models';
 import type { BatchEvaluator } from '../forward.js';
 import type { Logger } from '@fersweep/observability';
 import type { FromReplica, ReplicaInit, ReplicaState, ToReplica } from './replica.js';
@@ -42,13 +42,16 @@ export interface DataParallelOptions {
   checksumEvery?: number;
   /** The worker script (default: parallel/worker.js beside this module). */
   workerUrl?: URL;
+  /** Replicas capture their training step (CapturedTraining). Default: on unless FERSWEEP_CAPTURE_STEP=0. */
+  capture?: boolean;
 }
 
 /**
  * Replicas that train at most this many images per step get a young generation of
  * {@link SMALL_SHARD_YOUNG_GENERATION_MB} instead of V8's 48 MiB. A step's garbage is its tape (tensors, tape
  * nodes, closures: about a megabyte that is still alive when a scavenge comes mid-step, 5–9 ms to copy), and it
- * is the same whatever the shard's size, so its share grows as shards shrink. Measured at N = 2 (bench/RESULTS.md,
+ * is the same whatever the shard's size, so its share grows as shards shrink. Measured at N = 2 with trainOnBatch
+ * (bench/RESULTS.md; a captured step makes a third of that garbage and keeps no tape),
  * scaling): MobileNetV2 α0.35 with 4 images per replica +13–32% img/s, 8 images +9–11%, 16 images 1–8%, 32
  * images within noise; CNN width 0.25 with 4 images +4–11%; about +90 MiB of peak RSS per replica.
  */
@@ -167,6 +170,7 @@ export class DataParallel {
         backend: options.backend,
         input,
         shared,
+        capture: options.capture ?? captureEnabled(),
       };
       return new Handle(new Worker(url, { workerData: init, stdout: false, stderr: false, resourceLimits }));
     });

@@ -99,6 +99,7 @@ export async function createEpochStep(o: EpochStepOptions): Promise<EpochStep> {
     batchSize: o.spec.batchSize,
     input: o.input,
     logger: o.logger,
+    capture: captureEnabled(o.env ?? process.env),
   });
   return {
     threads,

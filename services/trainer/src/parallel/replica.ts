@@ -45,6 +45,8 @@ export interface ReplicaInit {
   backend: 'wasm' | 'cpu';
   input: { height: number; width: number; channels: number; numClasses: number };
   shared: SharedBuffers;
+  /** Capture the training step (CapturedTraining), as the main thread decided. */
+  capture: boolean;
 }
 
 /** The model as the main thread sends it (tfjs ModelArtifacts with its weights in one buffer). */
@@ -207,7 +209,7 @@ export class Replica {
     this.apply = optimizer.applyGradients.bind(optimizer);
     optimizer.applyGradients = (variableGradients) => this.reduceAndApply(variableGradients);
     this.model = model;
-    this.capture = new CapturedTraining(model);
+    this.capture = new CapturedTraining(model, { enabled: this.init.capture });
   }
 
   /**
