@@ -116,6 +116,8 @@ interface Recording {
   constants: { values: tf.TypedArray; shape: number[]; dtype: tf.DataType }[];
   /** The optimizer's gradients: variable name → slot, in the order applyGradients received them. */
   gradients: [string, number][];
+  /** applyGradients received them as a list of {name, tensor} (tfjs' minimize with a variable list), not a map. */
+  gradientList: boolean;
   /** The tensors trainOnBatch reads back (total loss, then metrics). */
   outputs: number[];
   /** trainOnBatch returned an array (loss and metrics) rather than one number. */
@@ -223,7 +225,11 @@ function opKey(op: Op): string {
 /** Whether two recordings are the same step: same kernels, attributes, wiring, constants and hand-offs. */
 function sameRecording(a: Recording, b: Recording): boolean {
   if (a.ops.length !== b.ops.length || a.slots !== b.slots || a.array !== b.array) return false;
-  if (JSON.stringify([a.gradients, a.outputs]) !== JSON.stringify([b.gradients, b.outputs])) return false;
+  if (
+    JSON.stringify([a.gradients, a.gradientList, a.outputs]) !==
+    JSON.stringify([b.gradients, b.gradientList, b.outputs])
+  )
+    return false;
   if (a.constants.length !== b.constants.length) return false;
   for (let i = 0; i < a.constants.length; i++) {
     const [p, q] = [a.constants[i]!, b.constants[i]!];
@@ -260,6 +266,7 @@ async function record(
   let variables = new Map<object, tf.Variable>();
   let slots = 0;
   let gradients: [string, number][] | undefined;
+  let gradientList = false;
   let outputs: number[] | undefined;
   let array = false;
   let refused: string | undefined;
@@ -375,7 +382,7 @@ async function record(
     }
     assign.call(this, value);
     // Later reads of the variable in this step see the assigned value: its slot.
-    if (inRegion) variables.set(this.dataId, this);
+    if (inRegion && !inApply) variables.set(this.dataId, this);
   };
 
   // Dropout, through tfjs-core's exports (tfjs-layers' `tfc.dropout`).
@@ -418,6 +425,13 @@ async function record(
       if (args.length !== 2 || args[0] !== x || args[1] !== y)
         refuse('trainOnBatch converted its inputs (standardizeUserData): not the tensors given');
       variables = new Map(model.weights.map((w) => [w.read().dataId, w.read() as tf.Variable]));
+      // Every draw in the region outside the optimizer and the kernels (which a replay runs again) must be a
+      // Dropout mask's. The region is synchronous: no other task draws meanwhile.
+      const random = Math.random;
+      Math.random = () => {
+        if (!inApply && depth === 0) randomCalls++;
+        return random();
+      };
       inRegion = true;
       try {
         const out = train(args);
@@ -430,6 +444,7 @@ async function record(
         return out;
       } finally {
         inRegion = false;
+        Math.random = random;
       }
     };
   };
@@ -439,6 +454,7 @@ async function record(
   const apply = optimizer.applyGradients;
   optimizer.applyGradients = function (this: tf.Optimizer, grads) {
     if (watching()) {
+      gradientList = Array.isArray(grads);
       const entries: [string, tf.Tensor][] = Array.isArray(grads)
         ? grads.map((g) => [g.name, g.tensor])
         : Object.entries(grads);
@@ -457,17 +473,10 @@ async function record(
     }
   };
 
-  // Every draw outside the optimizer and the kernels (which a replay runs again) must be a Dropout mask's.
-  const random = Math.random;
-  Math.random = () => {
-    if (!inApply && depth === 0) randomCalls++;
-    return random();
-  };
   let result: TrainOnBatchResult;
   try {
     result = await model.trainOnBatch(x, y);
   } finally {
-    Math.random = random;
     for (const [config, original] of originals) config.kernelFunc = original;
     if (ownRead) replayBackend.readSync = readSync;
     else delete (replayBackend as Partial<ReplayBackend>).readSync;
@@ -485,7 +494,10 @@ async function record(
   if (refused === undefined && gradients === undefined) refuse('the optimizer received no gradients');
   if (refused === undefined && outputs === undefined) refuse('trainOnBatch did not run its train function');
   if (refused !== undefined) return { result, refused };
-  return { result, recording: { ops, slots, constants, gradients: gradients!, outputs: outputs!, array } };
+  return {
+    result,
+    recording: { ops, slots, constants, gradients: gradients!, gradientList, outputs: outputs!, array },
+  };
 }
 
 /** Liveness and uploads: a recording made replayable on the current backend. */
@@ -706,12 +718,14 @@ export class CapturedTraining {
       }
       // What trainOnBatch does next: the optimizer step on the gradients, then the loss and metrics read back.
       const named: tf.NamedTensorMap = {};
+      const list: { name: string; tensor: tf.Tensor }[] = [];
       for (const [name, slot] of recording.gradients) {
         const t = asTensor(slot);
         handedOn.push(t);
         named[name] = t;
+        list.push({ name, tensor: t });
       }
-      plan.optimizer.applyGradients(named);
+      plan.optimizer.applyGradients(recording.gradientList ? list : named);
       const values = recording.outputs.map((slot) => Number(disposer.readSync(slots[slot]!.dataId)[0]));
       return recording.array ? values : values[0]!;
     } finally {
