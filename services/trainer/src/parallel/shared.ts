@@ -83,10 +83,12 @@ export function shardRange(size: number, index: number, replicas: number): [numb
 /**
  * What a variable costs a sharded optimizer step besides its parameters, in parameters (a heap buffer, a kernel
  * call, bookkeeping for each). MobileNetV2 α1.0's per-phase timers on a 2-vCPU EPYC fit ≈ 20 µs per variable and
- * ≈ 2.3 ns per parameter (9,000), but against 3,000, interleaved at N = 2, 9,000 trained α1.0 as fast (432 / 431 /
- * 429 vs 407 / 440 / 424 img/s) and α0.35 2% slower (1104 / 1112 vs 1129 / 1137).
+ * ≈ 2.3 ns per parameter (≈ 9,000). With captured steps (per step, N = 2, two runs each), α1.0's sum-and-update
+ * phase took 5.0–5.3 ms in replica 0 and 3.2–3.3 in replica 1 with 3,000 (replica 1 then waited 1.9–2.2 ms at the
+ * second barrier) and 3.8–4.0 in both with 10,000; α0.35's 1.5–1.7 / 1.4–1.5 with 3,000, 1.2 / 1.65 with 10,000.
+ * 8,000 splits both models as 10,000 does within 5,000 parameters.
  */
-export const VARIABLE_COST_PARAMETERS = 3000;
+export const VARIABLE_COST_PARAMETERS = 8000;
 
 /**
  * The parameter offsets [first, end) each of `replicas` replicas owns in a sharded step: contiguous runs of
