@@ -6,6 +6,7 @@ import { localEvaluator } from '../forward.js';
 import {
   DataParallel,
   replicaResourceLimits,
+  type DataParallelOptions,
   SMALL_SHARD_IMAGES,
   SMALL_SHARD_YOUNG_GENERATION_MB,
   type StepBatch,
@@ -58,6 +59,48 @@ async function singleThread(model: tf.LayersModel, data: StepBatch[]): Promise<n
 
 function weights(model: tf.LayersModel): Float32Array[] {
   return model.getWeights().map((w) => w.dataSync() as Float32Array);
+}
+
+const cnnInput = { height: 48, width: 48, channels: 1, numClasses: 7 };
+
+/** Batches of random 48×48 images, `sizes[i]` images in batch i, from a seeded stream. */
+function cnnBatches(seed: number, sizes: number[]): StepBatch[] {
+  const rng = new Random(seed);
+  return sizes.map((size, index) => ({
+    xs: Float32Array.from({ length: size * 48 * 48 }, () => rng.next()),
+    labels: Uint8Array.from({ length: size }, () => rng.int(7)),
+    size,
+    index,
+  }));
+}
+
+/**
+ * A small CNN (BatchNorm, dropout) built from `seed` and trained on `data` by 2 replicas: every step's loss and
+ * accuracy, and the weights after a sync.
+ */
+async function trainCnn(
+  data: StepBatch[],
+  seed: number,
+  options: Partial<DataParallelOptions> = {},
+): Promise<{ results: number[]; weights: number[][] }> {
+  const { model } = await buildModel('cnn', { width: 0.125, blocks: 2, denseUnits: 16 }, cnnInput, { seed });
+  const parallel = await DataParallel.start({
+    replicas: 2,
+    backend: 'wasm',
+    seed,
+    batchSize: 16,
+    input: cnnInput,
+    ...options,
+  });
+  try {
+    const results: number[] = [];
+    for (const b of data) results.push(...(await parallel.trainBatch(model, b, 0)));
+    await parallel.sync(model);
+    return { results, weights: weights(model).map((w) => Array.from(w)) };
+  } finally {
+    await parallel.close();
+    disposeModel(model);
+  }
 }
 
 let dp: DataParallel | undefined;
@@ -146,80 +189,21 @@ describe('DataParallel', () => {
   }, 60_000);
 
   it('is deterministic for a seed and a thread count, dropout included', async () => {
-    const cnnInput = { height: 48, width: 48, channels: 1, numClasses: 7 };
-    const rng = new Random(4);
-    const data: StepBatch[] = Array.from({ length: 3 }, (_, index) => ({
-      xs: Float32Array.from({ length: 16 * 48 * 48 }, () => rng.next()),
-      labels: Uint8Array.from({ length: 16 }, () => rng.int(7)),
-      size: 16,
-      index,
-    }));
-    const run = async () => {
-      const { model } = await buildModel('cnn', { width: 0.125, blocks: 2, denseUnits: 16 }, cnnInput, { seed: 5 });
-      const parallel = await DataParallel.start({
-        replicas: 2,
-        backend: 'wasm',
-        seed: 5,
-        batchSize: 16,
-        input: cnnInput,
-      });
-      try {
-        const losses: number[] = [];
-        for (const b of data) losses.push((await parallel.trainBatch(model, b, 0))[0]);
-        await parallel.sync(model);
-        return { losses, weights: weights(model).map((w) => Array.from(w.slice(0, 4))) };
-      } finally {
-        await parallel.close();
-        disposeModel(model);
-      }
-    };
-    const a = await run();
-    const b = await run();
+    const data = cnnBatches(4, [16, 16, 16]);
+    const a = await trainCnn(data, 5);
+    const b = await trainCnn(data, 5);
     expect(b).toEqual(a);
   }, 180_000);
 
   it('trains bit for bit the same with every replica step captured as without (BatchNorm and dropout included)', async () => {
-    const cnnInput = { height: 48, width: 48, channels: 1, numClasses: 7 };
-    const rng = new Random(6);
     // Five steps: two recorded, three replayed; the last batch is smaller (its own shape, never replayed).
-    const data: StepBatch[] = Array.from({ length: 5 }, (_, index) => {
-      const n = index === 4 ? 10 : 16;
-      return {
-        xs: Float32Array.from({ length: n * 48 * 48 }, () => rng.next()),
-        labels: Uint8Array.from({ length: n }, () => rng.int(7)),
-        size: n,
-        index,
-      };
-    });
-    const run = async (capture: boolean) => {
-      const { model } = await buildModel('cnn', { width: 0.125, blocks: 2, denseUnits: 16 }, cnnInput, { seed: 7 });
-      const parallel = await DataParallel.start({
-        replicas: 2,
-        backend: 'wasm',
-        seed: 7,
-        batchSize: 16,
-        input: cnnInput,
-        checksumEvery: 1,
-        capture,
-      });
-      try {
-        const losses: number[] = [];
-        for (const b of data) losses.push(...(await parallel.trainBatch(model, b, 0)));
-        await parallel.sync(model);
-        return { losses, weights: weights(model).map((w) => Array.from(w)) };
-      } finally {
-        await parallel.close();
-        disposeModel(model);
-      }
-    };
-    const captured = await run(true);
-    const plain = await run(false);
-    expect(captured.losses).toEqual(plain.losses);
-    expect(captured.weights).toEqual(plain.weights);
+    const data = cnnBatches(6, [16, 16, 16, 16, 10]);
+    const captured = await trainCnn(data, 7, { capture: true, checksumEvery: 1 });
+    const plain = await trainCnn(data, 7, { capture: false, checksumEvery: 1 });
+    expect(captured).toEqual(plain);
   }, 180_000);
 
   it('evaluates on the replicas with the main thread weights, even after they changed there: predictions of split batches, BatchNorm moments of whole batches, no leaked tensors', async () => {
-    const cnnInput = { height: 48, width: 48, channels: 1, numClasses: 7 };
     const rng = new Random(6);
     const images = (n: number) => Float32Array.from({ length: n * 48 * 48 }, () => rng.next());
     const step = (index: number): StepBatch => ({
