@@ -262,7 +262,8 @@ async function record(
   /** Latest slot that holds each data id (aliases from Reshape/Identity share one). */
   const slotOf = new Map<object, number>();
   const constantOf = new Map<object, number>();
-  const randomSlots = new Map<object, RandomOp>();
+  /** Data ids of the Dropout draws (a gradient that is one is not a kernel output). */
+  const randomIds = new Set<object>();
   let variables = new Map<object, tf.Variable>();
   let slots = 0;
   let gradients: [string, number][] | undefined;
@@ -316,32 +317,26 @@ async function record(
     const original = config.kernelFunc;
     originals.set(config, original);
     config.kernelFunc = (args) => {
-      if (!watching()) {
-        depth++;
-        try {
-          return original(args);
-        } finally {
-          depth--;
-        }
-      }
       let op: KernelOp | undefined;
-      try {
-        op = {
-          kind: 'kernel',
-          config,
-          attrs: args.attrs ?? {},
-          inputs: Object.entries(args.inputs).map(([name, t]) => ({
-            name,
-            source: sourceOf(t),
-            shape: t?.shape.slice() ?? [],
-            dtype: t?.dtype ?? 'float32',
-          })),
-          outputs: [],
-          array: false,
-        };
-      } catch (err) {
-        if (!(err instanceof NotCapturable)) throw err;
-        refuse(err.message);
+      if (watching()) {
+        try {
+          op = {
+            kind: 'kernel',
+            config,
+            attrs: args.attrs ?? {},
+            inputs: Object.entries(args.inputs).map(([name, t]) => ({
+              name,
+              source: sourceOf(t),
+              shape: t?.shape.slice() ?? [],
+              dtype: t?.dtype ?? 'float32',
+            })),
+            outputs: [],
+            array: false,
+          };
+        } catch (err) {
+          if (!(err instanceof NotCapturable)) throw err;
+          refuse(err.message);
+        }
       }
       depth++;
       let result: tf.TensorInfo | tf.TensorInfo[];
@@ -408,7 +403,7 @@ async function record(
       const uniform = core.randomUniform(xIn.shape.slice(), 0, 1, 'float32', seed);
       const op: RandomOp = { kind: 'random', slot: slots++, shape: xIn.shape.slice(), seed };
       slotOf.set(uniform.dataId, op.slot);
-      randomSlots.set(uniform.dataId, op);
+      randomIds.add(uniform.dataId);
       ops.push(op);
       if (seed == null) expectedRandomCalls++;
       return tf.tidy(() => core.mul(xIn, core.div(core.floor(core.add(uniform, keep)), keep)));
@@ -460,7 +455,7 @@ async function record(
         : Object.entries(grads);
       gradients = entries.map(([name, t]) => {
         const slot = slotOf.get(t.dataId);
-        if (slot === undefined || randomSlots.has(t.dataId)) refuse(`the gradient of '${name}' is not a kernel output`);
+        if (slot === undefined || randomIds.has(t.dataId)) refuse(`the gradient of '${name}' is not a kernel output`);
         return [name, slot ?? -1];
       });
       if (new Set(gradients.map(([, s]) => s)).size !== gradients.length) refuse('two gradients share one tensor');
@@ -706,8 +701,7 @@ export class CapturedTraining {
         } else if (op.kind === 'random') {
           slots[op.slot] = tf.randomUniform(op.shape, 0, 1, 'float32', op.seed);
         } else {
-          const value = slots[op.slot]!;
-          const t = engineSlots.has(op.slot) ? (value as tf.Tensor) : engine.makeTensorFromTensorInfo(value, backend);
+          const t = asTensor(op.slot);
           op.variable.assign(t);
           // The variable holds its own reference now; the slot stays readable until the step ends.
           slots[op.slot] = { dataId: t.dataId, shape: t.shape, dtype: t.dtype };
