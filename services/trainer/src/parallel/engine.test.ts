@@ -172,6 +172,34 @@ describe('DataParallel', () => {
     dp = undefined;
   }, 120_000);
 
+  it('refuses a second step until the first one settles, even when the replicas finish before trainBatch returns', async () => {
+    const model = denseModel();
+    const parallel = await DataParallel.start({ replicas: 2, backend: 'wasm', seed: 1, batchSize: 12, input });
+    const [first, second] = batches(2, 12, 4);
+    const notify = Atomics.notify;
+    try {
+      await parallel.trainBatch(model, first!, 0); // loads the model: the next step goes straight to the replicas
+      // The main thread descheduled right after it starts the replicas (a loaded machine): they finish the step
+      // before it looks.
+      Atomics.notify = ((array: Int32Array, index: number, count?: number) => {
+        const woken = notify(array, index, count);
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+        return woken;
+      }) as typeof Atomics.notify;
+      const step = parallel.trainBatch(model, second!, 0);
+      Atomics.notify = notify;
+      await expect(parallel.trainBatch(model, second!, 0)).rejects.toThrow(
+        'data-parallel step started while the previous one runs',
+      );
+      expect((await step)[0]).toBeGreaterThan(0);
+      expect(await parallel.trainBatch(model, second!, 0)).toHaveLength(2);
+    } finally {
+      Atomics.notify = notify;
+      await parallel.close();
+      disposeModel(model);
+    }
+  });
+
   it('gives replicas with small shards a larger young generation, and V8 its own default otherwise', async () => {
     expect(replicaResourceLimits(64, 16)).toEqual({ maxYoungGenerationSizeMb: SMALL_SHARD_YOUNG_GENERATION_MB });
     expect(replicaResourceLimits(2 * SMALL_SHARD_IMAGES, 2)).toEqual({

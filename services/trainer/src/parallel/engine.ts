@@ -263,7 +263,12 @@ export class DataParallel {
         const own = { ...batch, xs: batch.xs.slice(), labels: batch.labels.slice() };
         return this.ensureLoaded(model).then(() => this.trainBatch(model, own, epoch));
       }
-      return this.finish(this.dispatch(model, batch, epoch), batch, epoch);
+      // The step stays in flight until its promise settles, even when the replicas were done before finish looked
+      // (a descheduled main thread): a second trainBatch before the caller awaits the first is always refused.
+      const size = this.dispatch(model, batch, epoch);
+      return this.finish(size, batch, epoch).finally(() => {
+        this.inFlight = false;
+      });
     } catch (err) {
       return Promise.reject(err as Error);
     }
@@ -304,18 +309,14 @@ export class DataParallel {
     const n = this.replicas;
     const p = this.params;
     const aborted = () => Atomics.load(this.control, Ctl.abort) !== 0;
-    try {
-      let blockedSince: number | undefined;
-      for (let done = 0; (done = Atomics.load(this.control, Ctl.done)) < n && !aborted();) {
-        // Once one replica is done the others are within a millisecond or so (they leave the same barrier):
-        // block for them, briefly, rather than wait for a promise callback after the last one.
-        blockedSince ??= done > 0 ? performance.now() : undefined;
-        if (blockedSince !== undefined && performance.now() - blockedSince < LAST_REPLICAS_BLOCKING_MS)
-          Atomics.wait(this.control, Ctl.done, done, LAST_REPLICAS_BLOCKING_MS);
-        else await waitChange(this.control, Ctl.done, done, aborted);
-      }
-    } finally {
-      this.inFlight = false;
+    let blockedSince: number | undefined;
+    for (let done = 0; (done = Atomics.load(this.control, Ctl.done)) < n && !aborted();) {
+      // Once one replica is done the others are within a millisecond or so (they leave the same barrier):
+      // block for them, briefly, rather than wait for a promise callback after the last one.
+      blockedSince ??= done > 0 ? performance.now() : undefined;
+      if (blockedSince !== undefined && performance.now() - blockedSince < LAST_REPLICAS_BLOCKING_MS)
+        Atomics.wait(this.control, Ctl.done, done, LAST_REPLICAS_BLOCKING_MS);
+      else await waitChange(this.control, Ctl.done, done, aborted);
     }
     if (aborted()) throw await this.failed;
     this.steps++;
