@@ -1,10 +1,11 @@
 /**
  * One model configuration measured in a fresh process (so peak RSS is its own):
  *   node bench/dist/model-once.js '{"model":"cnn","params":{"width":1},"batch":64,"steps":3,"backend":"wasm"}'
- * Prints one JSON line: train/infer img/s, forward FLOPs per image, parameters, peak RSS.
+ * Prints one JSON line: train/infer img/s, forward FLOPs per image, parameters, peak RSS. Training steps run as the
+ * trainer runs them: through CapturedTraining (`"capture": false` or FERSWEEP_CAPTURE_STEP=0: plain trainOnBatch).
  */
 import * as tf from '@tensorflow/tfjs';
-import { buildModel, countFlops, disposeModel, initTf, labelTensor } from '@fersweep/models';
+import { buildModel, CapturedTraining, countFlops, disposeModel, initTf, labelTensor } from '@fersweep/models';
 
 interface Config {
   model: string;
@@ -15,6 +16,8 @@ interface Config {
   /** …and at least this many seconds of them (short batches are noisy on a shared machine). */
   minSeconds?: number;
   backend: string;
+  /** Train through CapturedTraining, as the trainer does (default true). */
+  capture?: boolean;
 }
 
 const cfg = JSON.parse(process.argv[2] ?? '{}') as Config;
@@ -43,8 +46,11 @@ async function imagesPerSecond(step: () => Promise<unknown>): Promise<number> {
   return (cfg.batch * n) / ((performance.now() - t) / 1000);
 }
 
-await model.trainOnBatch(xs, ys); // warm-up: kernel setup, first allocations
-const train = await imagesPerSecond(() => model.trainOnBatch(xs, ys));
+// Undefined `enabled` leaves the choice to FERSWEEP_CAPTURE_STEP, as in the trainer.
+const capture = new CapturedTraining(model, cfg.capture === false ? { enabled: false } : {});
+// Warm-up: kernel setup, first allocations, and the two steps a captured shape is recorded in.
+for (let i = 0; i < 3; i++) await capture.trainOnBatch(xs, ys);
+const train = await imagesPerSecond(() => capture.trainOnBatch(xs, ys));
 tf.tidy(() => model.predict(xs));
 const infer = await imagesPerSecond(async () => tf.tidy(() => (model.predict(xs) as tf.Tensor).dataSync()));
 const params = model.countParams();
