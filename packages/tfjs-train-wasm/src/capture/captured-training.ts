@@ -711,15 +711,15 @@ export class CapturedTraining {
         for (let d = 0; d < dead.length; d++) release(dead[d]!);
       }
       // What trainOnBatch does next: the optimizer step on the gradients, then the loss and metrics read back.
-      const named: tf.NamedTensorMap = {};
-      const list: { name: string; tensor: tf.Tensor }[] = [];
-      for (const [name, slot] of recording.gradients) {
-        const t = asTensor(slot);
-        handedOn.push(t);
-        named[name] = t;
-        list.push({ name, tensor: t });
-      }
-      plan.optimizer.applyGradients(recording.gradientList ? list : named);
+      const list = recording.gradients.map(([name, slot]) => {
+        const tensor = asTensor(slot);
+        handedOn.push(tensor);
+        return { name, tensor };
+      });
+      // In the form the optimizer received them while recording.
+      plan.optimizer.applyGradients(
+        recording.gradientList ? list : Object.fromEntries(list.map((g) => [g.name, g.tensor])),
+      );
       const values = recording.outputs.map((slot) => Number(disposer.readSync(slots[slot]!.dataId)[0]));
       return recording.array ? values : values[0]!;
     } finally {
